@@ -1,0 +1,49 @@
+# gru-keras: every target bootstraps .venv on first use, so a fresh clone needs nothing else.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SUITE ?= experiments/suite.toml
+# Quieter TensorFlow start-up; oneDNN's reordering makes float results depend on thread timing.
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export TF_ENABLE_ONEDNN_OPTS ?= 0
+
+.DEFAULT_GOAL := help
+.PHONY: help experiment test ui report bench lint format clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+experiment: $(STAMP) ## run the experiment suite (SUITE=path to pick another) and build its report
+	$(BIN)/python -m gru_keras run $(SUITE)
+
+test: $(STAMP) ## run lint and the whole test suite (unit + small end-to-end)
+	$(BIN)/ruff check gru_keras tests
+	$(BIN)/python -m pytest
+
+ui: $(STAMP) ## serve the MLflow UI for the local store on http://127.0.0.1:5000
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --default-artifact-root ./mlartifacts --host 127.0.0.1 --port 5000
+
+report: $(STAMP) ## rebuild the PDF report for SUITE from the tracking store
+	$(BIN)/python -m gru_keras report $(SUITE)
+
+bench: $(STAMP) ## time custom_gru against keras_gru, lstm and simple_rnn; writes reports/bench.csv
+	$(BIN)/python -m gru_keras bench
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check gru_keras tests
+	$(BIN)/ruff format --check gru_keras tests
+
+format: $(STAMP) ## apply ruff formatting and safe fixes
+	$(BIN)/ruff check --fix gru_keras tests
+	$(BIN)/ruff format gru_keras tests
+
+clean: ## remove the venv, caches and generated files (keeps mlflow.db and mlartifacts)
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info data/cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
