@@ -25,13 +25,16 @@ from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 SYMMETRIC_GATE_ACTIVATIONS = ("sigmoid", "hard_sigmoid")
 
 
-class RecurrentWeights(NamedTuple):
-    """The recurrent weights sliced once per sequence, so the time loop does no slicing."""
+class StepWeights(NamedTuple):
+    """The weights as plain tensors, sliced once per sequence so the time loop does no
+    slicing or variable reads."""
 
-    zr_kernel: Any  # (units, 2*units): h_{t-1} -> z, r   (reset_after=False)
-    h_kernel: Any  # (units, units): r*h_{t-1} -> h'       (reset_after=False)
-    full_kernel: Any  # (units, 3*units): h_{t-1} -> z, r, h (reset_after=True)
-    bias: Any  # (3*units,) recurrent bias, or None
+    kernel: Any  # (input_dim, 3*units): x_t -> z, r, h'
+    input_bias: Any  # (3*units,) or None
+    gates_kernel: Any  # (units, 2*units): h_{t-1} -> z, r        (reset_after=False)
+    candidate_kernel: Any  # (units, units): r*h_{t-1} -> h'     (reset_after=False)
+    recurrent_kernel: Any  # (units, 3*units): h_{t-1} -> z, r, h' (reset_after=True)
+    recurrent_bias: Any  # (3*units,) or None                   (reset_after=True)
 
 
 class GateStep(NamedTuple):
@@ -185,67 +188,62 @@ class GRUCell(keras.layers.Layer, DropoutRNNCell):
             self.bias = None
         self.built = True
 
-    @property
-    def input_bias(self):
-        """The bias added to the input projection `x @ kernel`, or None."""
-        if self.bias is None:
-            return None
-        return self.bias[0] if self.reset_after else self.bias
-
-    def project_inputs(self, inputs):
-        """`x @ kernel + b` for the three gate blocks; works on `(batch, features)` and
-        `(batch, time, features)` alike, so a layer can project every step at once."""
-        projected = ops.matmul(inputs, ops.convert_to_tensor(self.kernel))
-        if self.input_bias is not None:
-            projected = projected + self.input_bias
-        return projected
-
-    def recurrent_weights(self) -> RecurrentWeights:
-        """Slice the recurrent weights once, outside any time loop."""
-        kernel = ops.convert_to_tensor(self.recurrent_kernel)
-        units = self.units
-        recurrent_bias = self.bias[1] if (self.use_bias and self.reset_after) else None
-        return RecurrentWeights(
-            zr_kernel=kernel[:, : 2 * units],
-            h_kernel=kernel[:, 2 * units :],
-            full_kernel=kernel,
-            bias=recurrent_bias,
+    def step_weights(self) -> StepWeights:
+        """Read and slice the weights once, outside any time loop."""
+        recurrent_kernel = ops.convert_to_tensor(self.recurrent_kernel)
+        input_bias = recurrent_bias = None
+        if self.use_bias:
+            bias = ops.convert_to_tensor(self.bias)
+            input_bias, recurrent_bias = (bias[0], bias[1]) if self.reset_after else (bias, None)
+        return StepWeights(
+            kernel=ops.convert_to_tensor(self.kernel),
+            input_bias=input_bias,
+            gates_kernel=recurrent_kernel[:, : 2 * self.units],
+            candidate_kernel=recurrent_kernel[:, 2 * self.units :],
+            recurrent_kernel=recurrent_kernel,
+            recurrent_bias=recurrent_bias,
         )
 
-    def step(self, projected_inputs, previous_state, weights: RecurrentWeights, state_mask=None):
-        """The four equations, given `x_t @ kernel + b` already computed.
+    def step(self, inputs, previous_state, weights: StepWeights, state_mask=None) -> GateStep:
+        """The four equations for one time step.
+
+        The input projection `x_t @ kernel` does not depend on `h_{t-1}`, so inside a
+        time loop it is off the critical path and the runtime overlaps it with the previous
+        step's recurrent work (measured faster on CPU than projecting every step up front).
 
         Args:
-            projected_inputs: `(batch, 3*units)`, the input contributions to z, r and h'.
+            inputs: `(batch, features)`, `x_t` (dropout already applied).
             previous_state: `(batch, units)`, `h_{t-1}`.
-            weights: from `recurrent_weights()`.
+            weights: from `step_weights()`.
             state_mask: optional recurrent-dropout mask multiplied into `h_{t-1}` where
                 it enters the matmuls.
 
         Returns:
             A `GateStep(state, update_gate, reset_gate)`.
         """
-        units = self.units
-        x_z = projected_inputs[:, :units]
-        x_r = projected_inputs[:, units : 2 * units]
-        x_h = projected_inputs[:, 2 * units :]
+        split_at = [2 * self.units]
+        projected = ops.matmul(inputs, weights.kernel)
+        if weights.input_bias is not None:
+            projected = projected + weights.input_bias
+        input_gates, input_candidate = ops.split(projected, split_at, axis=-1)
         dropped_state = previous_state if state_mask is None else previous_state * state_mask
 
         if self.reset_after:
-            recurrent = ops.matmul(dropped_state, weights.full_kernel)
-            if weights.bias is not None:
-                recurrent = recurrent + weights.bias
-            update_gate = self.recurrent_activation(x_z + recurrent[:, :units])
-            reset_gate = self.recurrent_activation(x_r + recurrent[:, units : 2 * units])
-            candidate = self.activation(x_h + reset_gate * recurrent[:, 2 * units :])
+            recurrent = ops.matmul(dropped_state, weights.recurrent_kernel)
+            if weights.recurrent_bias is not None:
+                recurrent = recurrent + weights.recurrent_bias
+            recurrent_gates, recurrent_candidate = ops.split(recurrent, split_at, axis=-1)
+            gates = self.recurrent_activation(input_gates + recurrent_gates)
+            update_gate, reset_gate = ops.split(gates, 2, axis=-1)
+            candidate = self.activation(input_candidate + reset_gate * recurrent_candidate)
         else:
-            recurrent_zr = ops.matmul(dropped_state, weights.zr_kernel)
-            update_gate = self.recurrent_activation(x_z + recurrent_zr[:, :units])
-            reset_gate = self.recurrent_activation(x_r + recurrent_zr[:, units:])
-            candidate = self.activation(
-                x_h + ops.matmul(reset_gate * dropped_state, weights.h_kernel)
+            gates = self.recurrent_activation(
+                input_gates + ops.matmul(dropped_state, weights.gates_kernel)
             )
-
+            update_gate, reset_gate = ops.split(gates, 2, axis=-1)
+            candidate = self.activation(
+                input_candidate + ops.matmul(reset_gate * dropped_state, weights.candidate_kernel)
+            )
         # (1 - z) * h + z * h' written with one multiply.
         state = previous_state + update_gate * (candidate - previous_state)
         return GateStep(state, update_gate, reset_gate)
@@ -257,9 +255,7 @@ class GRUCell(keras.layers.Layer, DropoutRNNCell):
         state_mask = None
         if training and self.recurrent_dropout > 0:
             state_mask = self.get_recurrent_dropout_mask(previous_state)
-        result = self.step(
-            self.project_inputs(inputs), previous_state, self.recurrent_weights(), state_mask
-        )
+        result = self.step(inputs, previous_state, self.step_weights(), state_mask)
         new_states = [result.state] if isinstance(states, (list, tuple)) else result.state
         return result.state, new_states
 

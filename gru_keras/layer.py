@@ -33,9 +33,8 @@ class GRU(keras.layers.RNN):
     """Gated Recurrent Unit written from the seed equations (Cho et al. 2014).
 
     `h_t = (1 - z_t) * h_{t-1} + z_t * h'_t`, with the reset gate applied before the
-    recurrent matmul by default. The input projections `x_t @ kernel + b` of all time steps
-    are computed in one matmul before the time loop, so each loop step does only the
-    recurrent work.
+    recurrent matmul by default. The weights are read and sliced once per call, outside the
+    time loop, so each loop step is only the cell's matmuls and element-wise gate math.
 
     Args:
         units: Positive integer, dimensionality of the output space.
@@ -148,14 +147,13 @@ class GRU(keras.layers.RNN):
         if training and cell.dropout > 0:
             # One mask per sequence, shared by every step, as keras.layers.GRU does.
             sequences = sequences * ops.expand_dims(cell.get_dropout_mask(sequences[:, 0, :]), 1)
-        projected = cell.project_inputs(sequences)
-        weights = cell.recurrent_weights()
+        weights = cell.step_weights()
         state_mask = None
         if training and cell.recurrent_dropout > 0:
             state_mask = cell.get_recurrent_dropout_mask(initial_state[0])
 
-        def step(projected_inputs, states):
-            result = cell.step(projected_inputs, states[0], weights, state_mask)
+        def step(inputs, states):
+            result = cell.step(inputs, states[0], weights, state_mask)
             output = result.state
             if with_gates:
                 output = ops.concatenate([result.state, result.update_gate, result.reset_gate], -1)
@@ -163,7 +161,7 @@ class GRU(keras.layers.RNN):
 
         return backend_rnn(
             step,
-            projected,
+            sequences,
             list(initial_state),
             go_backwards=self.go_backwards,
             mask=mask,

@@ -1,0 +1,63 @@
+"""Command line: `python -m gru_keras COMMAND ...` (see `--help`)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+# Quieter TensorFlow start-up unless the user asked otherwise; set before TF is imported.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+EXIT_USAGE = 2
+
+
+def _add_bench(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Namespace], int]:
+    parser = subparsers.add_parser(
+        "bench",
+        help="time custom_gru against keras_gru, lstm and simple_rnn",
+        description="Time training steps and inference of every variant at the benchmark "
+        "shapes, print the table with ratios to keras_gru, and save it as CSV.",
+    )
+    parser.add_argument("--repeats", type=int, default=15, help="timed repeats per model (default 15)")
+    parser.add_argument("--quick", action="store_true", help="one tiny shape only (smoke check)")
+    parser.add_argument(
+        "--output", type=Path, default=Path("reports/bench.csv"), help="CSV path (default reports/bench.csv)"
+    )
+
+    def run(args: argparse.Namespace) -> int:
+        if args.repeats < 1:
+            parser.error("--repeats must be at least 1")
+        from gru_keras.bench import default_shapes, format_table, run_bench
+
+        table = run_bench(default_shapes(args.quick), repeats=args.repeats, output=args.output)
+        print(format_table(table))
+        print(f"\nsaved {args.output}")
+        return 0
+
+    return run
+
+
+COMMANDS = {"bench": _add_bench}
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:
+    parser = argparse.ArgumentParser(
+        prog="python -m gru_keras",
+        description="A GRU written from its equations, compared with Keras's recurrent layers.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    handlers = {name: add(subparsers) for name, add in COMMANDS.items()}
+    return parser, handlers
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, handlers = build_parser()
+    args = parser.parse_args(argv)
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

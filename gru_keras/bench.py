@@ -1,0 +1,178 @@
+"""Speed benchmark: training-step and inference time of every variant against `keras_gru`.
+
+The models of one shape are built in one process and timed interleaved (one step of each in
+turn, repeated), so drift in machine load hits them alike; the median of the repeats is kept.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+
+from gru_keras.models import VARIANTS, get_variant, solve_units
+
+REFERENCE = "keras_gru"
+SIZINGS = ("same_units", "same_params")
+
+
+@dataclass(frozen=True)
+class BenchShape:
+    """One benchmarked configuration.
+
+    Attributes:
+        batch: Batch size.
+        timesteps: Sequence length.
+        features: Input features per step.
+        units: Units of `keras_gru`; with `same_params` the other variants get the units
+            that match its parameter count.
+        jit_compile: Whether the models are compiled with XLA.
+        sizing: `same_units` or `same_params`.
+    """
+
+    batch: int
+    timesteps: int
+    features: int
+    units: int
+    jit_compile: bool
+    sizing: str
+
+
+def default_shapes(quick: bool = False) -> list[BenchShape]:
+    """The issue's grid (batch 64, T 50/200, input 32, units 64/256, jit off/on, both sizings);
+    `quick` keeps only the smallest shape, for a smoke check."""
+    if quick:
+        return [BenchShape(16, 20, 8, 16, False, "same_units")]
+    return [
+        BenchShape(64, timesteps, 32, units, jit, sizing)
+        for sizing, jit, timesteps, units in itertools.product(
+            SIZINGS, (False, True), (50, 200), (64, 256)
+        )
+    ]
+
+
+def units_per_variant(shape: BenchShape, names: Iterable[str]) -> dict[str, int]:
+    """Units for each variant under the shape's sizing rule."""
+    if shape.sizing == "same_units":
+        return dict.fromkeys(names, shape.units)
+    budget = get_variant(REFERENCE).count_params(shape.features, shape.units)
+    return {
+        name: solve_units(lambda u, v=get_variant(name): v.count_params(shape.features, u), budget)
+        for name in names
+    }
+
+
+def _build_model(name: str, units: int, shape: BenchShape) -> keras.Model:
+    model = keras.Sequential(
+        [
+            keras.Input((shape.timesteps, shape.features), batch_size=shape.batch),
+            get_variant(name).build(units),
+            keras.layers.Dense(1),
+        ]
+    )
+    model.compile(optimizer="adam", loss="mse", jit_compile=shape.jit_compile)
+    return model
+
+
+def time_shape(
+    shape: BenchShape, names: list[str], repeats: int = 15, warmup: int = 3, seed: int = 0
+) -> list[dict]:
+    """Median training-step and inference seconds of each variant at one shape."""
+    keras.utils.set_random_seed(seed)
+    units = units_per_variant(shape, names)
+    models = {name: _build_model(name, units[name], shape) for name in names}
+    rng = np.random.default_rng(seed)
+    inputs = rng.standard_normal((shape.batch, shape.timesteps, shape.features), "float32")
+    targets = rng.standard_normal((shape.batch, 1), "float32")
+
+    for model in models.values():
+        for _ in range(warmup):
+            model.train_on_batch(inputs, targets)
+            model.predict_on_batch(inputs)
+
+    train_times: dict[str, list[float]] = {name: [] for name in names}
+    infer_times: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(repeats):
+        for name, model in models.items():
+            started = time.perf_counter()
+            model.train_on_batch(inputs, targets)
+            train_times[name].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            model.predict_on_batch(inputs)
+            infer_times[name].append(time.perf_counter() - started)
+
+    rows = []
+    for name, model in models.items():
+        recurrent = model.layers[0]
+        rows.append(
+            {
+                **asdict(shape),
+                "model": name,
+                "model_units": units[name],
+                "recurrent_params": recurrent.count_params(),
+                "train_ms": 1000 * float(np.median(train_times[name])),
+                "infer_ms": 1000 * float(np.median(infer_times[name])),
+            }
+        )
+    keras.backend.clear_session()
+    return rows
+
+
+def add_ratios(table: pd.DataFrame) -> pd.DataFrame:
+    """Add `train_ratio` and `infer_ratio`: each time over `keras_gru`'s at the same shape."""
+    keys = [field for field in BenchShape.__dataclass_fields__]
+    reference = table[table["model"] == REFERENCE].set_index(keys)[["train_ms", "infer_ms"]]
+    joined = table.join(reference, on=keys, rsuffix="_reference")
+    table = table.copy()
+    table["train_ratio"] = joined["train_ms"] / joined["train_ms_reference"]
+    table["infer_ratio"] = joined["infer_ms"] / joined["infer_ms_reference"]
+    return table
+
+
+def run_bench(
+    shapes: list[BenchShape],
+    names: list[str] | None = None,
+    repeats: int = 15,
+    output: Path | None = Path("reports/bench.csv"),
+    progress=print,
+) -> pd.DataFrame:
+    """Time every shape and return (and optionally save) the table with ratios."""
+    names = names or list(VARIANTS)
+    if REFERENCE not in names:
+        names = [REFERENCE, *names]
+    rows: list[dict] = []
+    for index, shape in enumerate(shapes, start=1):
+        progress(
+            f"[{index}/{len(shapes)}] T={shape.timesteps} units={shape.units} "
+            f"jit={shape.jit_compile} {shape.sizing}"
+        )
+        rows.extend(time_shape(shape, names, repeats=repeats))
+    table = add_ratios(pd.DataFrame(rows))
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(output, index=False)
+    return table
+
+
+def format_table(table: pd.DataFrame) -> str:
+    """A plain-text table, one row per (shape, model)."""
+    columns = [
+        "sizing",
+        "jit_compile",
+        "timesteps",
+        "units",
+        "model",
+        "model_units",
+        "recurrent_params",
+        "train_ms",
+        "train_ratio",
+        "infer_ms",
+        "infer_ratio",
+    ]
+    return table[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}")
