@@ -21,10 +21,15 @@ def _add_bench(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Nam
         description="Time training steps and inference of every variant at the benchmark "
         "shapes, print the table with ratios to keras_gru, and save it as CSV.",
     )
-    parser.add_argument("--repeats", type=int, default=15, help="timed repeats per model (default 15)")
+    parser.add_argument(
+        "--repeats", type=int, default=15, help="timed repeats per model (default 15)"
+    )
     parser.add_argument("--quick", action="store_true", help="one tiny shape only (smoke check)")
     parser.add_argument(
-        "--output", type=Path, default=Path("reports/bench.csv"), help="CSV path (default reports/bench.csv)"
+        "--output",
+        type=Path,
+        default=Path("reports/bench.csv"),
+        help="CSV path (default reports/bench.csv)",
     )
 
     def run(args: argparse.Namespace) -> int:
@@ -43,7 +48,9 @@ def _add_bench(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Nam
 COMMANDS = {"bench": _add_bench}
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:
+def build_parser() -> tuple[
+    argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]
+]:
     parser = argparse.ArgumentParser(
         prog="python -m gru_keras",
         description="A GRU written from its equations, compared with Keras's recurrent layers.",

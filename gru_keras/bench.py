@@ -7,6 +7,7 @@ turn, repeated), so drift in machine load hits them alike; the median of the rep
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -16,7 +17,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from gru_keras.models import VARIANTS, get_variant, solve_units
+from gru_keras.models import VARIANTS, get_variant, matched_units
 
 REFERENCE = "keras_gru"
 SIZINGS = ("same_units", "same_params")
@@ -62,10 +63,7 @@ def units_per_variant(shape: BenchShape, names: Iterable[str]) -> dict[str, int]
     if shape.sizing == "same_units":
         return dict.fromkeys(names, shape.units)
     budget = get_variant(REFERENCE).count_params(shape.features, shape.units)
-    return {
-        name: solve_units(lambda u, v=get_variant(name): v.count_params(shape.features, u), budget)
-        for name in names
-    }
+    return matched_units(list(names), shape.features, budget)
 
 
 def _build_model(name: str, units: int, shape: BenchShape) -> keras.Model:
@@ -143,6 +141,8 @@ def run_bench(
     progress=print,
 ) -> pd.DataFrame:
     """Time every shape and return (and optionally save) the table with ratios."""
+    # Keras announces each new model's traced functions as "retracing"; expected here.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     names = names or list(VARIANTS)
     if REFERENCE not in names:
         names = [REFERENCE, *names]

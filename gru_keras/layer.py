@@ -311,6 +311,4 @@ def _copy_weights(source: keras.layers.Layer, target: keras.layers.Layer) -> Non
     input_dim = source.cell.kernel.shape[0]
     target.build((None, None, input_dim))
     units = source.cell.units
-    target.set_weights(
-        [_negate_update_block(weight, units) for weight in source.get_weights()]
-    )
+    target.set_weights([_negate_update_block(weight, units) for weight in source.get_weights()])

@@ -133,9 +133,7 @@ def solve_units(
     return units
 
 
-def matched_units(
-    names: list[str], input_dim: int, budget: int, layers: int = 1
-) -> dict[str, int]:
+def matched_units(names: list[str], input_dim: int, budget: int, layers: int = 1) -> dict[str, int]:
     """Units per variant for a core of `layers` stacked layers fed `input_dim` features."""
 
     def core_params(variant: RecurrentVariant) -> Callable[[int], int]:
@@ -146,4 +144,3 @@ def matched_units(
         return count
 
     return {name: solve_units(core_params(get_variant(name)), budget) for name in names}
-
