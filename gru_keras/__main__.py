@@ -45,7 +45,51 @@ def _add_bench(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Nam
     return run
 
 
-COMMANDS = {"bench": _add_bench}
+def _add_run(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Namespace], int]:
+    parser = subparsers.add_parser(
+        "run",
+        help="run an experiment suite with MLflow tracking",
+        description="Expand a suite (datasets x models x seeds) into MLflow runs named "
+        "{dataset}__{model}__{seed} and execute them. Runs that already FINISHED with the same "
+        "config are skipped, so an interrupted suite continues where it stopped.",
+    )
+    parser.add_argument(
+        "suite",
+        type=Path,
+        nargs="?",
+        default=Path("experiments/suite.toml"),
+        help="suite TOML file (default experiments/suite.toml)",
+    )
+    parser.add_argument("--force", action="store_true", help="re-run runs that already finished")
+    parser.add_argument(
+        "--tracking-uri",
+        default=None,
+        help="MLflow tracking URI (default $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no per-epoch Keras output")
+
+    def run(args: argparse.Namespace) -> int:
+        from gru_keras.config import ConfigError, load_suite
+        from gru_keras.runner import run_suite, summary
+
+        try:
+            suite = load_suite(args.suite)
+            result = run_suite(
+                suite,
+                force=args.force,
+                tracking_uri=args.tracking_uri,
+                verbose=0 if args.quiet else 2,
+            )
+        except ConfigError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        print(summary(result))
+        return result.exit_code
+
+    return run
+
+
+COMMANDS = {"run": _add_run, "bench": _add_bench}
 
 
 def build_parser() -> tuple[

@@ -1,0 +1,90 @@
+"""Registry from dataset name to its loader, settings and task.
+
+Each task family has its own module here; a module registers its datasets by adding
+`DatasetSpec`s to `DATASETS`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class SequenceData:
+    """A dataset split three ways. Arrays are batch-first; `x_*` are `(examples, time, features)`.
+
+    Attributes:
+        name: Registry name of the loader.
+        x_train, y_train, x_val, y_val, x_test, y_test: The splits.
+        info: Facts for logging (sizes, lengths, baselines...).
+    """
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def input_dim(self) -> int:
+        return int(self.x_train.shape[-1])
+
+    def digest(self) -> str:
+        """A short hash of every array, so a run records exactly which data it saw."""
+        sha = hashlib.sha256()
+        for array in (self.x_train, self.y_train, self.x_val, self.y_val, self.x_test, self.y_test):
+            sha.update(np.ascontiguousarray(array).tobytes())
+        return sha.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """How to make one dataset.
+
+    Attributes:
+        name: Registry name used in configs.
+        family: Task family it belongs to (groups timing and reports).
+        task: Registry name of the task (head, loss, metrics) that fits it.
+        settings: Dataclass of its config keys, validated by `gru_keras.config`.
+        load: `load(settings) -> SequenceData`, deterministic given the settings.
+        description: One line for data cards and `--help`.
+    """
+
+    name: str
+    family: str
+    task: str
+    settings: type
+    load: Callable[[Any], SequenceData]
+    description: str
+
+
+DATASETS: dict[str, DatasetSpec] = {}
+
+
+def register(spec: DatasetSpec) -> DatasetSpec:
+    if spec.name in DATASETS:
+        raise ValueError(f"Dataset {spec.name!r} is registered twice.")
+    DATASETS[spec.name] = spec
+    return spec
+
+
+def get_dataset(name: str) -> DatasetSpec:
+    """The registered dataset `name`; ValueError naming the valid choices otherwise."""
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown dataset {name!r}; valid choices: {', '.join(sorted(DATASETS))}."
+        ) from None
+
+
+# Importing the family modules fills the registry.
+from gru_keras.datasets import probes  # noqa: E402, F401

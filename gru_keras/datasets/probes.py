@@ -1,0 +1,159 @@
+"""Long-term-dependency probes (Hochreiter & Schmidhuber 1997), generated on the fly.
+
+- adding: two channels, random values and a marker channel with two ones; the target is
+  the sum of the two marked values. Predicting 1.0 always scores MSE 1/6 (about 0.167).
+- copy-memory: remember `symbols` random symbols shown at the start, wait `delay` blank
+  steps, then reproduce them after a delimiter. Guessing scores 1/8 per recalled symbol.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gru_keras.datasets import DatasetSpec, SequenceData, register
+
+_SIZE = {"min": 8, "max": 1_000_000}
+
+
+@dataclass(frozen=True)
+class AddingSettings:
+    """Attributes:
+    sequence_length: Steps per sequence (T).
+    train_size, validation_size, test_size: Examples per split.
+    data_seed: Seed of the generator (the same data for every model and run seed).
+    """
+
+    sequence_length: int = field(default=50, metadata={"min": 2, "max": 100_000})
+    train_size: int = field(default=10_000, metadata=_SIZE)
+    validation_size: int = field(default=1_000, metadata=_SIZE)
+    test_size: int = field(default=1_000, metadata=_SIZE)
+    data_seed: int = field(default=0, metadata={"min": 0, "max": 2**31 - 1})
+
+
+def adding_examples(
+    count: int, length: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """`count` adding-problem sequences `(count, length, 2)` and targets `(count, 1)`.
+
+    One marker falls in the first half and one in the second, so the first marked value
+    must be held for about `length / 2` steps at least.
+    """
+    values = rng.uniform(0.0, 1.0, size=(count, length))
+    markers = np.zeros((count, length))
+    half = max(1, length // 2)
+    first = rng.integers(0, half, size=count)
+    second = rng.integers(half, length, size=count)
+    rows = np.arange(count)
+    markers[rows, first] = 1.0
+    markers[rows, second] = 1.0
+    targets = values[rows, first] + values[rows, second]
+    inputs = np.stack([values, markers], axis=-1).astype("float32")
+    return inputs, targets[:, None].astype("float32")
+
+
+def load_adding(settings: AddingSettings) -> SequenceData:
+    rng = np.random.default_rng(settings.data_seed)
+    splits = [
+        adding_examples(size, settings.sequence_length, rng)
+        for size in (settings.train_size, settings.validation_size, settings.test_size)
+    ]
+    (x_train, y_train), (x_val, y_val), (x_test, y_test) = splits
+    constant_mse = float(np.mean((y_test - 1.0) ** 2))
+    return SequenceData(
+        "adding",
+        x_train,
+        y_train,
+        x_val,
+        y_val,
+        x_test,
+        y_test,
+        info={"sequence_length": settings.sequence_length, "baseline_mse_predict_1": constant_mse},
+    )
+
+
+@dataclass(frozen=True)
+class CopyMemorySettings:
+    """Attributes:
+    delay: Blank steps between the symbols and the delimiter (T).
+    symbols: How many symbols to remember (K).
+    train_size, validation_size, test_size: Examples per split.
+    data_seed: Seed of the generator.
+    """
+
+    delay: int = field(default=50, metadata={"min": 1, "max": 100_000})
+    symbols: int = field(default=5, metadata={"min": 1, "max": 1_000})
+    train_size: int = field(default=10_000, metadata=_SIZE)
+    validation_size: int = field(default=1_000, metadata=_SIZE)
+    test_size: int = field(default=1_000, metadata=_SIZE)
+    data_seed: int = field(default=0, metadata={"min": 0, "max": 2**31 - 1})
+
+
+ALPHABET = 8  # symbols 1..8; 0 is blank, 9 the delimiter
+COPY_CLASSES = ALPHABET + 2
+
+
+def copy_examples(
+    count: int, delay: int, symbols: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """One-hot inputs `(count, delay + 2*symbols, 10)` and integer targets `(count, same)`.
+
+    Layout: symbols, then `delay - 1` blanks, the delimiter, then `symbols` blanks while the
+    model must emit the symbols. The target is blank everywhere except those last steps.
+    """
+    length = delay + 2 * symbols
+    shown = rng.integers(1, ALPHABET + 1, size=(count, symbols))
+    tokens = np.zeros((count, length), dtype="int64")
+    tokens[:, :symbols] = shown
+    tokens[:, symbols + delay - 1] = ALPHABET + 1
+    targets = np.zeros((count, length), dtype="int32")
+    targets[:, -symbols:] = shown
+    inputs = np.eye(COPY_CLASSES, dtype="float32")[tokens]
+    return inputs, targets
+
+
+def load_copy_memory(settings: CopyMemorySettings) -> SequenceData:
+    rng = np.random.default_rng(settings.data_seed)
+    splits = [
+        copy_examples(size, settings.delay, settings.symbols, rng)
+        for size in (settings.train_size, settings.validation_size, settings.test_size)
+    ]
+    (x_train, y_train), (x_val, y_val), (x_test, y_test) = splits
+    return SequenceData(
+        "copy-memory",
+        x_train,
+        y_train,
+        x_val,
+        y_val,
+        x_test,
+        y_test,
+        info={
+            "delay": settings.delay,
+            "symbols": settings.symbols,
+            "recall_steps": settings.symbols,
+            "baseline_recall_accuracy": 1.0 / ALPHABET,
+        },
+    )
+
+
+register(
+    DatasetSpec(
+        "adding",
+        family="probes",
+        task="last_step_regression",
+        settings=AddingSettings,
+        load=load_adding,
+        description="adding problem: sum of two marked values in a long sequence",
+    )
+)
+register(
+    DatasetSpec(
+        "copy-memory",
+        family="probes",
+        task="recall_labeling",
+        settings=CopyMemorySettings,
+        load=load_copy_memory,
+        description="copy memory: reproduce K symbols after a long blank delay",
+    )
+)

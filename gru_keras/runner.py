@@ -1,0 +1,328 @@
+"""Expand a suite into runs (dataset x model x seed) and execute them with MLflow tracking.
+
+Resume: a run that already FINISHED with the same config hash is skipped, and runs left
+RUNNING by a killed process are marked KILLED at the next start. A run that raises or hits
+a non-finite loss ends FAILED with the reason as a tag, and the suite goes on.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import sys
+import time
+import traceback
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+import mlflow
+from tqdm import tqdm
+
+from gru_keras import tracking
+from gru_keras.config import (
+    ConfigError,
+    DatasetConfig,
+    SuiteConfig,
+    TrainingConfig,
+    config_hash,
+    flatten,
+    run_config,
+)
+from gru_keras.datasets import SequenceData, get_dataset
+from gru_keras.models import get_variant, matched_units
+from gru_keras.tasks import get_task
+
+EXIT_OK, EXIT_FAILED_RUNS, EXIT_INTERRUPTED = 0, 1, 130
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One (dataset, model, seed) combination and its full config."""
+
+    dataset: DatasetConfig
+    model: str
+    seed: int
+    config: dict[str, Any]
+    config_hash: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.dataset.key}__{self.model}__{self.seed}"
+
+
+@dataclass
+class RunOutcome:
+    spec: RunSpec
+    status: str  # FINISHED, SKIPPED, FAILED or KILLED
+    seconds: float = 0.0
+    reason: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def expand(suite: SuiteConfig) -> list[RunSpec]:
+    """Every run of the suite, dataset by dataset, then model, then seed."""
+    specs = []
+    for dataset in suite.datasets:
+        for model in suite.models:
+            for seed in suite.seeds:
+                config = run_config(suite, dataset, model, seed)
+                specs.append(RunSpec(dataset, model, seed, config, config_hash(config)))
+    return specs
+
+
+OPTIMIZERS = {
+    "adam": keras.optimizers.Adam,
+    "adamw": keras.optimizers.AdamW,
+    "rmsprop": keras.optimizers.RMSprop,
+    "sgd": keras.optimizers.SGD,
+}
+
+
+def make_optimizer(training: TrainingConfig) -> keras.optimizers.Optimizer:
+    clip = {"global_clipnorm": training.clip_norm} if training.clip_norm > 0 else {}
+    return OPTIMIZERS[training.optimizer](learning_rate=training.learning_rate, **clip)
+
+
+class DataCache:
+    """Load each configured dataset once per process."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, SequenceData] = {}
+
+    def get(self, dataset: DatasetConfig) -> SequenceData:
+        if dataset.key not in self._loaded:
+            self._loaded[dataset.key] = get_dataset(dataset.dataset).load(dataset.settings)
+        return self._loaded[dataset.key]
+
+
+def preflight(suite: SuiteConfig, cache: DataCache) -> dict[tuple[str, str], int]:
+    """Load every dataset and solve every model's units before any run starts, so an
+    unreachable budget is a config error, not a row of FAILED runs.
+
+    Returns:
+        `(dataset key, model) -> units`.
+
+    Raises:
+        ConfigError: naming the dataset whose budget cannot be matched.
+    """
+    units = {}
+    for dataset in suite.datasets:
+        data = cache.get(dataset)
+        task = get_task(get_dataset(dataset.dataset).task)
+        try:
+            matched = matched_units(
+                list(suite.models), data.input_dim, dataset.parameter_budget, task.recurrent_layers
+            )
+        except ValueError as error:
+            raise ConfigError(
+                f"{suite.path}: 'datasets.{dataset.key}.parameter_budget': {error}"
+            ) from None
+        units.update({(dataset.key, model): count for model, count in matched.items()})
+    return units
+
+
+def train_and_evaluate(
+    spec: RunSpec, data: SequenceData, units: int, verbose: int
+) -> dict[str, float]:
+    """Build, train, evaluate and log one run inside the active MLflow run."""
+    dataset, training = spec.dataset, spec.dataset.training
+    task = get_task(get_dataset(dataset.dataset).task)
+    variant = get_variant(spec.model)
+
+    keras.utils.set_random_seed(spec.seed)
+    model = task.build_model(variant, units, data)
+    model.compile(optimizer=make_optimizer(training), **task.compile_kwargs())
+    recurrent_params = model.get_layer("recurrent").count_params()
+    mlflow.log_params(
+        {
+            **flatten(spec.config),
+            "units": units,
+            "recurrent_params": recurrent_params,
+            "total_params": model.count_params(),
+            "input_dim": data.input_dim,
+            "data_digest": data.digest(),
+        }
+    )
+    tracking.log_json(spec.config, "config.json")
+    tracking.log_dataset(dataset.key, data.x_train, data.y_train, loader=dataset.dataset)
+
+    steps_per_epoch = math.ceil(len(data.x_train) / training.batch_size)
+    epoch_logger = tracking.EpochLogger(steps_per_epoch)
+    callbacks: list[keras.callbacks.Callback] = [epoch_logger]
+    if training.early_stopping_patience > 0:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                patience=training.early_stopping_patience, restore_best_weights=True
+            )
+        )
+    model.fit(
+        data.x_train,
+        data.y_train,
+        validation_data=(data.x_val, data.y_val),
+        epochs=training.epochs,
+        batch_size=training.batch_size,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    test = {
+        f"test_{name}": value
+        for name, value in task.evaluate(model, data, training.batch_size).items()
+    }
+    timing = {
+        "epochs_run": float(len(epoch_logger.epoch_seconds)),
+        "mean_epoch_seconds": sum(epoch_logger.epoch_seconds)
+        / max(1, len(epoch_logger.epoch_seconds)),
+    }
+    timing["mean_step_seconds"] = timing["mean_epoch_seconds"] / steps_per_epoch
+    mlflow.log_metrics({**test, **timing})
+    tracking.log_model(model)
+    return test
+
+
+def execute_run(
+    spec: RunSpec, experiment_id: str, data: SequenceData, units: int, verbose: int
+) -> RunOutcome:
+    """One tracked run. Exceptions end it FAILED; Ctrl-C ends it KILLED and propagates."""
+    started = time.perf_counter()
+    task_name = get_dataset(spec.dataset.dataset).task
+    mlflow.start_run(
+        experiment_id=experiment_id,
+        run_name=spec.name,
+        tags=tracking.run_tags(spec.config, spec.config_hash, task_name),
+    )
+    try:
+        metrics = train_and_evaluate(spec, data, units, verbose)
+    except KeyboardInterrupt:
+        mlflow.set_tag(tracking.FAILURE_TAG, "interrupted by the user")
+        mlflow.end_run("KILLED")
+        raise
+    except Exception as error:
+        reason = f"{type(error).__name__}: {error}"
+        mlflow.set_tag(tracking.FAILURE_TAG, reason[:5000])
+        mlflow.log_text(traceback.format_exc(), "failure.txt")
+        mlflow.end_run("FAILED")
+        return RunOutcome(spec, "FAILED", time.perf_counter() - started, reason)
+    mlflow.end_run("FINISHED")
+    return RunOutcome(spec, "FINISHED", time.perf_counter() - started, metrics=metrics)
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C so the current run is marked KILLED, not left RUNNING."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@dataclass
+class SuiteResult:
+    suite: str
+    outcomes: list[RunOutcome]
+    interrupted: bool
+    marked_killed: list[str]
+    seconds: float
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        return EXIT_FAILED_RUNS if any(o.status == "FAILED" for o in self.outcomes) else EXIT_OK
+
+
+def run_suite(
+    suite: SuiteConfig,
+    force: bool = False,
+    tracking_uri: str | None = None,
+    verbose: int = 2,
+) -> SuiteResult:
+    """Execute every run of `suite` locally, in this process, one after another.
+
+    Args:
+        suite: A validated suite.
+        force: Re-run runs that already FINISHED with the same config.
+        tracking_uri: MLflow store; `MLFLOW_TRACKING_URI` or `sqlite:///mlflow.db` by default.
+        verbose: Keras `fit` verbosity (2: one line per epoch).
+
+    Returns:
+        A `SuiteResult` with one outcome per run.
+
+    Raises:
+        ConfigError: before any run is created, when a budget cannot be matched.
+    """
+    started = time.perf_counter()
+    cache = DataCache()
+    units = preflight(suite, cache)
+    client = tracking.connect(tracking_uri)
+    experiment_id = tracking.ensure_experiment(client, suite.name)
+    marked = tracking.mark_interrupted(client, experiment_id)
+    done = {} if force else tracking.finished_runs(client, experiment_id)
+    specs = expand(suite)
+    outcomes: list[RunOutcome] = []
+    interrupted = False
+    progress = tqdm(specs, desc=suite.name, unit="run", file=sys.stderr, dynamic_ncols=True)
+    with _sigterm_as_interrupt():
+        try:
+            for spec in progress:
+                progress.set_postfix_str(spec.name)
+                if (spec.name, spec.config_hash) in done:
+                    outcomes.append(RunOutcome(spec, "SKIPPED"))
+                    continue
+                tqdm.write(f"--- {spec.name}", file=sys.stderr)
+                try:
+                    outcome = execute_run(
+                        spec,
+                        experiment_id,
+                        cache.get(spec.dataset),
+                        units[(spec.dataset.key, spec.model)],
+                        verbose,
+                    )
+                except KeyboardInterrupt:
+                    outcomes.append(RunOutcome(spec, "KILLED", reason="interrupted by the user"))
+                    raise
+                if outcome.status == "FAILED":
+                    tqdm.write(f"FAILED {spec.name}: {outcome.reason}", file=sys.stderr)
+                outcomes.append(outcome)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            progress.close()
+    return SuiteResult(suite.name, outcomes, interrupted, marked, time.perf_counter() - started)
+
+
+def summary(result: SuiteResult) -> str:
+    """Counts by status, time per task family, and the reason of every failed run."""
+    counts: dict[str, int] = defaultdict(int)
+    family_seconds: dict[str, float] = defaultdict(float)
+    for outcome in result.outcomes:
+        counts[outcome.status] += 1
+        family_seconds[outcome.spec.dataset.family] += outcome.seconds
+    lines = [f"suite {result.suite!r}: {len(result.outcomes)} runs in {result.seconds:.1f}s"]
+    lines.append(
+        "  "
+        + ", ".join(
+            f"{status.lower()} {counts[status]}"
+            for status in ("FINISHED", "SKIPPED", "FAILED", "KILLED")
+        )
+    )
+    for family, seconds in sorted(family_seconds.items()):
+        lines.append(f"  family {family}: {seconds:.1f}s of training and evaluation")
+    if result.marked_killed:
+        lines.append(
+            f"  marked KILLED (left RUNNING by an earlier process): {', '.join(result.marked_killed)}"
+        )
+    for outcome in result.outcomes:
+        if outcome.status == "FAILED":
+            lines.append(f"  FAILED {outcome.spec.name}: {outcome.reason}")
+    if result.interrupted:
+        lines.append("  interrupted: the current run was marked KILLED; re-run to continue")
+    return "\n".join(lines)

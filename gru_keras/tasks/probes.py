@@ -1,0 +1,72 @@
+"""Heads, losses and metrics of the long-term-dependency probes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+
+from gru_keras.datasets import SequenceData
+from gru_keras.models import RecurrentVariant
+from gru_keras.tasks import Task, register
+
+
+class LastStepRegression(Task):
+    """Regress one number from the last state (the adding problem)."""
+
+    name = "last_step_regression"
+    headline_metric = "mse"
+    higher_is_better = False
+
+    def build_model(self, variant: RecurrentVariant, units: int, data: SequenceData) -> keras.Model:
+        inputs = keras.Input(data.x_train.shape[1:], name="sequence")
+        state = variant.build(units, name="recurrent")(inputs)
+        outputs = keras.layers.Dense(data.y_train.shape[-1], name="regression_head")(state)
+        return keras.Model(inputs, outputs, name=f"{data.name}_{variant.name}")
+
+    def compile_kwargs(self) -> dict[str, Any]:
+        return {"loss": "mse", "metrics": ["mae"]}
+
+    def evaluate(self, model: keras.Model, data: SequenceData, batch_size: int) -> dict[str, float]:
+        predictions = model.predict(data.x_test, batch_size=batch_size, verbose=0)
+        errors = predictions - data.y_test
+        return {"mse": float(np.mean(errors**2)), "mae": float(np.mean(np.abs(errors)))}
+
+
+class RecallLabeling(Task):
+    """Label every step; what counts is the recall window at the end (copy memory)."""
+
+    name = "recall_labeling"
+    headline_metric = "recall_accuracy"
+    higher_is_better = True
+
+    def build_model(self, variant: RecurrentVariant, units: int, data: SequenceData) -> keras.Model:
+        inputs = keras.Input(data.x_train.shape[1:], name="sequence")
+        states = variant.build(units, return_sequences=True, name="recurrent")(inputs)
+        outputs = keras.layers.Dense(data.input_dim, activation="softmax", name="label_head")(
+            states
+        )
+        return keras.Model(inputs, outputs, name=f"{data.name}_{variant.name}")
+
+    def compile_kwargs(self) -> dict[str, Any]:
+        return {
+            "loss": "sparse_categorical_crossentropy",
+            "metrics": ["sparse_categorical_accuracy"],
+        }
+
+    def evaluate(self, model: keras.Model, data: SequenceData, batch_size: int) -> dict[str, float]:
+        recall_steps = int(data.info["recall_steps"])
+        probabilities = model.predict(data.x_test, batch_size=batch_size, verbose=0)
+        predicted = probabilities[:, -recall_steps:].argmax(axis=-1)
+        expected = data.y_test[:, -recall_steps:]
+        picked = np.take_along_axis(probabilities, data.y_test[..., None].astype("int64"), axis=-1)
+        return {
+            "recall_accuracy": float(np.mean(predicted == expected)),
+            "sequence_accuracy": float(np.mean((predicted == expected).all(axis=1))),
+            "cross_entropy": float(-np.mean(np.log(np.clip(picked, 1e-12, 1.0)))),
+        }
+
+
+register(LastStepRegression())
+register(RecallLabeling())

@@ -1,0 +1,172 @@
+"""Everything that talks to MLflow: the store, experiments, run bookkeeping and logging."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import keras
+import mlflow
+import numpy as np
+from mlflow.tracking import MlflowClient
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+DEFAULT_ARTIFACT_ROOT = "mlartifacts"
+FAILURE_TAG = "failure_reason"
+CONFIG_HASH_TAG = "config_hash"
+PACKAGES = ("gru-keras", "keras", "tensorflow-cpu", "mlflow", "numpy")
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced a NaN or infinite loss."""
+
+
+def tracking_uri() -> str:
+    """`MLFLOW_TRACKING_URI` if set, else the embedded sqlite store."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def connect(uri: str | None = None) -> MlflowClient:
+    uri = uri or tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    return MlflowClient(uri)
+
+
+def ensure_experiment(client: MlflowClient, name: str) -> str:
+    """The id of experiment `name`, created (or restored) if needed.
+
+    With a local sqlite store, artifacts go to `./mlartifacts` beside it, as `make ui` serves.
+    """
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        if experiment.lifecycle_stage == "deleted":
+            client.restore_experiment(experiment.experiment_id)
+        return experiment.experiment_id
+    artifact_location = None
+    if client.tracking_uri.startswith("sqlite:"):
+        artifact_location = Path(DEFAULT_ARTIFACT_ROOT).resolve().as_uri()
+    return client.create_experiment(name, artifact_location=artifact_location)
+
+
+def _search(client: MlflowClient, experiment_id: str, status: str) -> list:
+    runs, token = [], None
+    while True:
+        page = client.search_runs(
+            [experiment_id],
+            filter_string=f"attributes.status = '{status}'",
+            max_results=1000,
+            page_token=token,
+        )
+        runs.extend(page)
+        token = page.token
+        if not token:
+            return runs
+
+
+def finished_runs(client: MlflowClient, experiment_id: str) -> dict[tuple[str, str], str]:
+    """`(run name, config hash) -> run id` for every FINISHED run of the experiment."""
+    return {
+        (run.info.run_name, run.data.tags.get(CONFIG_HASH_TAG, "")): run.info.run_id
+        for run in _search(client, experiment_id, "FINISHED")
+    }
+
+
+def mark_interrupted(client: MlflowClient, experiment_id: str) -> list[str]:
+    """Mark runs left RUNNING by a killed process as KILLED; returns their names."""
+    names = []
+    for run in _search(client, experiment_id, "RUNNING"):
+        client.set_tag(run.info.run_id, FAILURE_TAG, "process ended while the run was RUNNING")
+        client.set_terminated(run.info.run_id, status="KILLED")
+        names.append(run.info.run_name)
+    return names
+
+
+def git_commit() -> str:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
+        )
+        return result.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def run_tags(config: dict[str, Any], config_digest: str, task: str) -> dict[str, str]:
+    tags = {
+        "task": task,
+        "family": config["family"],
+        "dataset": config["dataset"],
+        "model": config["model"],
+        "seed": str(config["seed"]),
+        CONFIG_HASH_TAG: config_digest,
+        "git_commit": git_commit(),
+    }
+    tags.update({f"version.{name}": version for name, version in package_versions().items()})
+    return tags
+
+
+def log_dataset(name: str, x_train: np.ndarray, y_train: np.ndarray, loader: str) -> None:
+    """Record the training split with `mlflow.log_input` (name, digest, schema, loader)."""
+    dataset = mlflow.data.from_numpy(x_train, targets=y_train, name=name)
+    mlflow.log_input(dataset, context="training", tags={"loader": loader})
+
+
+def log_model(model: keras.Model) -> None:
+    """Save the model as `.keras` under the run's `model/` artifacts."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "model.keras"
+        model.save(path)
+        mlflow.log_artifact(str(path), artifact_path="model")
+
+
+def log_json(payload: dict[str, Any], artifact_file: str) -> None:
+    mlflow.log_text(json.dumps(payload, indent=2, sort_keys=True, default=str), artifact_file)
+
+
+class EpochLogger(keras.callbacks.Callback):
+    """Log every epoch's train and validation metrics (step = epoch) and its timing, and
+    stop the run with `NonFiniteLossError` as soon as the loss is not finite."""
+
+    def __init__(self, steps_per_epoch: int) -> None:
+        super().__init__()
+        self.steps_per_epoch = steps_per_epoch
+        self.epoch_seconds: list[float] = []
+        self._started = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        seconds = time.perf_counter() - self._started
+        self.epoch_seconds.append(seconds)
+        logs = {name: float(value) for name, value in (logs or {}).items()}
+        metrics = {
+            (name if name.startswith("val_") else f"train_{name}"): value
+            for name, value in logs.items()
+            if name != "learning_rate"
+        }
+        metrics["epoch_seconds"] = seconds
+        metrics["step_seconds"] = seconds / max(1, self.steps_per_epoch)
+        mlflow.log_metrics(
+            {name: value for name, value in metrics.items() if math.isfinite(value)}, step=epoch
+        )
+        loss = logs.get("loss", 0.0)
+        if not math.isfinite(loss):
+            raise NonFiniteLossError(f"training loss became {loss} in epoch {epoch + 1}")
