@@ -112,8 +112,8 @@ class _SuiteTable:
 def _type_name(kind: Any) -> str:
     origin = typing.get_origin(kind)
     if origin is tuple:
-        return f"list of {_type_name(typing.get_args(kind)[0])}"
-    return {int: "integer", float: "number", str: "string", bool: "true/false"}.get(kind, str(kind))
+        return f"a list of {_type_name(typing.get_args(kind)[0])[2:]}s"
+    return {int: "an integer", float: "a number", str: "a string", bool: "a boolean"}.get(kind, str(kind))
 
 
 _SCALAR_CHECKS = {
@@ -134,7 +134,7 @@ def _check_scalar(value: Any, kind: Any) -> Any:
 def _check_value(value: Any, kind: Any, meta: dict, where: str) -> Any:
     if typing.get_origin(kind) is tuple:
         if not isinstance(value, list):
-            raise ConfigError(f"{where} must be a {_type_name(kind)}, got {value!r}")
+            raise ConfigError(f"{where} must be {_type_name(kind)}, got {value!r}")
         if meta.get("nonempty") and not value:
             raise ConfigError(f"{where} must not be empty")
         item_kind = typing.get_args(kind)[0]
@@ -142,7 +142,7 @@ def _check_value(value: Any, kind: Any, meta: dict, where: str) -> Any:
     try:
         value = _check_scalar(value, kind)
     except TypeError:
-        raise ConfigError(f"{where} must be a {_type_name(kind)}, got {value!r}") from None
+        raise ConfigError(f"{where} must be {_type_name(kind)}, got {value!r}") from None
     choices = meta.get("choices")
     if choices and value not in choices:
         raise ConfigError(f"{where} = {value!r} is not valid; valid choices: {', '.join(choices)}")

@@ -1,0 +1,247 @@
+"""End-to-end: the real CLI on tiny suites, into a temporary sqlite MLflow store."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+from gru_keras.config import load_suite
+from gru_keras.runner import expand
+
+pytestmark = pytest.mark.slow
+
+TINY = """
+[suite]
+name = "{name}"
+models = {models}
+seeds = {seeds}
+parameter_budget = 3000
+
+[training]
+epochs = {epochs}
+batch_size = 32
+{training_extra}
+
+[datasets.adding-short]
+dataset = "adding"
+sequence_length = {length}
+train_size = {train_size}
+validation_size = 32
+test_size = 32
+"""
+
+
+def tiny_suite(
+    tmp_path,
+    name="tiny",
+    models='["custom_gru", "simple_rnn"]',
+    seeds="[0]",
+    epochs=2,
+    length=10,
+    train_size=64,
+    training_extra="",
+):
+    path = tmp_path / f"{name}.toml"
+    path.write_text(
+        TINY.format(
+            name=name,
+            models=models,
+            seeds=seeds,
+            epochs=epochs,
+            length=length,
+            train_size=train_size,
+            training_extra=training_extra,
+        )
+    )
+    return path
+
+
+def cli(tmp_path, *args, background=False):
+    command = [
+        sys.executable,
+        "-m",
+        "gru_keras",
+        "run",
+        *map(str, args),
+        "--quiet",
+        "--tracking-uri",
+        f"sqlite:///{tmp_path / 'mlflow.db'}",
+    ]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if background:
+        # stderr (progress bar) goes to a file so a full pipe can never block the child.
+        with (tmp_path / "stderr.txt").open("w") as stderr:
+            return subprocess.Popen(
+                command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True
+            )
+    return subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+def runs_of(tmp_path, experiment="tiny"):
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return client, []
+    return client, client.search_runs([found.experiment_id], max_results=1000)
+
+
+def test_suite_logs_runs_params_metrics_artifacts_and_resumes(tmp_path):
+    suite = tiny_suite(tmp_path)
+    result = cli(tmp_path, suite)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "finished 2, skipped 0, failed 0" in result.stdout
+    assert "family probes" in result.stdout
+
+    client, runs = runs_of(tmp_path)
+    by_name = {run.info.run_name: run for run in runs}
+    assert set(by_name) == {"adding-short__custom_gru__0", "adding-short__simple_rnn__0"}
+    run = by_name["adding-short__custom_gru__0"]
+    assert run.info.status == "FINISHED"
+    params, tags, metrics = run.data.params, run.data.tags, run.data.metrics
+    assert params["model"] == "custom_gru" and params["training.epochs"] == "2"
+    assert params["settings.sequence_length"] == "10"
+    units, recurrent = int(params["units"]), int(params["recurrent_params"])
+    assert recurrent == 3 * units * (2 + units + 1) and abs(recurrent - 3000) / 3000 <= 0.03
+    assert (
+        tags["model"] == "custom_gru" and tags["dataset"] == "adding-short" and tags["seed"] == "0"
+    )
+    assert tags["task"] == "last_step_regression" and len(tags["config_hash"]) == 16
+    assert "git_commit" in tags and tags["version.keras"] == keras.__version__
+    assert {"test_mse", "test_mae", "mean_epoch_seconds", "mean_step_seconds"} <= set(metrics)
+    history = client.get_metric_history(run.info.run_id, "val_loss")
+    assert [m.step for m in history] == [0, 1]
+    assert len(client.get_metric_history(run.info.run_id, "train_loss")) == 2
+    assert run.inputs.dataset_inputs[0].dataset.name == "adding-short"
+
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"model", "config.json"} <= artifacts
+    local = client.download_artifacts(run.info.run_id, "model/model.keras", str(tmp_path))
+    model = keras.saving.load_model(local)
+    prediction = model.predict(np.zeros((3, 10, 2), "float32"), verbose=0)
+    assert prediction.shape == (3, 1) and np.isfinite(prediction).all()
+    assert (tmp_path / "mlartifacts").is_dir()
+
+    again = cli(tmp_path, suite)
+    assert again.returncode == 0 and "finished 0, skipped 2, failed 0" in again.stdout
+    assert len(runs_of(tmp_path)[1]) == 2
+
+
+def test_same_config_and_seed_give_the_same_metrics(tmp_path):
+    suite = tiny_suite(tmp_path, models='["custom_gru"]')
+    assert cli(tmp_path, suite).returncode == 0
+    assert cli(tmp_path, suite, "--force").returncode == 0
+    _, runs = runs_of(tmp_path)
+    assert len(runs) == 2
+    assert runs[0].data.metrics["test_mse"] == runs[1].data.metrics["test_mse"]
+    assert runs[0].data.metrics["train_loss"] == runs[1].data.metrics["train_loss"]
+
+
+DIVERGING = """
+[datasets.adding-diverging]
+dataset = "adding"
+sequence_length = 10
+train_size = 256
+validation_size = 32
+test_size = 32
+[datasets.adding-diverging.training]
+optimizer = "sgd"
+learning_rate = 10.0
+clip_norm = 0.0
+epochs = 8
+"""
+
+
+def test_a_diverging_run_fails_with_its_reason_and_the_suite_goes_on(tmp_path):
+    suite = tiny_suite(tmp_path, models='["simple_rnn"]')
+    suite.write_text(
+        suite.read_text().replace(
+            "[datasets.adding-short]", DIVERGING + "\n[datasets.adding-short]"
+        )
+    )
+    result = cli(tmp_path, suite)
+    _, runs = runs_of(tmp_path)
+    statuses = {run.info.run_name: run.info.status for run in runs}
+    assert statuses == {
+        "adding-diverging__simple_rnn__0": "FAILED",
+        "adding-short__simple_rnn__0": "FINISHED",
+    }
+    assert result.returncode == 1
+    (failed,) = [run for run in runs if run.info.status == "FAILED"]
+    assert "loss became" in failed.data.tags["failure_reason"]
+    assert (
+        "FAILED adding-diverging__simple_rnn__0: NonFiniteLossError: training loss became"
+        in result.stdout
+    )
+    assert "finished 1, skipped 0, failed 1" in result.stdout
+
+
+def _wait_for(predicate, timeout=240.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def _statuses(tmp_path):
+    try:
+        return [run.info.status for run in runs_of(tmp_path)[1]]
+    except Exception:  # the store may not be initialised yet
+        return []
+
+
+def test_killed_process_resumes_with_only_the_missing_runs(tmp_path):
+    suite = tiny_suite(tmp_path, seeds="[0, 1, 2]", epochs=3, length=40, train_size=512)
+    process = cli(tmp_path, suite, background=True)
+    try:
+        assert _wait_for(
+            lambda: "FINISHED" in _statuses(tmp_path) and "RUNNING" in _statuses(tmp_path)
+        )
+    finally:
+        process.kill()  # SIGKILL: no chance to clean up
+        process.communicate(timeout=60)
+    _, before = runs_of(tmp_path)
+    finished_before = {
+        run.info.run_name: run.info.run_id for run in before if run.info.status == "FINISHED"
+    }
+    assert any(run.info.status == "RUNNING" for run in before)
+
+    result = cli(tmp_path, suite)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"skipped {len(finished_before)}" in result.stdout and "marked KILLED" in result.stdout
+    _, after = runs_of(tmp_path)
+    assert not [run for run in after if run.info.status == "RUNNING"]
+    finished = [run for run in after if run.info.status == "FINISHED"]
+    names = [run.info.run_name for run in finished]
+    expected = {spec.name for spec in expand(load_suite(suite))}
+    assert sorted(names) == sorted(expected)  # exactly one FINISHED run per combination
+    for name, run_id in finished_before.items():  # earlier results kept, not re-run
+        assert {run.info.run_name: run.info.run_id for run in finished}[name] == run_id
+    killed = [run for run in after if run.info.status == "KILLED"]
+    assert len(killed) == 1 and "RUNNING" in killed[0].data.tags["failure_reason"]
+
+
+def test_ctrl_c_marks_the_current_run_killed(tmp_path):
+    suite = tiny_suite(tmp_path, seeds="[0, 1]", epochs=20, length=40, train_size=512)
+    process = cli(tmp_path, suite, background=True)
+    try:
+        assert _wait_for(lambda: "RUNNING" in _statuses(tmp_path))
+        time.sleep(2)
+        process.send_signal(signal.SIGINT)
+        stdout, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130
+    assert "interrupted" in stdout
+    statuses = _statuses(tmp_path)
+    assert "RUNNING" not in statuses and statuses.count("KILLED") == 1
