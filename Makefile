@@ -4,9 +4,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUITE ?= experiments/suite.toml
-# Quieter TensorFlow start-up; oneDNN's reordering makes float results depend on thread timing.
-export TF_CPP_MIN_LOG_LEVEL ?= 2
-export TF_ENABLE_ONEDNN_OPTS ?= 0
 
 .DEFAULT_GOAL := help
 .PHONY: help experiment test ui report bench lint format clean
@@ -20,8 +17,9 @@ $(STAMP): pyproject.toml
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
-experiment: $(STAMP) ## run the experiment suite (SUITE=path to pick another) and build its report
-	$(BIN)/python -m gru_keras run $(SUITE)
+experiment: $(STAMP) ## run the experiment suite (SUITE=path to pick another), then summarize it
+	@$(BIN)/python -m gru_keras run $(SUITE); status=$$?; \
+	$(BIN)/python -m gru_keras report $(SUITE) || true; exit $$status
 
 test: $(STAMP) ## run lint and the whole test suite (unit + small end-to-end)
 	$(BIN)/ruff check gru_keras tests
@@ -30,7 +28,7 @@ test: $(STAMP) ## run lint and the whole test suite (unit + small end-to-end)
 ui: $(STAMP) ## serve the MLflow UI for the local store on http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --default-artifact-root ./mlartifacts --host 127.0.0.1 --port 5000
 
-report: $(STAMP) ## rebuild the PDF report for SUITE from the tracking store
+report: $(STAMP) ## summarize SUITE's runs from the tracking store (reports/<suite>-summary.md/.csv)
 	$(BIN)/python -m gru_keras report $(SUITE)
 
 bench: $(STAMP) ## time custom_gru against keras_gru, lstm and simple_rnn; writes reports/bench.csv

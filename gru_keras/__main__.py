@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-
-# Quieter TensorFlow start-up unless the user asked otherwise; set before TF is imported.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 EXIT_USAGE = 2
 
@@ -89,7 +85,60 @@ def _add_run(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Names
     return run
 
 
-COMMANDS = {"run": _add_run, "bench": _add_bench}
+def _add_report(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Namespace], int]:
+    parser = subparsers.add_parser(
+        "report",
+        help="summarize a suite's runs from the MLflow store",
+        description="Read a suite's runs from the MLflow tracking store and write the summary "
+        "table (headline test metric per dataset and model, mean and 95%% bootstrap CI over "
+        "seeds) as CSV and Markdown.",
+    )
+    parser.add_argument(
+        "suite",
+        type=Path,
+        nargs="?",
+        default=Path("experiments/suite.toml"),
+        help="suite TOML whose experiment to summarize (default experiments/suite.toml)",
+    )
+    parser.add_argument(
+        "--experiment", default=None, help="MLflow experiment name (instead of a suite file)"
+    )
+    parser.add_argument(
+        "--tracking-uri",
+        default=None,
+        help="MLflow tracking URI (default $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)",
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, default=Path("reports"), help="where to write (default reports/)"
+    )
+
+    def run(args: argparse.Namespace) -> int:
+        from gru_keras.config import ConfigError, load_suite
+
+        experiment = args.experiment
+        if experiment is None:
+            try:
+                experiment = load_suite(args.suite).name
+            except ConfigError as error:
+                print(f"error: {error}", file=sys.stderr)
+                return EXIT_USAGE
+        from gru_keras import report, tracking
+
+        try:
+            runs = report.load_runs(tracking.connect(args.tracking_uri), experiment)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        summary = report.summary_table(runs)
+        paths = report.write_summary(summary, args.output_dir, experiment)
+        print(report.to_markdown(summary))
+        print("\nwrote " + ", ".join(str(path) for path in paths))
+        return 0
+
+    return run
+
+
+COMMANDS = {"run": _add_run, "report": _add_report, "bench": _add_bench}
 
 
 def build_parser() -> tuple[

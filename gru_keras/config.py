@@ -113,7 +113,9 @@ def _type_name(kind: Any) -> str:
     origin = typing.get_origin(kind)
     if origin is tuple:
         return f"a list of {_type_name(typing.get_args(kind)[0])[2:]}s"
-    return {int: "an integer", float: "a number", str: "a string", bool: "a boolean"}.get(kind, str(kind))
+    return {int: "an integer", float: "a number", str: "a string", bool: "a boolean"}.get(
+        kind, str(kind)
+    )
 
 
 _SCALAR_CHECKS = {

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
+from gru_keras.__main__ import main
 from gru_keras.config import load_suite
 from gru_keras.runner import expand
 
@@ -128,6 +129,26 @@ def test_suite_logs_runs_params_metrics_artifacts_and_resumes(tmp_path):
     prediction = model.predict(np.zeros((3, 10, 2), "float32"), verbose=0)
     assert prediction.shape == (3, 1) and np.isfinite(prediction).all()
     assert (tmp_path / "mlartifacts").is_dir()
+
+    assert (
+        main(
+            [
+                "report",
+                "--experiment",
+                "tiny",
+                "--tracking-uri",
+                f"sqlite:///{tmp_path / 'mlflow.db'}",
+                "--output-dir",
+                str(tmp_path / "reports"),
+            ]
+        )
+        == 0
+    )
+    table = (tmp_path / "reports" / "tiny-summary.md").read_text()
+    assert (
+        "| adding-short | custom_gru | mse" in table
+        and "| adding-short | simple_rnn | mse" in table
+    )
 
     again = cli(tmp_path, suite)
     assert again.returncode == 0 and "finished 0, skipped 2, failed 0" in again.stdout
