@@ -207,7 +207,21 @@ def _read_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
 TOP_LEVEL_KEYS = ("suite", "training", "datasets")
 
 
-def _dataset_config(key: str, table: Any, suite: _SuiteTable, training: dict) -> DatasetConfig:
+def _resolve_paths(settings: Any, directory: Path) -> Any:
+    """Make the settings' path fields absolute, relative to the suite file's folder."""
+    resolved = {
+        f.name: str(directory / getattr(settings, f.name))
+        for f in dataclasses.fields(settings)
+        if f.metadata.get("path")
+        and getattr(settings, f.name)
+        and not Path(getattr(settings, f.name)).is_absolute()
+    }
+    return dataclasses.replace(settings, **resolved) if resolved else settings
+
+
+def _dataset_config(
+    key: str, table: Any, suite: _SuiteTable, training: dict, directory: Path
+) -> DatasetConfig:
     where = f"datasets.{key}"
     if not isinstance(table, dict):
         raise ConfigError(f"'{where}' must be a table")
@@ -227,7 +241,7 @@ def _dataset_config(key: str, table: Any, suite: _SuiteTable, training: dict) ->
     if not isinstance(overrides, dict):
         raise ConfigError(f"'{where}.training' must be a table")
     run_training = build_dataclass(TrainingConfig, {**training, **overrides}, f"{where}.training")
-    settings = build_dataclass(get_dataset(name).settings, table, where)
+    settings = _resolve_paths(build_dataclass(get_dataset(name).settings, table, where), directory)
     return DatasetConfig(key, name, budget, run_training, settings)
 
 
@@ -254,7 +268,8 @@ def load_suite(path: str | Path) -> SuiteConfig:
                 f"no datasets: add at least one [datasets.NAME] table; known datasets: {', '.join(sorted(DATASETS))}"
             )
         dataset_configs = tuple(
-            _dataset_config(key, table, suite, training) for key, table in datasets.items()
+            _dataset_config(key, table, suite, training, path.parent)
+            for key, table in datasets.items()
         )
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}") from None

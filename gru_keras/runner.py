@@ -32,9 +32,9 @@ from gru_keras.config import (
     flatten,
     run_config,
 )
-from gru_keras.datasets import SequenceData, get_dataset
+from gru_keras.datasets import DataError, SequenceData, get_dataset
 from gru_keras.models import get_variant, matched_units
-from gru_keras.tasks import get_task
+from gru_keras.tasks import Evaluation, Task, get_task
 
 EXIT_OK, EXIT_FAILED_RUNS, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -64,13 +64,16 @@ class RunOutcome:
 
 
 def expand(suite: SuiteConfig) -> list[RunSpec]:
-    """Every run of the suite, dataset by dataset, then model, then seed."""
+    """Every run of the suite, dataset by dataset, then model, then seed. A task's baselines
+    are deterministic, so they run once per dataset, with the first seed."""
     specs = []
     for dataset in suite.datasets:
-        for model in suite.models:
-            for seed in suite.seeds:
-                config = run_config(suite, dataset, model, seed)
-                specs.append(RunSpec(dataset, model, seed, config, config_hash(config)))
+        baselines = get_task(get_dataset(dataset.dataset).task).baselines
+        combinations = [(model, seed) for model in suite.models for seed in suite.seeds]
+        combinations += [(baseline, suite.seeds[0]) for baseline in baselines]
+        for model, seed in combinations:
+            config = run_config(suite, dataset, model, seed)
+            specs.append(RunSpec(dataset, model, seed, config, config_hash(config)))
     return specs
 
 
@@ -111,7 +114,10 @@ def preflight(suite: SuiteConfig, cache: DataCache) -> dict[tuple[str, str], int
     """
     units = {}
     for dataset in suite.datasets:
-        data = cache.get(dataset)
+        try:
+            data = cache.get(dataset)
+        except DataError as error:
+            raise ConfigError(f"{suite.path}: 'datasets.{dataset.key}': {error}") from None
         task = get_task(get_dataset(dataset.dataset).task)
         try:
             matched = matched_units(
@@ -125,31 +131,21 @@ def preflight(suite: SuiteConfig, cache: DataCache) -> dict[tuple[str, str], int
     return units
 
 
-def train_and_evaluate(
-    spec: RunSpec, data: SequenceData, units: int, verbose: int
-) -> dict[str, float]:
-    """Build, train, evaluate and log one run inside the active MLflow run."""
-    dataset, training = spec.dataset, spec.dataset.training
-    task = get_task(get_dataset(dataset.dataset).task)
-    variant = get_variant(spec.model)
-
+def fit_recurrent(
+    spec: RunSpec, task: Task, data: SequenceData, units: int, verbose: int
+) -> Evaluation:
+    """Build, train and evaluate one recurrent variant, logging its params, epochs and model."""
+    training = spec.dataset.training
     keras.utils.set_random_seed(spec.seed)
-    model = task.build_model(variant, units, data)
+    model = task.build_model(get_variant(spec.model), units, data)
     model.compile(optimizer=make_optimizer(training), **task.compile_kwargs())
-    recurrent_params = model.get_layer("recurrent").count_params()
     mlflow.log_params(
         {
-            **flatten(spec.config),
             "units": units,
-            "recurrent_params": recurrent_params,
+            "recurrent_params": model.get_layer("recurrent").count_params(),
             "total_params": model.count_params(),
-            "input_dim": data.input_dim,
-            "data_digest": data.digest(),
         }
     )
-    tracking.log_json(spec.config, "config.json")
-    tracking.log_dataset(dataset.key, data.x_train, data.y_train, loader=dataset.dataset)
-
     steps_per_epoch = math.ceil(len(data.x_train) / training.batch_size)
     epoch_logger = tracking.EpochLogger(steps_per_epoch)
     callbacks: list[keras.callbacks.Callback] = [epoch_logger]
@@ -168,23 +164,48 @@ def train_and_evaluate(
         callbacks=callbacks,
         verbose=verbose,
     )
-    test = {
-        f"test_{name}": value
-        for name, value in task.evaluate(model, data, training.batch_size).items()
-    }
-    timing = {
-        "epochs_run": float(len(epoch_logger.epoch_seconds)),
-        "mean_epoch_seconds": sum(epoch_logger.epoch_seconds)
-        / max(1, len(epoch_logger.epoch_seconds)),
-    }
-    timing["mean_step_seconds"] = timing["mean_epoch_seconds"] / steps_per_epoch
-    mlflow.log_metrics({**test, **timing})
+    epochs_run = max(1, len(epoch_logger.epoch_seconds))
+    mean_epoch_seconds = sum(epoch_logger.epoch_seconds) / epochs_run
+    mlflow.log_metrics(
+        {
+            "epochs_run": float(len(epoch_logger.epoch_seconds)),
+            "mean_epoch_seconds": mean_epoch_seconds,
+            "mean_step_seconds": mean_epoch_seconds / steps_per_epoch,
+        }
+    )
     tracking.log_model(model)
-    return test
+    return task.evaluate(model, data, training.batch_size)
+
+
+def run_baseline(spec: RunSpec, task: Task, data: SequenceData) -> Evaluation:
+    """Forecast the test split with a non-neural baseline of the task and score it."""
+    started = time.perf_counter()
+    predictions = task.baselines[spec.model](data)
+    mlflow.log_metric("fit_predict_seconds", time.perf_counter() - started)
+    return task.evaluate_predictions(predictions, data)
+
+
+def train_and_evaluate(
+    spec: RunSpec, data: SequenceData, units: int | None, verbose: int
+) -> dict[str, float]:
+    """Run one model (a recurrent variant or a baseline) inside the active MLflow run."""
+    dataset = spec.dataset
+    task = get_task(get_dataset(dataset.dataset).task)
+    mlflow.log_params(
+        {**flatten(spec.config), "input_dim": data.input_dim, "data_digest": data.digest()}
+    )
+    tracking.log_json(spec.config, "config.json")
+    tracking.log_dataset(dataset.key, data.x_train, data.y_train, loader=dataset.dataset)
+    if spec.model in task.baselines:
+        evaluation = run_baseline(spec, task, data)
+    else:
+        evaluation = fit_recurrent(spec, task, data, units, verbose)
+    tracking.log_evaluation(evaluation)
+    return {f"test_{name}": value for name, value in evaluation.metrics.items()}
 
 
 def execute_run(
-    spec: RunSpec, experiment_id: str, data: SequenceData, units: int, verbose: int
+    spec: RunSpec, experiment_id: str, data: SequenceData, units: int | None, verbose: int
 ) -> RunOutcome:
     """One tracked run. Exceptions end it FAILED; Ctrl-C ends it KILLED and propagates."""
     started = time.perf_counter()
@@ -283,7 +304,7 @@ def run_suite(
                         spec,
                         experiment_id,
                         cache.get(spec.dataset),
-                        units[(spec.dataset.key, spec.model)],
+                        units.get((spec.dataset.key, spec.model)),
                         verbose,
                     )
                 except KeyboardInterrupt:

@@ -136,6 +136,15 @@ def log_model(model: keras.Model) -> None:
         mlflow.log_artifact(str(path), artifact_path="model")
 
 
+def log_evaluation(evaluation: Any) -> None:
+    """Log a task's `Evaluation`: `test_*` metrics, tables as CSV, figures as PNG."""
+    mlflow.log_metrics({f"test_{name}": value for name, value in evaluation.metrics.items()})
+    for name, table in evaluation.tables.items():
+        mlflow.log_text(table.to_csv(index=False), name)
+    for name, figure in evaluation.figures.items():
+        mlflow.log_figure(figure, name)
+
+
 def log_json(payload: dict[str, Any], artifact_file: str) -> None:
     mlflow.log_text(json.dumps(payload, indent=2, sort_keys=True, default=str), artifact_file)
 

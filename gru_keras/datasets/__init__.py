@@ -14,6 +14,11 @@ from typing import Any
 import numpy as np
 
 
+class DataError(ValueError):
+    """The data a config points at cannot be used (missing file, bad column...); the message
+    names the problem. The runner reports it as a config error before any run starts."""
+
+
 @dataclass
 class SequenceData:
     """A dataset split three ways. Arrays are batch-first; `x_*` are `(examples, time, features)`.
@@ -87,4 +92,4 @@ def get_dataset(name: str) -> DatasetSpec:
 
 
 # Importing the family modules fills the registry.
-from gru_keras.datasets import probes  # noqa: E402, F401
+from gru_keras.datasets import forecasting, probes  # noqa: E402, F401

@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import keras
+import numpy as np
+import pandas as pd
 
 from gru_keras.datasets import SequenceData
 from gru_keras.models import RecurrentVariant
+
+
+@dataclass
+class Evaluation:
+    """What a run's test evaluation produces: metrics (keyed without the `test_` prefix), and
+    tables and figures to store as artifacts (file name -> DataFrame / matplotlib Figure)."""
+
+    metrics: dict[str, float]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+# A baseline turns the data into test predictions shaped like the model's, without training.
+Baseline = Callable[[SequenceData], np.ndarray]
 
 
 class Task(abc.ABC):
@@ -19,12 +37,15 @@ class Task(abc.ABC):
         headline_metric: The test metric that summarizes a run (logged as `test_<name>`).
         higher_is_better: Direction of the headline metric.
         recurrent_layers: How many recurrent layers the core stacks (for parameter matching).
+        baselines: Non-neural models run beside the recurrent variants on the same test
+            windows, logged as runs of their own (name -> `Baseline`).
     """
 
     name: str = ""
     headline_metric: str = ""
     higher_is_better: bool = False
     recurrent_layers: int = 1
+    baselines: dict[str, Baseline] = {}  # noqa: RUF012 - read-only class-level registry
 
     @abc.abstractmethod
     def build_model(self, variant: RecurrentVariant, units: int, data: SequenceData) -> keras.Model:
@@ -35,8 +56,14 @@ class Task(abc.ABC):
         """`loss` and `metrics` for `model.compile`."""
 
     @abc.abstractmethod
-    def evaluate(self, model: keras.Model, data: SequenceData, batch_size: int) -> dict[str, float]:
-        """Test-split metrics, keyed without the `test_` prefix."""
+    def evaluate_predictions(self, predictions: np.ndarray, data: SequenceData) -> Evaluation:
+        """Score test-split predictions (from a model or a baseline)."""
+
+    def evaluate(self, model: keras.Model, data: SequenceData, batch_size: int) -> Evaluation:
+        """Predict the test split and score it."""
+        return self.evaluate_predictions(
+            model.predict(data.x_test, batch_size=batch_size, verbose=0), data
+        )
 
 
 TASKS: dict[str, Task] = {}
@@ -58,4 +85,4 @@ def get_task(name: str) -> Task:
         ) from None
 
 
-from gru_keras.tasks import probes  # noqa: E402, F401
+from gru_keras.tasks import forecasting, probes  # noqa: E402, F401

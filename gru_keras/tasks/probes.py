@@ -9,7 +9,7 @@ import numpy as np
 
 from gru_keras.datasets import SequenceData
 from gru_keras.models import RecurrentVariant
-from gru_keras.tasks import Task, register
+from gru_keras.tasks import Evaluation, Task, register
 
 
 class LastStepRegression(Task):
@@ -28,10 +28,9 @@ class LastStepRegression(Task):
     def compile_kwargs(self) -> dict[str, Any]:
         return {"loss": "mse", "metrics": ["mae"]}
 
-    def evaluate(self, model: keras.Model, data: SequenceData, batch_size: int) -> dict[str, float]:
-        predictions = model.predict(data.x_test, batch_size=batch_size, verbose=0)
+    def evaluate_predictions(self, predictions: np.ndarray, data: SequenceData) -> Evaluation:
         errors = predictions - data.y_test
-        return {"mse": float(np.mean(errors**2)), "mae": float(np.mean(np.abs(errors)))}
+        return Evaluation({"mse": float(np.mean(errors**2)), "mae": float(np.mean(np.abs(errors)))})
 
 
 class RecallLabeling(Task):
@@ -55,17 +54,18 @@ class RecallLabeling(Task):
             "metrics": ["sparse_categorical_accuracy"],
         }
 
-    def evaluate(self, model: keras.Model, data: SequenceData, batch_size: int) -> dict[str, float]:
+    def evaluate_predictions(self, probabilities: np.ndarray, data: SequenceData) -> Evaluation:
         recall_steps = int(data.info["recall_steps"])
-        probabilities = model.predict(data.x_test, batch_size=batch_size, verbose=0)
         predicted = probabilities[:, -recall_steps:].argmax(axis=-1)
         expected = data.y_test[:, -recall_steps:]
         picked = np.take_along_axis(probabilities, data.y_test[..., None].astype("int64"), axis=-1)
-        return {
-            "recall_accuracy": float(np.mean(predicted == expected)),
-            "sequence_accuracy": float(np.mean((predicted == expected).all(axis=1))),
-            "cross_entropy": float(-np.mean(np.log(np.clip(picked, 1e-12, 1.0)))),
-        }
+        return Evaluation(
+            {
+                "recall_accuracy": float(np.mean(predicted == expected)),
+                "sequence_accuracy": float(np.mean((predicted == expected).all(axis=1))),
+                "cross_entropy": float(-np.mean(np.log(np.clip(picked, 1e-12, 1.0)))),
+            }
+        )
 
 
 register(LastStepRegression())
