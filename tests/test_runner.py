@@ -266,3 +266,66 @@ def test_ctrl_c_marks_the_current_run_killed(tmp_path):
     assert "interrupted" in stdout
     statuses = _statuses(tmp_path)
     assert "RUNNING" not in statuses and statuses.count("KILLED") == 1
+
+
+FORECAST_SUITE = """
+[suite]
+name = "tiny-forecast"
+models = ["custom_gru"]
+seeds = [0]
+parameter_budget = 3000
+
+[training]
+epochs = 2
+batch_size = 32
+
+[datasets.load]
+dataset = "csv"
+path = "series.csv"
+time_column = "hour"
+target_column = "load"
+season_length = 12
+input_length = 24
+horizon = 6
+"""
+
+
+def test_forecasting_suite_logs_baselines_and_forecast_artifacts(tmp_path):
+    hours = np.arange(400)
+    load = 100 + 10 * np.sin(2 * np.pi * hours / 12) + np.random.default_rng(0).normal(0, 1, 400)
+    (tmp_path / "series.csv").write_text(
+        "hour,load\n" + "\n".join(f"{h},{v:.3f}" for h, v in zip(hours, load, strict=True))
+    )
+    suite = tmp_path / "forecast.toml"
+    suite.write_text(FORECAST_SUITE)
+    result = cli(tmp_path, suite)
+    assert result.returncode == 0, result.stderr[-3000:]
+    client, runs = runs_of(tmp_path, "tiny-forecast")
+    by_model = {run.data.tags["model"]: run for run in runs}
+    assert set(by_model) == {"custom_gru", "naive", "seasonal_naive", "ets"}
+    for model, run in by_model.items():
+        assert run.info.status == "FINISHED", model
+        assert {"test_mae", "test_rmse", "test_mase"} <= set(run.data.metrics)
+        artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+        assert {"forecast.csv", "forecast.png"} <= artifacts
+    # A seasonal series: the seasonal-naive baseline beats the naive one.
+    assert (
+        by_model["seasonal_naive"].data.metrics["test_mase"]
+        < by_model["naive"].data.metrics["test_mase"]
+    )
+    assert (
+        "units" in by_model["custom_gru"].data.params and "units" not in by_model["ets"].data.params
+    )
+
+
+def test_a_bad_csv_is_a_config_error_with_no_run(tmp_path, capsys):
+    (tmp_path / "series.csv").write_text("hour,load\n1,2\n2,oops\n")
+    suite = tmp_path / "forecast.toml"
+    suite.write_text(FORECAST_SUITE)
+    store = tmp_path / "store.db"
+    assert main(["run", str(suite), "--tracking-uri", f"sqlite:///{store}"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == (
+        f"error: {suite}: 'datasets.load': {tmp_path / 'series.csv'}: column 'load' is not numeric (line 3: 'oops')"
+    )
+    assert not store.exists()
