@@ -10,6 +10,27 @@ from pathlib import Path
 EXIT_USAGE = 2
 
 
+def _add_suite_arguments(parser: argparse.ArgumentParser) -> None:
+    """The suite file and the tracking store, shared by `run` and `report`."""
+    parser.add_argument(
+        "suite",
+        type=Path,
+        nargs="?",
+        default=Path("experiments/suite.toml"),
+        help="suite TOML file (default experiments/suite.toml)",
+    )
+    parser.add_argument(
+        "--tracking-uri",
+        default=None,
+        help="MLflow tracking URI (default $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)",
+    )
+
+
+def _usage_error(error: Exception) -> int:
+    print(f"error: {error}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def _add_bench(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Namespace], int]:
     parser = subparsers.add_parser(
         "bench",
@@ -49,19 +70,8 @@ def _add_run(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Names
         "{dataset}__{model}__{seed} and execute them. Runs that already FINISHED with the same "
         "config are skipped, so an interrupted suite continues where it stopped.",
     )
-    parser.add_argument(
-        "suite",
-        type=Path,
-        nargs="?",
-        default=Path("experiments/suite.toml"),
-        help="suite TOML file (default experiments/suite.toml)",
-    )
+    _add_suite_arguments(parser)
     parser.add_argument("--force", action="store_true", help="re-run runs that already finished")
-    parser.add_argument(
-        "--tracking-uri",
-        default=None,
-        help="MLflow tracking URI (default $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)",
-    )
     parser.add_argument("--quiet", action="store_true", help="no per-epoch Keras output")
 
     def run(args: argparse.Namespace) -> int:
@@ -77,8 +87,7 @@ def _add_run(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Names
                 verbose=0 if args.quiet else 2,
             )
         except ConfigError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return EXIT_USAGE
+            return _usage_error(error)
         print(summary(result))
         return result.exit_code
 
@@ -90,23 +99,12 @@ def _add_report(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Na
         "report",
         help="summarize a suite's runs from the MLflow store",
         description="Read a suite's runs from the MLflow tracking store and write the summary "
-        "table (headline test metric per dataset and model, mean and 95%% bootstrap CI over "
+        "table (headline test metric per dataset and model, mean and 95% bootstrap CI over "
         "seeds) as CSV and Markdown.",
     )
-    parser.add_argument(
-        "suite",
-        type=Path,
-        nargs="?",
-        default=Path("experiments/suite.toml"),
-        help="suite TOML whose experiment to summarize (default experiments/suite.toml)",
-    )
+    _add_suite_arguments(parser)
     parser.add_argument(
         "--experiment", default=None, help="MLflow experiment name (instead of a suite file)"
-    )
-    parser.add_argument(
-        "--tracking-uri",
-        default=None,
-        help="MLflow tracking URI (default $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)",
     )
     parser.add_argument(
         "--output-dir", type=Path, default=Path("reports"), help="where to write (default reports/)"
@@ -120,15 +118,13 @@ def _add_report(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Na
             try:
                 experiment = load_suite(args.suite).name
             except ConfigError as error:
-                print(f"error: {error}", file=sys.stderr)
-                return EXIT_USAGE
+                return _usage_error(error)
         from gru_keras import report, tracking
 
         try:
             runs = report.load_runs(tracking.connect(args.tracking_uri), experiment)
         except ValueError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return EXIT_USAGE
+            return _usage_error(error)
         summary = report.summary_table(runs)
         paths = report.write_summary(summary, args.output_dir, experiment)
         print(report.to_markdown(summary))

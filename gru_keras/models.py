@@ -14,6 +14,7 @@ from typing import Any
 import keras
 
 from gru_keras.layer import GRU
+from gru_keras.registry import Registry
 
 # Relative tolerance a matched parameter count must land within.
 PARAMETER_TOLERANCE = 0.03
@@ -47,49 +48,43 @@ class RecurrentVariant:
         return self.gate_blocks * units * (input_dim + units + 1)
 
 
-VARIANTS: dict[str, RecurrentVariant] = {
-    variant.name: variant
-    for variant in (
-        RecurrentVariant(
-            "simple_rnn",
-            "keras.layers.SimpleRNN (ungated tanh baseline)",
-            gate_blocks=1,
-            state_count=1,
-            factory=keras.layers.SimpleRNN,
-        ),
-        RecurrentVariant(
-            "lstm",
-            "keras.layers.LSTM",
-            gate_blocks=4,
-            state_count=2,
-            factory=keras.layers.LSTM,
-        ),
-        RecurrentVariant(
-            "keras_gru",
-            "keras.layers.GRU(reset_after=False)",
-            gate_blocks=3,
-            state_count=1,
-            factory=lambda units, **kw: keras.layers.GRU(units, reset_after=False, **kw),
-        ),
-        RecurrentVariant(
-            "custom_gru",
-            "gru_keras.GRU (this project's layer)",
-            gate_blocks=3,
-            state_count=1,
-            factory=GRU,
-        ),
-    )
-}
+VARIANTS: Registry[RecurrentVariant] = Registry("model")
+for _variant in (
+    RecurrentVariant(
+        "simple_rnn",
+        "keras.layers.SimpleRNN (ungated tanh baseline)",
+        gate_blocks=1,
+        state_count=1,
+        factory=keras.layers.SimpleRNN,
+    ),
+    RecurrentVariant(
+        "lstm",
+        "keras.layers.LSTM",
+        gate_blocks=4,
+        state_count=2,
+        factory=keras.layers.LSTM,
+    ),
+    RecurrentVariant(
+        "keras_gru",
+        "keras.layers.GRU(reset_after=False)",
+        gate_blocks=3,
+        state_count=1,
+        factory=lambda units, **kw: keras.layers.GRU(units, reset_after=False, **kw),
+    ),
+    RecurrentVariant(
+        "custom_gru",
+        "gru_keras.GRU (this project's layer)",
+        gate_blocks=3,
+        state_count=1,
+        factory=GRU,
+    ),
+):
+    VARIANTS.register(_variant.name, _variant)
 
 
 def get_variant(name: str) -> RecurrentVariant:
     """The registered variant called `name`; ValueError naming the valid choices otherwise."""
-    try:
-        return VARIANTS[name]
-    except KeyError:
-        raise ValueError(
-            f"Unknown model {name!r}; valid choices: {', '.join(sorted(VARIANTS))}."
-        ) from None
+    return VARIANTS.lookup(name)
 
 
 def solve_units(

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from gru_keras.registry import Registry
+
 
 class DataError(ValueError):
     """The data a config points at cannot be used (missing file, bad column...); the message
@@ -71,24 +73,16 @@ class DatasetSpec:
     description: str
 
 
-DATASETS: dict[str, DatasetSpec] = {}
+DATASETS: Registry[DatasetSpec] = Registry("dataset")
 
 
 def register(spec: DatasetSpec) -> DatasetSpec:
-    if spec.name in DATASETS:
-        raise ValueError(f"Dataset {spec.name!r} is registered twice.")
-    DATASETS[spec.name] = spec
-    return spec
+    return DATASETS.register(spec.name, spec)
 
 
 def get_dataset(name: str) -> DatasetSpec:
     """The registered dataset `name`; ValueError naming the valid choices otherwise."""
-    try:
-        return DATASETS[name]
-    except KeyError:
-        raise ValueError(
-            f"Unknown dataset {name!r}; valid choices: {', '.join(sorted(DATASETS))}."
-        ) from None
+    return DATASETS.lookup(name)
 
 
 # Importing the family modules fills the registry.

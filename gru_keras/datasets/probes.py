@@ -53,12 +53,17 @@ def adding_examples(
     return inputs, targets[:, None].astype("float32")
 
 
-def load_adding(settings: AddingSettings) -> SequenceData:
+def _three_splits(settings, generate) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Train, validation and test drawn in turn from one generator seeded by `data_seed`."""
     rng = np.random.default_rng(settings.data_seed)
-    splits = [
-        adding_examples(size, settings.sequence_length, rng)
-        for size in (settings.train_size, settings.validation_size, settings.test_size)
-    ]
+    sizes = (settings.train_size, settings.validation_size, settings.test_size)
+    return [generate(size, rng) for size in sizes]
+
+
+def load_adding(settings: AddingSettings) -> SequenceData:
+    splits = _three_splits(
+        settings, lambda size, rng: adding_examples(size, settings.sequence_length, rng)
+    )
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = splits
     constant_mse = float(np.mean((y_test - 1.0) ** 2))
     return SequenceData(
@@ -114,11 +119,9 @@ def copy_examples(
 
 
 def load_copy_memory(settings: CopyMemorySettings) -> SequenceData:
-    rng = np.random.default_rng(settings.data_seed)
-    splits = [
-        copy_examples(size, settings.delay, settings.symbols, rng)
-        for size in (settings.train_size, settings.validation_size, settings.test_size)
-    ]
+    splits = _three_splits(
+        settings, lambda size, rng: copy_examples(size, settings.delay, settings.symbols, rng)
+    )
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = splits
     return SequenceData(
         "copy-memory",

@@ -13,6 +13,7 @@ import pandas as pd
 
 from gru_keras.datasets import SequenceData
 from gru_keras.models import RecurrentVariant
+from gru_keras.registry import Registry
 
 
 @dataclass
@@ -66,23 +67,29 @@ class Task(abc.ABC):
         )
 
 
-TASKS: dict[str, Task] = {}
+TASKS: Registry[Task] = Registry("task")
 
 
 def register(task: Task) -> Task:
-    if task.name in TASKS:
-        raise ValueError(f"Task {task.name!r} is registered twice.")
-    TASKS[task.name] = task
-    return task
+    return TASKS.register(task.name, task)
 
 
 def get_task(name: str) -> Task:
-    try:
-        return TASKS[name]
-    except KeyError:
-        raise ValueError(
-            f"Unknown task {name!r}; valid choices: {', '.join(sorted(TASKS))}."
-        ) from None
+    """The registered task `name`; ValueError naming the valid choices otherwise."""
+    return TASKS.lookup(name)
+
+
+def recurrent_model(
+    variant: RecurrentVariant,
+    units: int,
+    data: SequenceData,
+    head: keras.layers.Layer,
+    return_sequences: bool = False,
+) -> keras.Model:
+    """inputs -> the variant's recurrent layer (named `recurrent`) -> `head`."""
+    inputs = keras.Input(data.x_train.shape[1:], name="sequence")
+    states = variant.build(units, return_sequences=return_sequences, name="recurrent")(inputs)
+    return keras.Model(inputs, head(states), name=f"{data.name}_{variant.name}")
 
 
 from gru_keras.tasks import forecasting, probes  # noqa: E402, F401

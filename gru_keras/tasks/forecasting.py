@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from gru_keras.datasets import SequenceData
 from gru_keras.datasets.forecasting import seasonal_index
 from gru_keras.models import RecurrentVariant
-from gru_keras.tasks import Evaluation, Task, register
+from gru_keras.tasks import Evaluation, Task, recurrent_model, register
 
 PLOT_WINDOWS = 4  # consecutive non-overlapping test windows shown in the forecast artifact
 
@@ -125,10 +125,8 @@ class DirectForecast(Task):
     }
 
     def build_model(self, variant: RecurrentVariant, units: int, data: SequenceData) -> keras.Model:
-        inputs = keras.Input(data.x_train.shape[1:], name="window")
-        state = variant.build(units, name="recurrent")(inputs)
-        outputs = keras.layers.Dense(data.y_train.shape[-1], name="forecast_head")(state)
-        return keras.Model(inputs, outputs, name=f"{data.name}_{variant.name}")
+        head = keras.layers.Dense(data.y_train.shape[-1], name="forecast_head")
+        return recurrent_model(variant, units, data, head)
 
     def compile_kwargs(self) -> dict[str, Any]:
         return {"loss": "mse", "metrics": ["mae"]}

@@ -9,7 +9,7 @@ import numpy as np
 
 from gru_keras.datasets import SequenceData
 from gru_keras.models import RecurrentVariant
-from gru_keras.tasks import Evaluation, Task, register
+from gru_keras.tasks import Evaluation, Task, recurrent_model, register
 
 
 class LastStepRegression(Task):
@@ -20,10 +20,8 @@ class LastStepRegression(Task):
     higher_is_better = False
 
     def build_model(self, variant: RecurrentVariant, units: int, data: SequenceData) -> keras.Model:
-        inputs = keras.Input(data.x_train.shape[1:], name="sequence")
-        state = variant.build(units, name="recurrent")(inputs)
-        outputs = keras.layers.Dense(data.y_train.shape[-1], name="regression_head")(state)
-        return keras.Model(inputs, outputs, name=f"{data.name}_{variant.name}")
+        head = keras.layers.Dense(data.y_train.shape[-1], name="regression_head")
+        return recurrent_model(variant, units, data, head)
 
     def compile_kwargs(self) -> dict[str, Any]:
         return {"loss": "mse", "metrics": ["mae"]}
@@ -41,12 +39,8 @@ class RecallLabeling(Task):
     higher_is_better = True
 
     def build_model(self, variant: RecurrentVariant, units: int, data: SequenceData) -> keras.Model:
-        inputs = keras.Input(data.x_train.shape[1:], name="sequence")
-        states = variant.build(units, return_sequences=True, name="recurrent")(inputs)
-        outputs = keras.layers.Dense(data.input_dim, activation="softmax", name="label_head")(
-            states
-        )
-        return keras.Model(inputs, outputs, name=f"{data.name}_{variant.name}")
+        head = keras.layers.Dense(data.input_dim, activation="softmax", name="label_head")
+        return recurrent_model(variant, units, data, head, return_sequences=True)
 
     def compile_kwargs(self) -> dict[str, Any]:
         return {
