@@ -20,6 +20,8 @@ import pandas as pd
 from gru_keras.models import VARIANTS, get_variant, matched_units
 
 REFERENCE = "keras_gru"
+MIN_TIMED_SECONDS = 6.0  # timed work per shape at least, so fast shapes get more repeats
+MAX_REPEATS = 200
 SIZINGS = ("same_units", "same_params")
 
 
@@ -81,7 +83,8 @@ def _build_model(name: str, units: int, shape: BenchShape) -> keras.Model:
 def time_shape(
     shape: BenchShape, names: list[str], repeats: int = 15, warmup: int = 3, seed: int = 0
 ) -> list[dict]:
-    """Median training-step and inference seconds of each variant at one shape."""
+    """Median training-step and inference milliseconds of each variant at one shape, over at
+    least `repeats` interleaved rounds (more when a round is fast)."""
     keras.utils.set_random_seed(seed)
     units = units_per_variant(shape, names)
     models = {name: _build_model(name, units[name], shape) for name in names}
@@ -89,10 +92,14 @@ def time_shape(
     inputs = rng.standard_normal((shape.batch, shape.timesteps, shape.features), "float32")
     targets = rng.standard_normal((shape.batch, 1), "float32")
 
+    warmup_started = time.perf_counter()
     for model in models.values():
         for _ in range(warmup):
             model.train_on_batch(inputs, targets)
             model.predict_on_batch(inputs)
+    # Cheap shapes get more repeats: at a few milliseconds a step, 15 samples are noise.
+    per_round = (time.perf_counter() - warmup_started) / warmup
+    repeats = int(min(MAX_REPEATS, max(repeats, MIN_TIMED_SECONDS / max(per_round, 1e-6))))
 
     train_times: dict[str, list[float]] = {name: [] for name in names}
     infer_times: dict[str, list[float]] = {name: [] for name in names}
@@ -116,6 +123,7 @@ def time_shape(
                 "recurrent_params": recurrent.count_params(),
                 "train_ms": 1000 * float(np.median(train_times[name])),
                 "infer_ms": 1000 * float(np.median(infer_times[name])),
+                "repeats": repeats,
             }
         )
     keras.backend.clear_session()
