@@ -92,13 +92,16 @@ def time_shape(
     inputs = rng.standard_normal((shape.batch, shape.timesteps, shape.features), "float32")
     targets = rng.standard_normal((shape.batch, 1), "float32")
 
-    warmup_started = time.perf_counter()
     for model in models.values():
-        for _ in range(warmup):
+        for _ in range(warmup):  # the first calls trace and compile
             model.train_on_batch(inputs, targets)
             model.predict_on_batch(inputs)
+    round_started = time.perf_counter()
+    for model in models.values():
+        model.train_on_batch(inputs, targets)
+        model.predict_on_batch(inputs)
+    per_round = time.perf_counter() - round_started
     # Cheap shapes get more repeats: at a few milliseconds a step, 15 samples are noise.
-    per_round = (time.perf_counter() - warmup_started) / warmup
     repeats = int(min(MAX_REPEATS, max(repeats, MIN_TIMED_SECONDS / max(per_round, 1e-6))))
 
     train_times: dict[str, list[float]] = {name: [] for name in names}
