@@ -221,18 +221,23 @@ class GRUCell(keras.layers.Layer, DropoutRNNCell):
         Returns:
             A `GateStep(state, update_gate, reset_gate)`.
         """
-        split_at = [2 * self.units]
+        # Static slices, not ops.split with sizes: Keras computes split sizes at run time,
+        # which adds six ops to every step of the loop.
+        gate_width = 2 * self.units
         projected = ops.matmul(inputs, weights.kernel)
         if weights.input_bias is not None:
             projected = projected + weights.input_bias
-        input_gates, input_candidate = ops.split(projected, split_at, axis=-1)
+        input_gates, input_candidate = projected[:, :gate_width], projected[:, gate_width:]
         dropped_state = previous_state if state_mask is None else previous_state * state_mask
 
         if self.reset_after:
             recurrent = ops.matmul(dropped_state, weights.recurrent_kernel)
             if weights.recurrent_bias is not None:
                 recurrent = recurrent + weights.recurrent_bias
-            recurrent_gates, recurrent_candidate = ops.split(recurrent, split_at, axis=-1)
+            recurrent_gates, recurrent_candidate = (
+                recurrent[:, :gate_width],
+                recurrent[:, gate_width:],
+            )
             gates = self.recurrent_activation(input_gates + recurrent_gates)
             update_gate, reset_gate = ops.split(gates, 2, axis=-1)
             candidate = self.activation(input_candidate + reset_gate * recurrent_candidate)
