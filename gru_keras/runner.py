@@ -7,6 +7,7 @@ a non-finite loss ends FAILED with the reason as a tag, and the suite goes on.
 
 from __future__ import annotations
 
+import logging
 import math
 import signal
 import sys
@@ -281,6 +282,8 @@ def run_suite(
         ConfigError: before any run is created, when a budget cannot be matched.
     """
     started = time.perf_counter()
+    # Each run builds fresh models, which TensorFlow reports as "retracing"; expected here.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     cache = DataCache()
     units = preflight(suite, cache)
     client = tracking.connect(tracking_uri)
