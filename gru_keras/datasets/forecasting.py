@@ -245,6 +245,21 @@ class SeattleSettings(SunspotsSettings):
     reference: str = field(default="season", metadata={"choices": REFERENCES})
 
 
+def windows_for(name: str, series: Series, settings: SunspotsSettings) -> SequenceData:
+    """`windowed_data` with the windowing fields of a settings dataclass."""
+    return windowed_data(
+        name,
+        series,
+        settings.season_length,
+        settings.input_length,
+        settings.horizon,
+        settings.stride,
+        settings.validation_fraction,
+        settings.test_fraction,
+        settings.reference,
+    )
+
+
 def sunspots_series() -> Series:
     from pmdarima.datasets import load_sunspots
 
@@ -277,17 +292,7 @@ def seattle_series() -> Series:
 
 def _shipped(name: str, load_series) -> callable:
     def load(settings: SunspotsSettings) -> SequenceData:
-        return windowed_data(
-            name,
-            load_series(),
-            settings.season_length,
-            settings.input_length,
-            settings.horizon,
-            settings.stride,
-            settings.validation_fraction,
-            settings.test_fraction,
-            settings.reference,
-        )
+        return windows_for(name, load_series(), settings)
 
     return load
 
@@ -358,17 +363,7 @@ def csv_series(settings: CsvSettings) -> Series:
 
 
 def load_csv(settings: CsvSettings) -> SequenceData:
-    return windowed_data(
-        "csv",
-        csv_series(settings),
-        settings.season_length,
-        settings.input_length,
-        settings.horizon,
-        settings.stride,
-        settings.validation_fraction,
-        settings.test_fraction,
-        settings.reference,
-    )
+    return windows_for("csv", csv_series(settings), settings)
 
 
 for _name, _settings, _load, _description in (

@@ -53,29 +53,23 @@ def adding_examples(
     return inputs, targets[:, None].astype("float32")
 
 
-def _three_splits(settings, generate) -> list[tuple[np.ndarray, np.ndarray]]:
+def _generated(name: str, settings, generate, info: dict) -> SequenceData:
     """Train, validation and test drawn in turn from one generator seeded by `data_seed`."""
     rng = np.random.default_rng(settings.data_seed)
     sizes = (settings.train_size, settings.validation_size, settings.test_size)
-    return [generate(size, rng) for size in sizes]
+    splits = [generate(size, rng) for size in sizes]
+    return SequenceData(name, *(array for split in splits for array in split), info=info)
 
 
 def load_adding(settings: AddingSettings) -> SequenceData:
-    splits = _three_splits(
-        settings, lambda size, rng: adding_examples(size, settings.sequence_length, rng)
-    )
-    (x_train, y_train), (x_val, y_val), (x_test, y_test) = splits
-    constant_mse = float(np.mean((y_test - 1.0) ** 2))
-    return SequenceData(
+    data = _generated(
         "adding",
-        x_train,
-        y_train,
-        x_val,
-        y_val,
-        x_test,
-        y_test,
-        info={"sequence_length": settings.sequence_length, "baseline_mse_predict_1": constant_mse},
+        settings,
+        lambda size, rng: adding_examples(size, settings.sequence_length, rng),
+        info={"sequence_length": settings.sequence_length},
     )
+    data.info["baseline_mse_predict_1"] = float(np.mean((data.y_test - 1.0) ** 2))
+    return data
 
 
 @dataclass(frozen=True)
@@ -119,18 +113,10 @@ def copy_examples(
 
 
 def load_copy_memory(settings: CopyMemorySettings) -> SequenceData:
-    splits = _three_splits(
-        settings, lambda size, rng: copy_examples(size, settings.delay, settings.symbols, rng)
-    )
-    (x_train, y_train), (x_val, y_val), (x_test, y_test) = splits
-    return SequenceData(
+    return _generated(
         "copy-memory",
-        x_train,
-        y_train,
-        x_val,
-        y_val,
-        x_test,
-        y_test,
+        settings,
+        lambda size, rng: copy_examples(size, settings.delay, settings.symbols, rng),
         info={
             "delay": settings.delay,
             "symbols": settings.symbols,
