@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
-experiment: $(STAMP) ## run the experiment suite (SUITE=path to pick another), then summarize it
+experiment: $(STAMP) ## run the experiment suite (SUITE=path to pick another), then build its PDF report
 	@$(BIN)/python -m gru_keras run $(SUITE); status=$$?; \
 	$(BIN)/python -m gru_keras report $(SUITE) || true; exit $$status
 
@@ -28,7 +28,7 @@ test: $(STAMP) ## run lint and the whole test suite (unit + small end-to-end)
 ui: $(STAMP) ## serve the MLflow UI for the local store on http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --default-artifact-root ./mlartifacts --host 127.0.0.1 --port 5000
 
-report: $(STAMP) ## summarize SUITE's runs from the tracking store (reports/<suite>-summary.md/.csv)
+report: $(STAMP) ## build the PDF report of SUITE from the tracking store (reports/latest.pdf)
 	$(BIN)/python -m gru_keras report $(SUITE)
 
 bench: $(STAMP) ## time custom_gru against keras_gru, lstm and simple_rnn; writes reports/bench.csv

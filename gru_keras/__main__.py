@@ -43,6 +43,12 @@ def _add_bench(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Nam
     )
     parser.add_argument("--quick", action="store_true", help="one tiny shape only (smoke check)")
     parser.add_argument(
+        "--tracking-uri",
+        default=None,
+        help="MLflow store the table is logged to, for the report "
+        "(default $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         default=Path("reports/bench.csv"),
@@ -57,6 +63,10 @@ def _add_bench(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Nam
         table = run_bench(default_shapes(args.quick), repeats=args.repeats, output=args.output)
         print(format_table(table))
         print(f"\nsaved {args.output}")
+        from gru_keras.bench import log_bench
+
+        run_id = log_bench(args.output, args.quick, args.repeats, args.tracking_uri)
+        print(f"logged to MLflow experiment 'bench', run {run_id}")
         return 0
 
     return run
@@ -97,38 +107,54 @@ def _add_run(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Names
 def _add_report(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Namespace], int]:
     parser = subparsers.add_parser(
         "report",
-        help="summarize a suite's runs from the MLflow store",
-        description="Read a suite's runs from the MLflow tracking store and write the summary "
-        "table (headline test metric per dataset and model, mean and 95% bootstrap CI over "
-        "seeds) as CSV and Markdown.",
+        help="build the PDF comparison report of a suite from the MLflow store",
+        description="Read a suite's runs from the MLflow tracking store and write "
+        "reports/<suite>-<timestamp>.pdf and reports/latest.pdf (summary, head-to-head "
+        "verdicts, per-family plots, gradient and gate diagnostics, claims check, correctness "
+        "and speed), plus the summary and head-to-head tables as CSV and Markdown. The files "
+        "are also logged to MLflow, to the suite's run named <suite>__report.",
     )
     _add_suite_arguments(parser)
     parser.add_argument(
-        "--experiment", default=None, help="MLflow experiment name (instead of a suite file)"
+        "--experiment",
+        default=None,
+        help="MLflow experiment name, instead of a suite file (runs the suite never reached "
+        "cannot then be listed as missing)",
     )
     parser.add_argument(
         "--output-dir", type=Path, default=Path("reports"), help="where to write (default reports/)"
+    )
+    parser.add_argument(
+        "--no-log", action="store_true", help="do not log the report files to MLflow"
     )
 
     def run(args: argparse.Namespace) -> int:
         from gru_keras.config import ConfigError, load_suite
 
-        experiment = args.experiment
+        experiment, expected = args.experiment, None
         if experiment is None:
             try:
-                experiment = load_suite(args.suite).name
+                suite = load_suite(args.suite)
             except ConfigError as error:
                 return _usage_error(error)
+            from gru_keras.runner import expected_runs
+
+            experiment, expected = suite.name, expected_runs(suite)
         from gru_keras import report, tracking
 
         try:
-            runs = report.load_runs(tracking.connect(args.tracking_uri), experiment)
+            paths = report.build_report(
+                tracking.connect(args.tracking_uri),
+                experiment,
+                args.output_dir,
+                expected=expected,
+                log=not args.no_log,
+            )
         except ValueError as error:
             return _usage_error(error)
-        summary = report.summary_table(runs)
-        paths = report.write_summary(summary, args.output_dir, experiment)
-        print(report.to_markdown(summary))
-        print("\nwrote " + ", ".join(str(path) for path in paths))
+        summary = (args.output_dir / f"{experiment}-summary.md").read_text()
+        print(summary)
+        print("wrote " + ", ".join(str(path) for path in paths))
         return 0
 
     return run

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import itertools
 import logging
+import shutil
+import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -169,6 +171,28 @@ def run_bench(
         output.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(output, index=False)
     return table
+
+
+def log_bench(csv_path: Path, quick: bool, repeats: int, tracking_uri: str | None = None) -> str:
+    """Log a benchmark table to the MLflow experiment `bench`, where the report finds it."""
+    from gru_keras import tracking
+
+    client = tracking.connect(tracking_uri)
+    experiment_id = tracking.ensure_experiment(client, "bench")
+    run = client.create_run(
+        experiment_id,
+        run_name="bench-quick" if quick else "bench",
+        tags={"machine": tracking.machine(), "git_commit": tracking.git_commit()},
+    )
+    client.log_param(run.info.run_id, "quick", str(quick))
+    client.log_param(run.info.run_id, "repeats", str(repeats))
+    with tempfile.TemporaryDirectory() as directory:
+        # Under the fixed name the report looks for, whatever --output was.
+        named = Path(directory) / "bench.csv"
+        shutil.copyfile(csv_path, named)
+        client.log_artifact(run.info.run_id, str(named))
+    client.set_terminated(run.info.run_id, "FINISHED")
+    return run.info.run_id
 
 
 def format_table(table: pd.DataFrame) -> str:

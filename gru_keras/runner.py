@@ -23,7 +23,7 @@ import keras
 import mlflow
 from tqdm import tqdm
 
-from gru_keras import tracking
+from gru_keras import diagnostics, tracking
 from gru_keras.config import (
     ConfigError,
     DatasetConfig,
@@ -76,6 +76,21 @@ def expand(suite: SuiteConfig) -> list[RunSpec]:
             config = run_config(suite, dataset, model, seed)
             specs.append(RunSpec(dataset, model, seed, config, config_hash(config)))
     return specs
+
+
+def expected_runs(suite: SuiteConfig) -> list[tuple[str, str, str, str, int]]:
+    """`(dataset, family, task, model, seed)` of every run the suite defines, for the report
+    to mark the ones the store does not have."""
+    return [
+        (
+            spec.dataset.key,
+            spec.dataset.family,
+            get_dataset(spec.dataset.dataset).task,
+            spec.model,
+            spec.seed,
+        )
+        for spec in expand(suite)
+    ]
 
 
 OPTIMIZERS = {
@@ -156,6 +171,10 @@ def fit_recurrent(
                 patience=training.early_stopping_patience, restore_best_weights=True
             )
         )
+    probe = _diagnostic_batch(data) if task.supports_diagnostics else None
+    initial_norms = None
+    if probe is not None:
+        initial_norms = diagnostics.hidden_state_gradient_norms(model, *probe, task.loss)
     model.fit(
         data.x_train,
         data.y_train,
@@ -175,7 +194,38 @@ def fit_recurrent(
         }
     )
     tracking.log_model(model)
+    if probe is not None:
+        log_diagnostics(model, probe, initial_norms, task.loss)
     return task.evaluate(model, data, training.batch_size)
+
+
+DIAGNOSTIC_EXAMPLES, GATE_EXAMPLES = 64, 4
+
+
+def _diagnostic_batch(data: SequenceData) -> tuple[Any, Any]:
+    """The same first validation examples for every model and seed, so curves compare."""
+    return data.x_val[:DIAGNOSTIC_EXAMPLES], data.y_val[:DIAGNOSTIC_EXAMPLES]
+
+
+def log_diagnostics(
+    model: keras.Model, probe: tuple[Any, Any], initial_norms: Any, loss: Any
+) -> None:
+    """Gradient norms per step (at initialization and trained), and for the custom GRU its
+    gate activity and its deviation from `keras.layers.GRU` holding the same weights."""
+    trained_norms = diagnostics.hidden_state_gradient_norms(model, *probe, loss)
+    table = diagnostics.gradient_table({"initial": initial_norms, "trained": trained_norms})
+    mlflow.log_text(table.to_csv(index=False), diagnostics.GRADIENT_FILE)
+    mlflow.log_metrics(
+        {
+            "gradient_decay_initial": diagnostics.decay_ratio(initial_norms),
+            "gradient_decay_trained": diagnostics.decay_ratio(trained_norms),
+        }
+    )
+    inputs = probe[0]
+    gates = diagnostics.gate_activity(model, inputs[:GATE_EXAMPLES])
+    if gates is not None:
+        tracking.log_arrays(gates, diagnostics.GATES_FILE)
+        mlflow.log_metric(diagnostics.DEVIATION_METRIC, diagnostics.keras_deviation(model, inputs))
 
 
 def run_baseline(spec: RunSpec, task: Task, data: SequenceData) -> Evaluation:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import platform
 import subprocess
 import tempfile
 import time
@@ -91,7 +92,13 @@ def mark_interrupted(client: MlflowClient, experiment_id: str) -> list[str]:
 def git_commit() -> str:
     try:
         result = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+            # The package's own checkout, wherever the suite is run from.
+            cwd=Path(__file__).resolve().parent,
         )
         return result.stdout.strip()
     except (OSError, subprocess.SubprocessError):
@@ -108,6 +115,15 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def machine() -> str:
+    """Where a run ran: OS, processor and core count, and memory (reports quote it)."""
+    memory = ""
+    if hasattr(os, "sysconf") and "SC_PHYS_PAGES" in os.sysconf_names:
+        gib = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
+        memory = f", {gib:.0f} GiB"
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs{memory}, Python {platform.python_version()}"
+
+
 def run_tags(config: dict[str, Any], config_digest: str, task: str) -> dict[str, str]:
     tags = {
         "task": task,
@@ -117,6 +133,7 @@ def run_tags(config: dict[str, Any], config_digest: str, task: str) -> dict[str,
         "seed": str(config["seed"]),
         CONFIG_HASH_TAG: config_digest,
         "git_commit": git_commit(),
+        "machine": machine(),
     }
     tags.update({f"version.{name}": version for name, version in package_versions().items()})
     return tags
@@ -143,6 +160,15 @@ def log_evaluation(evaluation: Any) -> None:
         mlflow.log_text(table.to_csv(index=False), name)
     for name, figure in evaluation.figures.items():
         mlflow.log_figure(figure, name)
+
+
+def log_arrays(arrays: dict[str, np.ndarray], artifact_file: str) -> None:
+    """Save NumPy arrays as one `.npz` artifact at `artifact_file`."""
+    directory, _, file_name = artifact_file.rpartition("/")
+    with tempfile.TemporaryDirectory() as temporary:
+        path = Path(temporary) / file_name
+        np.savez_compressed(path, **arrays)
+        mlflow.log_artifact(str(path), artifact_path=directory or None)
 
 
 def log_json(payload: dict[str, Any], artifact_file: str) -> None:

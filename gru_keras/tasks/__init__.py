@@ -40,6 +40,8 @@ class Task(abc.ABC):
         recurrent_layers: How many recurrent layers the core stacks (for parameter matching).
         baselines: Non-neural models run beside the recurrent variants on the same test
             windows, logged as runs of their own (name -> `Baseline`).
+        supports_diagnostics: Whether the model is inputs -> one unmasked layer named
+            `recurrent` -> head, which `gru_keras.diagnostics` can step through by hand.
     """
 
     name: str = ""
@@ -47,6 +49,7 @@ class Task(abc.ABC):
     higher_is_better: bool = False
     recurrent_layers: int = 1
     baselines: dict[str, Baseline] = {}  # noqa: RUF012 - read-only class-level registry
+    supports_diagnostics: bool = True
 
     @abc.abstractmethod
     def build_model(self, variant: RecurrentVariant, units: int, data: SequenceData) -> keras.Model:
@@ -59,6 +62,11 @@ class Task(abc.ABC):
     @abc.abstractmethod
     def evaluate_predictions(self, predictions: np.ndarray, data: SequenceData) -> Evaluation:
         """Score test-split predictions (from a model or a baseline)."""
+
+    @property
+    def loss(self) -> Any:
+        """The training loss, as given to `model.compile`."""
+        return self.compile_kwargs()["loss"]
 
     def evaluate(self, model: keras.Model, data: SequenceData, batch_size: int) -> Evaluation:
         """Predict the test split and score it."""
