@@ -152,7 +152,7 @@ def trains_faster(
         if len(ratios):
             evidence.append(
                 f"equal parameters (suite, s/epoch): {GRU} {ratios.median():.2f}x lstm "
-                f"(median; {ratios.min():.2f}-{ratios.max():.2f} over {len(ratios)} datasets)"
+                f"(median, range {ratios.min():.2f}-{ratios.max():.2f} over {len(ratios)} datasets)"
             )
             faster += int(ratios.median() < 1)
             slower += int(ratios.median() > 1)

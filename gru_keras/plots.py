@@ -15,6 +15,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from gru_keras.stats import mean_band
 
@@ -49,6 +50,13 @@ def new_page(title: str, caption: str = "", subtitle: str = "") -> Figure:
         figure.text(0.04, 0.915, subtitle, fontsize=9, va="top", color="#333333")
     if caption:
         figure.text(0.04, 0.02, textwrap.fill(caption, 175), fontsize=8.5, va="bottom")
+    return figure
+
+
+def message_page(title: str, message: str) -> Figure:
+    """A page that says, in its body, why there is nothing to draw."""
+    figure = new_page(title)
+    figure.text(0.5, 0.55, textwrap.fill(message, 90), fontsize=12, ha="center", va="center")
     return figure
 
 
@@ -145,12 +153,20 @@ def learning_curves(axis: Axes, curves: pd.DataFrame, models: Sequence[str], yla
         if len(runs) > 1:
             axis.fill_between(epochs + 1, low, high, color=color, alpha=0.18, linewidth=0)
     axis.set_xlabel("epoch")
+    if len(curves):
+        axis.set_xlim(0.5, curves.groupby(["model", "seed"]).size().max() + 0.5)
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     axis.set_ylabel(ylabel)
-    values = curves["value"].to_numpy(float)
-    # Log scale only when the losses span a decade or more; otherwise it hides the detail.
-    if len(values) and (values > 0).all() and values.max() / values.min() >= 10:
+    if _spans_a_decade(curves["value"].to_numpy(float)):
         axis.set_yscale("log")
     axis.grid(alpha=0.3)
+
+
+def _spans_a_decade(values: np.ndarray) -> bool:
+    """Log scale only when positive values span 10x or more; below that it hides detail and
+    crowds the axis with minor labels."""
+    values = values[np.isfinite(values)]
+    return bool(len(values)) and (values > 0).all() and values.max() / values.min() >= 10
 
 
 def metric_bars(axis: Axes, summary: pd.DataFrame, metric_label: str) -> None:
@@ -175,6 +191,11 @@ def metric_bars(axis: Axes, summary: pd.DataFrame, metric_label: str) -> None:
             )
     axis.set_xticks(positions, summary["model"], rotation=35, ha="right", fontsize=7.5)
     axis.set_ylabel(metric_label)
+    means = summary["mean"].to_numpy(float)
+    means = means[np.isfinite(means)]
+    if len(means) and (means >= 0).all():
+        # Bars start at zero; all-zero bars (chance-level accuracy) still get a visible scale.
+        axis.set_ylim(bottom=0, top=None if means.max() > 0 else 1)
     tops = (summary["ci_high"].fillna(summary["mean"])).to_numpy(float)
     tops = tops[np.isfinite(tops)]
     if len(tops) > 2 and tops.max() > 3 * np.median(tops):
@@ -197,14 +218,16 @@ def metric_bars(axis: Axes, summary: pd.DataFrame, metric_label: str) -> None:
 
 
 def quality_against_time(axis: Axes, runs: pd.DataFrame, metric: str, metric_label: str) -> None:
-    """Each finished run as a point: training seconds (log) against its test metric."""
+    """Each finished run as a point: training seconds (log when they span a decade) against
+    its test metric."""
     finished = (
         runs[(runs["status"] == "FINISHED") & runs[metric].notna()]
         if metric in runs
         else runs.iloc[:0]
     )
+    seconds_of_all = finished["train_seconds"].clip(lower=1e-3) if len(finished) else finished
     for model, group in finished.groupby("model"):
-        seconds = group["train_seconds"].clip(lower=1e-3)
+        seconds = seconds_of_all.loc[group.index]
         axis.scatter(
             seconds,
             group[metric],
@@ -214,8 +237,11 @@ def quality_against_time(axis: Axes, runs: pd.DataFrame, metric: str, metric_lab
             linewidth=0.3,
             marker="s" if group["units"].isna().all() else "o",
         )
-    axis.set_xscale("log")
-    axis.set_xlabel("training time per run (s, log)")
+    if len(finished) and _spans_a_decade(seconds_of_all.to_numpy(float)):
+        axis.set_xscale("log")
+        axis.set_xlabel("training time per run (s, log scale)")
+    else:
+        axis.set_xlabel("training time per run (s)")
     axis.set_ylabel(metric_label)
     axis.grid(alpha=0.3)
 

@@ -1,8 +1,9 @@
-"""MLflow runs -> tables. Built from the tracking store alone, never from in-memory results,
-so a report can be rebuilt later or from a remote server.
+"""MLflow runs -> tables -> the PDF report. Built from the tracking store alone, never from
+in-memory results, so a report can be rebuilt later or from a remote server.
 
-The pipeline is a chain of small pure functions (runs -> DataFrame -> summary), in the style
-of rliable; `write_summary` is the only one that writes files.
+The tables come from a chain of small pure functions (runs -> DataFrame -> summary,
+head-to-head), in the style of rliable; the pages are built by section functions that draw
+with `gru_keras.plots`. Only `write_tables`, `write_pdf` and `log_report` write anything.
 """
 
 from __future__ import annotations
@@ -653,7 +654,7 @@ def inside_pages(inputs: ReportInputs) -> list[Figure]:
     datasets = _diagnostic_datasets(inputs)
     if not datasets:
         return [
-            plots.new_page(
+            plots.message_page(
                 "Inside the cells",
                 "No run in this store logged gradient diagnostics (they are logged by runs of "
                 "this version of the suite, for tasks whose model is one recurrent layer).",
@@ -731,7 +732,7 @@ def correctness_pages(inputs: ReportInputs) -> list[Figure]:
     )
     if inputs.bench is None:
         pages.append(
-            plots.new_page(
+            plots.message_page(
                 "Speed of the custom layer",
                 "No benchmark run in this tracking store: run `make bench` (it logs to the "
                 "MLflow experiment 'bench') and rebuild the report.",

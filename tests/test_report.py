@@ -2,32 +2,25 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gru_keras.report import best_models, bootstrap_ci, summary_table, to_markdown, write_summary
+from gru_keras.report import (
+    add_missing,
+    best_models,
+    display_head_to_head,
+    head_to_head,
+    summary_table,
+    to_markdown,
+    write_tables,
+)
 
 
-def test_bootstrap_ci_of_constant_values_is_the_value():
-    assert bootstrap_ci(np.array([2.0, 2.0, 2.0])) == (2.0, 2.0, 2.0)
-
-
-def test_bootstrap_ci_brackets_the_mean_and_stays_within_the_data():
-    mean, low, high = bootstrap_ci(np.array([1.0, 2.0, 3.0, 10.0]))
-    assert mean == 4.0
-    assert 1.0 <= low < mean < high <= 10.0
-
-
-def test_bootstrap_ci_with_one_seed_has_no_interval_and_ignores_nan():
-    mean, low, high = bootstrap_ci(np.array([0.5, np.nan]))
-    assert mean == 0.5 and np.isnan(low) and np.isnan(high)
-    assert all(np.isnan(bootstrap_ci(np.array([]))))
-
-
-def runs_frame():
-    rows = []
-    for model, values in {
+def runs_frame(values=None):
+    values = values or {
         "custom_gru": [0.01, 0.02, 0.03],
         "simple_rnn": [0.16, 0.17, None],
-    }.items():
-        for seed, value in enumerate(values):
+    }
+    rows = []
+    for model, model_values in values.items():
+        for seed, value in enumerate(model_values):
             rows.append(
                 {
                     "run_name": f"adding__{model}__{seed}",
@@ -40,7 +33,8 @@ def runs_frame():
                     "units": 39 if model == "custom_gru" else 69,
                     "recurrent_params": 4914 if model == "custom_gru" else 4968,
                     "mean_epoch_seconds": 2.0,
-                    "failure_reason": "" if value is not None else "boom",
+                    "train_seconds": 10.0,
+                    "failure_reason": "" if value is not None else "NonFiniteLossError: boom",
                     "test_mse": np.nan if value is None else value,
                 }
             )
@@ -52,16 +46,63 @@ def test_summary_counts_finished_seeds_and_picks_the_lower_mse():
     assert summary.loc["custom_gru", "mean"] == pytest.approx(0.02)
     assert summary.loc["custom_gru", "seeds"] == 3 and summary.loc["simple_rnn", "seeds"] == 2
     assert summary.loc["simple_rnn", "not_finished"] == 1
+    assert summary.loc["simple_rnn", "why_not_finished"] == "1 FAILED: NonFiniteLossError: boom"
     assert summary.loc["custom_gru", "metric"] == "test_mse"
     assert best_models(summary.reset_index())["adding"] == "custom_gru"
 
 
-def test_markdown_marks_the_best_and_the_missing(tmp_path):
+def test_markdown_marks_the_best_the_unfinished_and_the_single_seed(tmp_path):
     summary = summary_table(runs_frame())
     markdown = to_markdown(summary)
     assert "**0.02 [" in markdown and "2 (1 not finished)" in markdown
     one_seed = summary_table(runs_frame().query("seed == 0"))
     assert "(1 seed, no CI)" in to_markdown(one_seed)
-    paths = write_summary(summary, tmp_path, "probes")
-    assert [p.name for p in paths] == ["probes-summary.csv", "probes-summary.md"]
-    assert pd.read_csv(paths[0])["model"].tolist() == ["custom_gru", "simple_rnn"]
+
+
+def test_head_to_head_gives_the_difference_interval_and_verdict():
+    pairs = head_to_head(runs_frame())
+    (row,) = pairs.itertuples()  # only the pair whose models both ran
+    assert (row.first, row.second) == ("custom_gru", "simple_rnn")
+    assert row.difference == pytest.approx(0.02 - 0.165)
+    assert row.ci_high < 0 and row.verdict == "better"  # lower MSE is better
+    assert row.seeds == "3 vs 2"
+    shown = display_head_to_head(pairs).iloc[0]
+    assert shown["verdict"] == "custom_gru better" and shown["difference [95% CI]"].startswith(
+        "-0.145 ["
+    )
+
+
+def test_head_to_head_with_one_seed_or_no_finished_run_says_so():
+    one_seed = head_to_head(runs_frame().query("seed == 0"))
+    assert one_seed["verdict"].tolist() == ["too few seeds to tell"]
+    all_failed = head_to_head(runs_frame({"custom_gru": [0.1, 0.2], "simple_rnn": [None, None]}))
+    assert all_failed["verdict"].tolist() == ["missing runs"]
+
+
+def test_missing_runs_appear_with_their_reason_and_reach_the_tables(tmp_path):
+    runs = runs_frame().query("seed < 2")
+    expected = [
+        ("adding", "probes", "last_step_regression", model, seed)
+        for model in ("custom_gru", "simple_rnn", "lstm")
+        for seed in range(2)
+    ]
+    completed = add_missing(runs, expected)
+    missing = completed[completed["status"] == "MISSING"]
+    assert sorted(missing["run_name"]) == ["adding__lstm__0", "adding__lstm__1"]
+    assert set(missing["failure_reason"]) == {"no run in the tracking store"}
+    assert add_missing(runs, []) is runs
+    summary = summary_table(completed).set_index("model")
+    assert summary.loc["lstm", "seeds"] == 0 and np.isnan(summary.loc["lstm", "mean"])
+    assert "— (2 MISSING: no run in the tracking store)" in to_markdown(summary.reset_index())
+    pairs = head_to_head(completed)
+    assert pairs.set_index("second").loc["lstm", "verdict"] == "missing runs"
+    paths = write_tables(summary.reset_index(), pairs, tmp_path, "probes")
+    assert [p.name for p in paths] == [
+        "probes-summary.csv",
+        "probes-head-to-head.csv",
+        "probes-summary.md",
+    ]
+    # Registry order, so every table and plot lists the models the same way.
+    assert pd.read_csv(paths[0])["model"].tolist() == ["simple_rnn", "lstm", "custom_gru"]
+    assert len(pd.read_csv(paths[1])) == 2
+    assert "## Head-to-head" in paths[2].read_text()
