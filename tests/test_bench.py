@@ -3,9 +3,11 @@ import sys
 
 import pandas as pd
 import pytest
+from mlflow.tracking import MlflowClient
 
 from gru_keras.bench import BenchShape, add_ratios, default_shapes, units_per_variant
 from gru_keras.models import PARAMETER_TOLERANCE, VARIANTS, get_variant
+from gru_keras.report import load_bench
 
 
 def test_default_grid_covers_the_issue_shapes():
@@ -83,7 +85,10 @@ def test_bench_cli_writes_a_table(tmp_path):
             "2",
             "--output",
             str(output),
+            "--tracking-uri",
+            f"sqlite:///{tmp_path / 'mlflow.db'}",
         ],
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=300,
@@ -95,6 +100,10 @@ def test_bench_cli_writes_a_table(tmp_path):
     assert (table["train_ms"] > 0).all() and (table["infer_ms"] > 0).all()
     assert table.loc[table["model"] == "keras_gru", "train_ratio"].item() == 1.0
     assert "custom_gru" in result.stdout and "train_ratio" in result.stdout
+    # The same table is logged to MLflow, where the report finds it.
+    logged = load_bench(MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}"))
+    pd.testing.assert_frame_equal(logged, table)
+    assert logged.attrs["quick"] is True
 
 
 def test_cli_help_lists_the_commands():
