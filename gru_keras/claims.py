@@ -134,12 +134,15 @@ def trains_faster(
     evidence, faster, slower, decided = [], 0, 0, 0
     if bench is not None and len(bench):
         same_units = bench[bench["sizing"] == "same_units"]
-        per_model = same_units.groupby("model")["train_ms"].median()
-        if {"lstm", GRU, "keras_gru"} <= set(per_model.index):
-            ratio = per_model[GRU] / per_model["lstm"]
+        shapes = ["jit_compile", "timesteps", "units"]
+        per_shape = same_units.pivot_table(index=shapes, columns="model", values="train_ms")
+        if {"lstm", GRU, "keras_gru"} <= set(per_shape.columns):
+            ratios = per_shape[GRU] / per_shape["lstm"]
+            ratio = float(ratios.median())
             evidence.append(
-                f"equal units (bench, median training step): {GRU} {ratio:.2f}x lstm, "
-                f"keras_gru {per_model['keras_gru'] / per_model['lstm']:.2f}x lstm"
+                f"equal units (bench, training step time): {GRU} {ratio:.2f}x lstm (median "
+                f"over {len(ratios)} shapes, range {ratios.min():.2f}-{ratios.max():.2f}), "
+                f"keras_gru {(per_shape['keras_gru'] / per_shape['lstm']).median():.2f}x lstm"
             )
             faster, slower, decided = faster + (ratio < 1), slower + (ratio > 1), decided + 1
     else:

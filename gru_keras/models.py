@@ -128,14 +128,22 @@ def solve_units(
     return units
 
 
+def stacked_core_params(
+    variant: RecurrentVariant, input_dim: int, layers: int = 1
+) -> Callable[[int], int]:
+    """Parameters of `layers` stacked layers of `variant` fed `input_dim` features, as a
+    function of units."""
+
+    def count(units: int) -> int:
+        first = variant.count_params(input_dim, units)
+        return first + (layers - 1) * variant.count_params(units, units)
+
+    return count
+
+
 def matched_units(names: list[str], input_dim: int, budget: int, layers: int = 1) -> dict[str, int]:
     """Units per variant for a core of `layers` stacked layers fed `input_dim` features."""
-
-    def core_params(variant: RecurrentVariant) -> Callable[[int], int]:
-        def count(units: int) -> int:
-            first = variant.count_params(input_dim, units)
-            return first + (layers - 1) * variant.count_params(units, units)
-
-        return count
-
-    return {name: solve_units(core_params(get_variant(name)), budget) for name in names}
+    return {
+        name: solve_units(stacked_core_params(get_variant(name), input_dim, layers), budget)
+        for name in names
+    }

@@ -196,11 +196,8 @@ def metric_bars(axis: Axes, summary: pd.DataFrame, metric_label: str) -> None:
     if len(means) and (means >= 0).all():
         # Bars start at zero; all-zero bars (chance-level accuracy) still get a visible scale.
         axis.set_ylim(bottom=0, top=None if means.max() > 0 else 1)
-    tops = (summary["ci_high"].fillna(summary["mean"])).to_numpy(float)
-    tops = tops[np.isfinite(tops)]
-    if len(tops) > 2 and tops.max() > 3 * np.median(tops):
-        # One far-off baseline (naive on seasonal data) would flatten every other bar.
-        limit = 2 * np.median(tops)
+    limit = _far_off_limit(summary["ci_high"].fillna(summary["mean"]).to_numpy(float))
+    if limit is not None:
         axis.set_ylim(top=limit)
         for position, value in zip(positions, summary["mean"], strict=True):
             if np.isfinite(value) and value > limit:
@@ -217,6 +214,15 @@ def metric_bars(axis: Axes, summary: pd.DataFrame, metric_label: str) -> None:
     axis.grid(axis="y", alpha=0.3)
 
 
+def _far_off_limit(values: np.ndarray) -> float | None:
+    """An upper axis limit that leaves out one far-off value (the naive forecast on seasonal
+    data is 10x worse than everything else and would flatten the rest), or None."""
+    values = values[np.isfinite(values)]
+    if len(values) > 2 and values.max() > 3 * np.median(values) > 0:
+        return float(2 * np.median(values))
+    return None
+
+
 def quality_against_time(axis: Axes, runs: pd.DataFrame, metric: str, metric_label: str) -> None:
     """Each finished run as a point: training seconds (log when they span a decade) against
     its test metric."""
@@ -226,17 +232,32 @@ def quality_against_time(axis: Axes, runs: pd.DataFrame, metric: str, metric_lab
         else runs.iloc[:0]
     )
     seconds_of_all = finished["train_seconds"].clip(lower=1e-3) if len(finished) else finished
+    limit = _far_off_limit(finished[metric].to_numpy(float)) if len(finished) else None
     for model, group in finished.groupby("model"):
         seconds = seconds_of_all.loc[group.index]
+        values = group[metric] if limit is None else group[metric].clip(upper=limit * 0.95)
         axis.scatter(
             seconds,
-            group[metric],
+            values,
             color=model_color(model),
             s=22,
             edgecolor="black",
             linewidth=0.3,
             marker="s" if group["units"].isna().all() else "o",
         )
+        if limit is not None:
+            for second, value in zip(seconds, group[metric], strict=True):
+                if value > limit * 0.95:
+                    axis.annotate(
+                        f"{model} {value:.3g} ↑",
+                        (second, limit * 0.95),
+                        xytext=(4, -3),
+                        textcoords="offset points",
+                        fontsize=6.5,
+                        va="top",
+                    )
+    if limit is not None:
+        axis.set_ylim(top=limit)
     if len(finished) and _spans_a_decade(seconds_of_all.to_numpy(float)):
         axis.set_xscale("log")
         axis.set_xlabel("training time per run (s, log scale)")
@@ -260,9 +281,10 @@ def family_page(
         "Left: validation loss per epoch (line = mean over seeds, band = min to max; curves "
         "stop where early stopping ended a run). Middle: the headline test metric, mean with "
         "95% bootstrap CI over seeds; hatched bars are non-neural baselines (deterministic, one "
-        "run). Right: every run's test metric against its training time (squares: baselines). "
-        "Look for a GRU that is lower/higher than SimpleRNN and LSTM beyond the whiskers, and "
-        "for where it sits on the time axis.",
+        "run). Right: every run's test metric against its training time (squares: baselines; "
+        "those under 1 ms are drawn at 1 ms). A value far off the scale is drawn at the top "
+        "edge with its value and an arrow. Look for a GRU that is lower/higher than SimpleRNN "
+        "and LSTM beyond the whiskers, and for where it sits on the time axis.",
     )
     grid = figure.add_gridspec(
         len(datasets), 3, left=0.08, right=0.98, top=0.88, bottom=0.2, hspace=0.75, wspace=0.32

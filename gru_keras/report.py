@@ -748,6 +748,7 @@ def correctness_pages(inputs: ReportInputs) -> list[Figure]:
         "keras_gru's parameter count. Median over interleaved repeats. "
         f"Machine: {inputs.bench.attrs.get('machine', 'not recorded')}.",
         _bench_display(inputs.bench),
+        column_widths=(0.1, 0.06, 0.05, 0.06, 0.18, 0.18, 0.18, 0.19),
     )
     return pages
 

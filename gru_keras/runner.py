@@ -34,7 +34,7 @@ from gru_keras.config import (
     run_config,
 )
 from gru_keras.datasets import DataError, SequenceData, get_dataset
-from gru_keras.models import get_variant, matched_units
+from gru_keras.models import get_variant, solve_units
 from gru_keras.tasks import Evaluation, Task, get_task
 
 EXIT_OK, EXIT_FAILED_RUNS, EXIT_INTERRUPTED = 0, 1, 130
@@ -136,9 +136,12 @@ def preflight(suite: SuiteConfig, cache: DataCache) -> dict[tuple[str, str], int
             raise ConfigError(f"{suite.path}: 'datasets.{dataset.key}': {error}") from None
         task = get_task(get_dataset(dataset.dataset).task)
         try:
-            matched = matched_units(
-                list(suite.models), data.input_dim, dataset.parameter_budget, task.recurrent_layers
-            )
+            matched = {
+                model: solve_units(
+                    task.core_parameters(get_variant(model), data), dataset.parameter_budget
+                )
+                for model in suite.models
+            }
         except ValueError as error:
             raise ConfigError(
                 f"{suite.path}: 'datasets.{dataset.key}.parameter_budget': {error}"
@@ -158,11 +161,14 @@ def fit_recurrent(
     mlflow.log_params(
         {
             "units": units,
-            "recurrent_params": model.get_layer("recurrent").count_params(),
+            "recurrent_params": task.recurrent_parameter_count(model),
             "total_params": model.count_params(),
         }
     )
-    steps_per_epoch = math.ceil(len(data.x_train) / training.batch_size)
+    fit_inputs = task.fit_inputs(data, training.batch_size, spec.seed)
+    steps_per_epoch = fit_inputs.get("steps_per_epoch") or math.ceil(
+        data.train_size / training.batch_size
+    )
     epoch_logger = tracking.EpochLogger(steps_per_epoch)
     callbacks: list[keras.callbacks.Callback] = [epoch_logger]
     if training.early_stopping_patience > 0:
@@ -175,15 +181,7 @@ def fit_recurrent(
     initial_norms = None
     if probe is not None:
         initial_norms = diagnostics.hidden_state_gradient_norms(model, *probe, task.loss)
-    model.fit(
-        data.x_train,
-        data.y_train,
-        validation_data=(data.x_val, data.y_val),
-        epochs=training.epochs,
-        batch_size=training.batch_size,
-        callbacks=callbacks,
-        verbose=verbose,
-    )
+    model.fit(**fit_inputs, epochs=training.epochs, callbacks=callbacks, verbose=verbose)
     epochs_run = max(1, len(epoch_logger.epoch_seconds))
     mean_epoch_seconds = sum(epoch_logger.epoch_seconds) / epochs_run
     mlflow.log_metrics(

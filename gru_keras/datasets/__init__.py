@@ -21,34 +21,48 @@ class DataError(ValueError):
     names the problem. The runner reports it as a config error before any run starts."""
 
 
+Inputs = np.ndarray | dict[str, np.ndarray]
+
+
 @dataclass
 class SequenceData:
-    """A dataset split three ways. Arrays are batch-first; `x_*` are `(examples, time, features)`.
+    """A dataset split three ways. Arrays are batch-first; `x_*` are `(examples, time,
+    features)` arrays, or for models with several inputs (seq2seq) a dict of such arrays
+    keyed by input name.
 
     Attributes:
         name: Registry name of the loader.
         x_train, y_train, x_val, y_val, x_test, y_test: The splits.
-        info: Facts for logging (sizes, lengths, baselines...).
+        info: Facts for logging (sizes, lengths, baselines...); `info["input_dim"]` gives
+            the input size when the inputs are token ids.
     """
 
     name: str
-    x_train: np.ndarray
+    x_train: Inputs
     y_train: np.ndarray
-    x_val: np.ndarray
+    x_val: Inputs
     y_val: np.ndarray
-    x_test: np.ndarray
+    x_test: Inputs
     y_test: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
 
     @property
     def input_dim(self) -> int:
+        if "input_dim" in self.info:
+            return int(self.info["input_dim"])
         return int(self.x_train.shape[-1])
+
+    @property
+    def train_size(self) -> int:
+        return len(self.y_train)
 
     def digest(self) -> str:
         """A short hash of every array, so a run records exactly which data it saw."""
         sha = hashlib.sha256()
-        for array in (self.x_train, self.y_train, self.x_val, self.y_val, self.x_test, self.y_test):
-            sha.update(np.ascontiguousarray(array).tobytes())
+        for part in (self.x_train, self.y_train, self.x_val, self.y_val, self.x_test, self.y_test):
+            arrays = [part[key] for key in sorted(part)] if isinstance(part, dict) else [part]
+            for array in arrays:
+                sha.update(np.ascontiguousarray(array).tobytes())
         return sha.hexdigest()[:16]
 
 
@@ -86,4 +100,4 @@ def get_dataset(name: str) -> DatasetSpec:
 
 
 # Importing the family modules fills the registry.
-from gru_keras.datasets import forecasting, probes  # noqa: E402, F401
+from gru_keras.datasets import forecasting, probes, translation  # noqa: E402, F401

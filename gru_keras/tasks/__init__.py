@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from gru_keras.datasets import SequenceData
-from gru_keras.models import RecurrentVariant
+from gru_keras.models import RecurrentVariant, stacked_core_params
 from gru_keras.registry import Registry
 
 
@@ -63,6 +63,29 @@ class Task(abc.ABC):
     def evaluate_predictions(self, predictions: np.ndarray, data: SequenceData) -> Evaluation:
         """Score test-split predictions (from a model or a baseline)."""
 
+    def core_parameters(
+        self, variant: RecurrentVariant, data: SequenceData
+    ) -> Callable[[int], int]:
+        """Parameters of the model's recurrent core as a function of units, for matching.
+
+        The default is `recurrent_layers` stacked layers fed the data's features.
+        """
+        return stacked_core_params(variant, data.input_dim, self.recurrent_layers)
+
+    def recurrent_parameter_count(self, model: keras.Model) -> int:
+        """Parameters the recurrent core of a built model actually has (logged per run)."""
+        return model.get_layer("recurrent").count_params()
+
+    def fit_inputs(self, data: SequenceData, batch_size: int, seed: int) -> dict[str, Any]:
+        """Keyword arguments of `model.fit` for the training and validation data (`x`, `y`,
+        `validation_data`, and `batch_size` or `steps_per_epoch`)."""
+        return {
+            "x": data.x_train,
+            "y": data.y_train,
+            "validation_data": (data.x_val, data.y_val),
+            "batch_size": batch_size,
+        }
+
     @property
     def loss(self) -> Any:
         """The training loss, as given to `model.compile`."""
@@ -100,4 +123,4 @@ def recurrent_model(
     return keras.Model(inputs, head(states), name=f"{data.name}_{variant.name}")
 
 
-from gru_keras.tasks import forecasting, probes  # noqa: E402, F401
+from gru_keras.tasks import forecasting, probes, translation  # noqa: E402, F401

@@ -1,0 +1,289 @@
+"""Character-level encoder-decoder translation (as in the keras-io `lstm_seq2seq` example).
+
+The encoder reads the source characters; its final state (h, or h and c for an LSTM)
+initializes the decoder, which is trained with teacher forcing to emit the target one
+character at a time. No attention: the recurrent state is the only path from source to
+target, so the cell does the work. Test sentences are decoded in batches, greedily or with
+a beam, and scored with sacrebleu (chrF, BLEU), exact match and character error rate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+import sacrebleu
+import tensorflow as tf
+
+from gru_keras.datasets import SequenceData
+from gru_keras.datasets.translation import END, PAD, START, Vocabulary
+from gru_keras.models import RecurrentVariant
+from gru_keras.tasks import Evaluation, Task, register
+from gru_keras.tasks.text import error_rate
+
+EMBEDDING_DIM = 32
+SAMPLE_COUNT = 12  # the same first test sentences in every run, for the report
+DECODE_BATCH = 512
+LENGTH_MARGIN = 10  # decoding may run this many characters past the longest test target
+LAYER_NAMES = ("encoder", "decoder")
+
+
+def length_batches(
+    inputs: dict[str, np.ndarray], targets: np.ndarray, batch_size: int
+) -> list[tuple[dict[str, np.ndarray], np.ndarray]]:
+    """Batches of pairs of similar length, each cut to its own longest source and target, so
+    short sentences do not pay for the padding of long ones."""
+    source_lengths = (inputs["source"] != PAD).sum(axis=1)
+    target_lengths = (targets != PAD).sum(axis=1)
+    order = np.lexsort((source_lengths, target_lengths))
+    batches = []
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        source_width = max(1, int(source_lengths[rows].max()))
+        target_width = int(target_lengths[rows].max())
+        batches.append(
+            (
+                {
+                    "source": inputs["source"][rows, :source_width],
+                    "target_in": inputs["target_in"][rows, :target_width],
+                },
+                targets[rows, :target_width],
+            )
+        )
+    return batches
+
+
+def batch_dataset(
+    batches: list[tuple[dict[str, np.ndarray], np.ndarray]], seed: int | None
+) -> tf.data.Dataset:
+    """The batches as an endless tf.data stream; with a seed, in a new order every epoch."""
+
+    def generate():
+        rng = np.random.default_rng(seed)
+        while True:
+            order = rng.permutation(len(batches)) if seed is not None else range(len(batches))
+            for index in order:
+                yield batches[index]
+
+    ids = tf.TensorSpec((None, None), tf.int32)
+    return tf.data.Dataset.from_generator(
+        generate, output_signature=({"source": ids, "target_in": ids}, ids)
+    ).prefetch(2)
+
+
+def _ensure_list(outputs: Any) -> list:
+    return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+
+
+def inference_models(model: keras.Model) -> tuple[keras.Model, keras.Model]:
+    """The trained model split in two: source -> encoder states, and one decoder step
+    `(previous token, states) -> (next-token probabilities, states)`, sharing its layers."""
+    source = model.get_layer("source").output
+    encoder_outputs = _ensure_list(model.get_layer("encoder").output)
+    encoder = keras.Model(source, encoder_outputs[1:], name="encoder_model")
+    token = keras.Input((1,), dtype="int32", name="previous_token")
+    states = [
+        keras.Input(tuple(state.shape[1:]), name=f"state_{i}")
+        for i, state in enumerate(encoder_outputs[1:])
+    ]
+    embedded = model.get_layer("target_embedding")(token)
+    decoded = _ensure_list(model.get_layer("decoder")(embedded, initial_state=states))
+    probabilities = model.get_layer("output_head")(decoded[0])
+    vocabulary_size = probabilities.shape[-1]
+    probabilities = keras.layers.Reshape((vocabulary_size,))(probabilities)
+    step = keras.Model([token, *states], [probabilities, *decoded[1:]], name="decoder_step")
+    return encoder, step
+
+
+def greedy_decode(model: keras.Model, source: np.ndarray, max_length: int) -> np.ndarray:
+    """Most likely next character at every step, for a whole batch at once.
+
+    Returns:
+        `(examples, max_length)` token ids, PAD after each sentence's end token.
+    """
+    encoder, step = inference_models(model)
+    outputs = []
+    for start in range(0, len(source), DECODE_BATCH):
+        states = _ensure_list(encoder.predict_on_batch(source[start : start + DECODE_BATCH]))
+        tokens = np.full((len(states[0]), 1), START, dtype="int32")
+        done = np.zeros(len(tokens), dtype=bool)
+        decoded = np.full((len(tokens), max_length), PAD, dtype="int32")
+        for position in range(max_length):
+            probabilities, *states = _ensure_list(step.predict_on_batch([tokens, *states]))
+            chosen = np.asarray(probabilities).argmax(axis=-1).astype("int32")
+            decoded[:, position] = np.where(done, PAD, chosen)
+            done |= chosen == END
+            if done.all():
+                break
+            tokens = chosen[:, None]
+        outputs.append(decoded)
+    return np.concatenate(outputs)
+
+
+def beam_decode(
+    model: keras.Model, source: np.ndarray, max_length: int, beam_width: int
+) -> np.ndarray:
+    """Beam search over a whole batch at once: each sentence keeps `beam_width` hypotheses,
+    flattened into one `(examples * beam_width)` decoder batch. Finished hypotheses carry
+    their score unchanged; the best by mean log-probability per character wins.
+
+    Returns:
+        `(examples, max_length)` token ids, PAD after each sentence's end token.
+    """
+    encoder, step = inference_models(model)
+    outputs = []
+    for start in range(0, len(source), DECODE_BATCH):
+        states = _ensure_list(encoder.predict_on_batch(source[start : start + DECODE_BATCH]))
+        batch, width = len(states[0]), beam_width
+        states = [np.repeat(np.asarray(state), width, axis=0) for state in states]
+        scores = np.full((batch, width), -np.inf)
+        scores[:, 0] = 0.0  # every beam starts identical: expand only the first
+        sequences = np.full((batch, width, max_length), PAD, dtype="int32")
+        lengths = np.zeros((batch, width))
+        done = np.zeros((batch, width), dtype=bool)
+        tokens = np.full((batch * width, 1), START, dtype="int32")
+        for position in range(max_length):
+            probabilities, *states = _ensure_list(step.predict_on_batch([tokens, *states]))
+            log_probabilities = np.log(np.clip(np.asarray(probabilities), 1e-12, 1.0))
+            vocabulary = log_probabilities.shape[-1]
+            log_probabilities = log_probabilities.reshape(batch, width, vocabulary)
+            # A finished hypothesis can only be continued by padding, at no cost.
+            log_probabilities[done] = -np.inf
+            log_probabilities[done, PAD] = 0.0
+            candidates = (scores[:, :, None] + log_probabilities).reshape(batch, -1)
+            best = np.argsort(-candidates, axis=1, kind="stable")[:, :width]
+            parent, token = best // vocabulary, (best % vocabulary).astype("int32")
+            rows = np.arange(batch)[:, None]
+            scores = candidates[rows, best]
+            sequences = sequences[rows, parent]
+            lengths = lengths[rows, parent] + ~done[rows, parent]
+            done = done[rows, parent]
+            sequences[:, :, position] = np.where(done, PAD, token)
+            done = done | (token == END)
+            flat_parent = (parent + rows * width).reshape(-1)
+            states = [np.asarray(state)[flat_parent] for state in states]
+            if done.all():
+                break
+            tokens = token.reshape(-1, 1)
+        normalized = np.where(np.isfinite(scores), scores / np.maximum(lengths, 1), -np.inf)
+        outputs.append(sequences[np.arange(batch), normalized.argmax(axis=1)])
+    return np.concatenate(outputs)
+
+
+def token_cross_entropy(model: keras.Model, inputs: dict, targets: np.ndarray) -> float:
+    """Mean negative log-probability of each reference character (end token included) under
+    teacher forcing, in nats."""
+    total, count = 0.0, 0
+    for batch_inputs, batch_targets in length_batches(inputs, targets, DECODE_BATCH):
+        probabilities = np.asarray(model.predict_on_batch(batch_inputs))
+        picked = np.take_along_axis(probabilities, batch_targets[..., None], axis=-1)[..., 0]
+        real = batch_targets != PAD
+        total += float(-np.log(np.clip(picked[real], 1e-12, 1.0)).sum())
+        count += int(real.sum())
+    return total / max(count, 1)
+
+
+def translation_scores(hypotheses: list[str], references: list[str]) -> dict[str, float]:
+    """Exact match, character error rate, and sacrebleu's corpus chrF and BLEU (0-100)."""
+    return {
+        "exact_match": float(
+            np.mean([h == r for h, r in zip(hypotheses, references, strict=True)])
+        ),
+        "cer": error_rate(hypotheses, references),
+        "chrf": float(sacrebleu.corpus_chrf(hypotheses, [references]).score),
+        "bleu": float(sacrebleu.corpus_bleu(hypotheses, [references]).score),
+    }
+
+
+class Seq2Seq(Task):
+    """Encoder-decoder translation with teacher forcing; the variant is both encoder and
+    decoder, matched on their combined parameters."""
+
+    name = "seq2seq"
+    headline_metric = "exact_match"
+    higher_is_better = True
+    recurrent_layers = 2
+    supports_diagnostics = False
+
+    def core_parameters(self, variant: RecurrentVariant, data: SequenceData):
+        return lambda units: len(LAYER_NAMES) * variant.count_params(EMBEDDING_DIM, units)
+
+    def recurrent_parameter_count(self, model: keras.Model) -> int:
+        return sum(model.get_layer(name).count_params() for name in LAYER_NAMES)
+
+    def build_model(self, variant: RecurrentVariant, units: int, data: SequenceData) -> keras.Model:
+        source_vocabulary: Vocabulary = data.info["source_vocabulary"]
+        target_vocabulary: Vocabulary = data.info["target_vocabulary"]
+        source = keras.Input((None,), dtype="int32", name="source")
+        target_in = keras.Input((None,), dtype="int32", name="target_in")
+        # Masking the padded source keeps the encoder's final state that of the last character.
+        embedded_source = keras.layers.Embedding(
+            source_vocabulary.size, EMBEDDING_DIM, mask_zero=True, name="source_embedding"
+        )(source)
+        encoded = variant.build(units, return_state=True, name="encoder")(embedded_source)
+        embedded_target = keras.layers.Embedding(
+            target_vocabulary.size, EMBEDDING_DIM, name="target_embedding"
+        )(target_in)
+        decoded = variant.build(units, return_sequences=True, return_state=True, name="decoder")(
+            embedded_target, initial_state=list(encoded[1:])
+        )[0]
+        probabilities = keras.layers.Dense(
+            target_vocabulary.size, activation="softmax", name="output_head"
+        )(decoded)
+        return keras.Model([source, target_in], probabilities, name=f"{data.name}_{variant.name}")
+
+    def compile_kwargs(self) -> dict[str, Any]:
+        # Padding after the end token is not a prediction; variable batch shapes rule out XLA.
+        return {
+            "loss": keras.losses.SparseCategoricalCrossentropy(ignore_class=PAD),
+            "jit_compile": False,
+        }
+
+    def fit_inputs(self, data: SequenceData, batch_size: int, seed: int) -> dict[str, Any]:
+        train = length_batches(data.x_train, data.y_train, batch_size)
+        validation = length_batches(data.x_val, data.y_val, batch_size)
+        return {
+            "x": batch_dataset(train, seed),
+            "validation_data": batch_dataset(validation, None),
+            "steps_per_epoch": len(train),
+            "validation_steps": len(validation),
+        }
+
+    def decode(self, model: keras.Model, data: SequenceData) -> list[str]:
+        """Translate the test split (batched, greedy or with the dataset's beam width)."""
+        max_length = int(data.y_test.shape[1]) + LENGTH_MARGIN
+        source = data.x_test["source"]
+        beam_width = int(data.info.get("beam_width", 1))
+        if beam_width > 1:
+            ids = beam_decode(model, source, max_length, beam_width)
+        else:
+            ids = greedy_decode(model, source, max_length)
+        vocabulary: Vocabulary = data.info["target_vocabulary"]
+        return [vocabulary.decode(row) for row in ids]
+
+    def evaluate(self, model: keras.Model, data: SequenceData, batch_size: int) -> Evaluation:
+        hypotheses = self.decode(model, data)
+        evaluation = self.evaluate_predictions(np.array(hypotheses, dtype=object), data)
+        evaluation.metrics["cross_entropy"] = token_cross_entropy(model, data.x_test, data.y_test)
+        return evaluation
+
+    def evaluate_predictions(self, hypotheses: np.ndarray, data: SequenceData) -> Evaluation:
+        pairs = data.info["test_pairs"]
+        references = [target for _, target in pairs]
+        hypotheses = [str(text) for text in hypotheses]
+        count = min(SAMPLE_COUNT, len(pairs))
+        samples = pd.DataFrame(
+            {
+                "source": [source for source, _ in pairs[:count]],
+                "reference": references[:count],
+                "hypothesis": hypotheses[:count],
+            }
+        )
+        return Evaluation(
+            translation_scores(hypotheses, references), tables={"samples.csv": samples}
+        )
+
+
+register(Seq2Seq())
