@@ -17,6 +17,7 @@ come from the training split only.
 from __future__ import annotations
 
 import datetime
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -227,13 +228,17 @@ KINDS: dict[str, Kind] = {
 }
 
 
-def numbers_dates_pairs(
-    settings: NumbersDatesSettings, language: str
-) -> list[list[tuple[str, str]]]:
-    """Train, validation and test pairs, disjoint by underlying value.
+def value_key(kind: str, value: object) -> tuple:
+    """What "the same value" means across kinds: 21 is one number as a cardinal, a year or
+    an ordinal; a date is one date in either format."""
+    return KINDS[kind][1](value)
 
-    Values are drawn in one stream and each new value goes to the next split that still
-    needs pairs, so no number, date or amount appears in two splits (or twice in one).
+
+def draw_values(settings: NumbersDatesSettings) -> list[list[tuple[str, object]]]:
+    """`(kind, value)` for train, validation and test, disjoint by `value_key`.
+
+    Distinct values are drawn in one stream, then dealt to the splits in a random order, so
+    every split has the same mix (the small numbers do not all land in train).
 
     Raises:
         DataError: if the settings cannot give that many distinct values.
@@ -247,28 +252,40 @@ def numbers_dates_pairs(
         )
     rng = np.random.default_rng(settings.data_seed)
     sizes = [settings.train_size, settings.validation_size, settings.test_size]
-    splits: list[list[tuple[str, str]]] = [[] for _ in sizes]
-    seen: set[tuple] = set()
     names = list(KINDS)
-    attempts, limit = 0, 50 * sum(sizes)
-    split = 0
-    while split < len(sizes):
-        attempts += 1
-        if attempts > limit:
-            raise DataError(
-                f"cannot draw {sum(sizes)} distinct values with these settings; lower the "
-                "split sizes or widen max_number / the year range"
-            )
-        draw, key_of, render = KINDS[names[rng.choice(len(names), p=weights / weights.sum())]]
-        value = draw(rng, settings)
-        key = key_of(value)
-        if key in seen:
-            continue
-        seen.add(key)
-        splits[split].append((render(value, "en"), render(value, language)))
-        while split < len(sizes) and len(splits[split]) == sizes[split]:
-            split += 1
-    return splits
+    drawn: list[tuple[str, object]] = []
+    seen: set[tuple] = set()
+    for _ in range(50 * sum(sizes)):
+        kind = names[rng.choice(len(names), p=weights / weights.sum())]
+        value = KINDS[kind][0](rng, settings)
+        if value_key(kind, value) not in seen:
+            seen.add(value_key(kind, value))
+            drawn.append((kind, value))
+            if len(drawn) == sum(sizes):
+                break
+    else:
+        raise DataError(
+            f"cannot draw {sum(sizes)} distinct values with these settings (got {len(drawn)}); "
+            "lower the split sizes or widen max_number / the year range"
+        )
+    order = rng.permutation(len(drawn))
+    bounds = np.cumsum([0, *sizes])
+    return [[drawn[i] for i in order[low:high]] for low, high in itertools.pairwise(bounds)]
+
+
+def render(kind: str, value: object, language: str) -> str:
+    """The value as text in `language` ("en" for the source side)."""
+    return KINDS[kind][2](value, language)
+
+
+def numbers_dates_pairs(
+    settings: NumbersDatesSettings, language: str
+) -> list[list[tuple[str, str]]]:
+    """Train, validation and test `(English, target)` pairs, disjoint by underlying value."""
+    return [
+        [(render(kind, value, "en"), render(kind, value, language)) for kind, value in split]
+        for split in draw_values(settings)
+    ]
 
 
 def _numbers_dates_loader(language: str) -> Callable[[NumbersDatesSettings], SequenceData]:
