@@ -483,6 +483,7 @@ def _gate_arrays(client: MlflowClient, runs: pd.DataFrame) -> dict[str, dict[str
 # Artifacts a task family's pages need, by family: artifact path -> table name.
 FAMILY_TABLES: Registry[dict[str, str]] = Registry("family")
 FAMILY_TABLES.register("forecasting", {"forecast.csv": "forecasts"})
+FAMILY_TABLES.register("translation", {"samples.csv": "samples"})
 
 
 def gather(
@@ -614,10 +615,69 @@ def _forecast_pages(inputs: ReportInputs, datasets: list[str]) -> list[Figure]:
     ]
 
 
+SAMPLES_SHOWN = 6
+MATCH_COLORS = {True: "#1A7F37", False: "#B42318"}
+
+
+def sample_translations(samples: pd.DataFrame, dataset: str, count: int) -> pd.DataFrame:
+    """The first `count` sample sentences of a dataset, each as its source and reference
+    followed by every model's translation (first seed) and whether it matches exactly."""
+    of_dataset = samples[samples["dataset"] == dataset]
+    first_seeds = of_dataset["seed"] == of_dataset.groupby("model")["seed"].transform("min")
+    of_dataset = of_dataset[first_seeds]
+    models = model_order(of_dataset["model"].unique())
+    by_model = {
+        model: of_dataset[of_dataset["model"] == model].reset_index(drop=True) for model in models
+    }
+    rows = []
+    # Every run logs the same first test sentences in the same order.
+    for number, sample in by_model[models[0]].head(count).iterrows() if models else []:
+        rows.append(_sample_row(number + 1, "source", sample["source"], ""))
+        rows.append(_sample_row(number + 1, "reference", sample["reference"], ""))
+        for model in models:
+            if number < len(by_model[model]):
+                hypothesis = by_model[model].loc[number, "hypothesis"]
+                hypothesis = "" if pd.isna(hypothesis) else str(hypothesis)
+                matched = hypothesis == str(sample["reference"])
+                rows.append(
+                    _sample_row(
+                        number + 1, model, hypothesis, "exact" if matched else "differs", matched
+                    )
+                )
+    return pd.DataFrame(rows, columns=["sentence", "text of", "text", "match", "color"])
+
+
+def _sample_row(number: int, who: str, text: str, match: str, matched: bool | None = None):
+    color = MATCH_COLORS[matched] if matched is not None else ""
+    return {"sentence": number, "text of": who, "text": text, "match": match, "color": color}
+
+
+def _translation_pages(inputs: ReportInputs, datasets: list[str]) -> list[Figure]:
+    samples = inputs.tables.get("samples", pd.DataFrame())
+    pages = []
+    for dataset in datasets:
+        if not len(samples) or dataset not in set(samples["dataset"]):
+            continue
+        pages += plots.table_pages(
+            f"Translation: sample test sentences, {dataset}",
+            "The same first test sentences for every model, translated by its first seed with "
+            "the run's decoding (greedy unless a beam width is set). 'exact' in green marks a "
+            "translation identical to the reference; 'differs' in red one that is not. A "
+            "gated model that gets the reordering right (units before tens in German, "
+            "'quatre-vingt' in French) where SimpleRNN does not is what the table shows.",
+            sample_translations(samples, dataset, SAMPLES_SHOWN),
+            color_column="color",
+            column_widths=(0.07, 0.12, 0.68, 0.08),
+            rows_per_page=28,
+        )
+    return pages
+
+
 FAMILY_DATASETS_PER_PAGE = 3
 # Pages a task family adds after its shared learning-curve pages.
 FAMILY_PAGES: Registry = Registry("family")
 FAMILY_PAGES.register("forecasting", _forecast_pages)
+FAMILY_PAGES.register("translation", _translation_pages)
 
 
 def _chunked(items: list[str], size: int) -> list[list[str]]:

@@ -152,7 +152,9 @@ def test_suite_logs_runs_params_metrics_artifacts_and_resumes(tmp_path):
 
     again = cli(tmp_path, suite)
     assert again.returncode == 0 and "finished 0, skipped 2, failed 0" in again.stdout
-    assert len(runs_of(tmp_path)[1]) == 2
+    # The two results, and the report's own run (tagged kind=report), which resuming ignores.
+    kinds = sorted(run.data.tags.get("kind", "result") for run in runs_of(tmp_path)[1])
+    assert kinds == ["report", "result", "result"]
 
 
 def test_same_config_and_seed_give_the_same_metrics(tmp_path):

@@ -118,6 +118,7 @@ def translation_data(
             "target_vocabulary": target_vocabulary,
             "reverse_source": reverse_source,
             "beam_width": settings.beam_width,
+            "decoder_context": settings.decoder_context,
             "test_pairs": list(splits[2]),
             "sizes": [len(pairs) for pairs in splits],
             **lengths,
@@ -146,6 +147,8 @@ class NumbersDatesSettings:
     reverse_source: Feed the source characters back to front (Sutskever et al. 2014), so
         the start of the sentence is the last thing the encoder read.
     beam_width: Hypotheses kept per sentence when decoding the test split (1 = greedy).
+    decoder_context: Also feed the encoder's final state to every decoder step (Cho et al.
+        2014), besides starting the decoder from it.
     data_seed: Seed of the generator (the same pairs for every model and run seed).
     """
 
@@ -163,6 +166,7 @@ class NumbersDatesSettings:
     last_year: int = field(default=2099, metadata={"min": 1000, "max": 2999})
     reverse_source: bool = True
     beam_width: int = field(default=1, metadata=_BEAM)
+    decoder_context: bool = False
     data_seed: int = field(default=0, metadata={"min": 0, "max": 2**31 - 1})
 
 
@@ -314,6 +318,8 @@ class TatoebaSettings:
     validation_fraction, test_fraction: Shares of the distinct source sentences per split.
     reverse_source: Feed the source characters back to front.
     beam_width: Hypotheses kept per sentence when decoding the test split (1 = greedy).
+    decoder_context: Also feed the encoder's final state to every decoder step (Cho et al.
+        2014), besides starting the decoder from it.
     data_seed: Seed of the split.
     """
 
@@ -325,6 +331,7 @@ class TatoebaSettings:
     test_fraction: float = field(default=0.1, metadata={"min": 0.01, "max": 0.5})
     reverse_source: bool = True
     beam_width: int = field(default=1, metadata=_BEAM)
+    decoder_context: bool = False
     data_seed: int = field(default=0, metadata={"min": 0, "max": 2**31 - 1})
 
 

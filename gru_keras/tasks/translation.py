@@ -9,6 +9,7 @@ a beam, and scored with sacrebleu (chrF, BLEU), exact match and character error 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -73,102 +74,155 @@ def batch_dataset(
     ).prefetch(2)
 
 
+@keras.saving.register_keras_serializable(package="gru_keras")
+class JoinContext(keras.layers.Layer):
+    """`[sequence (batch, time, features), context (batch, size)]` -> the context joined to
+    the features of every step, `(batch, time, features + size)`."""
+
+    def call(self, inputs):
+        sequence, context = inputs
+        # Broadcasting against a zero slice repeats the context over however many steps.
+        repeated = keras.ops.expand_dims(context, 1) + keras.ops.zeros_like(sequence[:, :, :1])
+        return keras.ops.concatenate([sequence, repeated], axis=-1)
+
+    def compute_output_shape(self, input_shapes):
+        sequence, context = input_shapes
+        return (*sequence[:-1], sequence[-1] + context[-1])
+
+
 def _ensure_list(outputs: Any) -> list:
     return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
 
 
 def inference_models(model: keras.Model) -> tuple[keras.Model, keras.Model]:
     """The trained model split in two: source -> encoder states, and one decoder step
-    `(previous token, states) -> (next-token probabilities, states)`, sharing its layers."""
+    `(previous token, states) -> (next-token probabilities, states)`, sharing its layers.
+
+    With a context joined to every decoder step, the encoder also outputs the context
+    (last) and the step takes it as its last input; decoding carries it along unchanged.
+    """
     source = model.get_layer("source").output
-    encoder_outputs = _ensure_list(model.get_layer("encoder").output)
-    encoder = keras.Model(source, encoder_outputs[1:], name="encoder_model")
+    encoder_states = _ensure_list(model.get_layer("encoder").output)[1:]
+    with_context = any(isinstance(layer, JoinContext) for layer in model.layers)
+    carried = [*encoder_states, encoder_states[0]] if with_context else encoder_states
+    encoder = keras.Model(source, carried, name="encoder_model")
     token = keras.Input((1,), dtype="int32", name="previous_token")
-    states = [
-        keras.Input(tuple(state.shape[1:]), name=f"state_{i}")
-        for i, state in enumerate(encoder_outputs[1:])
+    inputs = [
+        keras.Input(tuple(state.shape[1:]), name=f"state_{i}") for i, state in enumerate(carried)
     ]
+    states = inputs[: len(encoder_states)]
     embedded = model.get_layer("target_embedding")(token)
+    if with_context:
+        embedded = model.get_layer("join_context")([embedded, inputs[-1]])
     decoded = _ensure_list(model.get_layer("decoder")(embedded, initial_state=states))
     probabilities = model.get_layer("output_head")(decoded[0])
     vocabulary_size = probabilities.shape[-1]
     probabilities = keras.layers.Reshape((vocabulary_size,))(probabilities)
-    step = keras.Model([token, *states], [probabilities, *decoded[1:]], name="decoder_step")
+    step = keras.Model([token, *inputs], [probabilities, *decoded[1:]], name="decoder_step")
     return encoder, step
 
 
-def greedy_decode(model: keras.Model, source: np.ndarray, max_length: int) -> np.ndarray:
-    """Most likely next character at every step, for a whole batch at once.
+# One decoder step on a batch: (previous tokens (n, 1), states) -> (next-token
+# probabilities (n, vocabulary), new states).
+Step = Callable[[np.ndarray, list[np.ndarray]], tuple[np.ndarray, list[np.ndarray]]]
+
+
+def greedy_search(step: Step, states: list[np.ndarray], max_length: int) -> np.ndarray:
+    """Most likely next token at every step, for the whole batch at once.
 
     Returns:
-        `(examples, max_length)` token ids, PAD after each sentence's end token.
+        `(batch, max_length)` token ids, PAD after each sequence's end token.
     """
-    encoder, step = inference_models(model)
-    outputs = []
-    for start in range(0, len(source), DECODE_BATCH):
-        states = _ensure_list(encoder.predict_on_batch(source[start : start + DECODE_BATCH]))
-        tokens = np.full((len(states[0]), 1), START, dtype="int32")
-        done = np.zeros(len(tokens), dtype=bool)
-        decoded = np.full((len(tokens), max_length), PAD, dtype="int32")
-        for position in range(max_length):
-            probabilities, *states = _ensure_list(step.predict_on_batch([tokens, *states]))
-            chosen = np.asarray(probabilities).argmax(axis=-1).astype("int32")
-            decoded[:, position] = np.where(done, PAD, chosen)
-            done |= chosen == END
-            if done.all():
-                break
-            tokens = chosen[:, None]
-        outputs.append(decoded)
-    return np.concatenate(outputs)
+    batch = len(states[0])
+    tokens = np.full((batch, 1), START, dtype="int32")
+    done = np.zeros(batch, dtype=bool)
+    decoded = np.full((batch, max_length), PAD, dtype="int32")
+    for position in range(max_length):
+        probabilities, states = step(tokens, states)
+        chosen = np.asarray(probabilities).argmax(axis=-1).astype("int32")
+        decoded[:, position] = np.where(done, PAD, chosen)
+        done |= chosen == END
+        if done.all():
+            break
+        tokens = chosen[:, None]
+    return decoded
 
 
-def beam_decode(
-    model: keras.Model, source: np.ndarray, max_length: int, beam_width: int
+def beam_search(
+    step: Step, states: list[np.ndarray], max_length: int, beam_width: int
 ) -> np.ndarray:
-    """Beam search over a whole batch at once: each sentence keeps `beam_width` hypotheses,
-    flattened into one `(examples * beam_width)` decoder batch. Finished hypotheses carry
-    their score unchanged; the best by mean log-probability per character wins.
+    """Beam search for the whole batch at once: each sequence keeps `beam_width` hypotheses,
+    flattened into one `(batch * beam_width)` decoder batch. A finished hypothesis keeps its
+    score; the winner has the best mean log-probability per token (end token included).
+
+    Returns:
+        `(batch, max_length)` token ids, PAD after each sequence's end token.
+    """
+    batch, width = len(states[0]), beam_width
+    states = [np.repeat(np.asarray(state), width, axis=0) for state in states]
+    scores = np.full((batch, width), -np.inf)
+    scores[:, 0] = 0.0  # every beam starts identical: expand only the first
+    sequences = np.full((batch, width, max_length), PAD, dtype="int32")
+    lengths = np.zeros((batch, width))
+    done = np.zeros((batch, width), dtype=bool)
+    tokens = np.full((batch * width, 1), START, dtype="int32")
+    rows = np.arange(batch)[:, None]
+    for position in range(max_length):
+        probabilities, states = step(tokens, states)
+        log_probabilities = np.log(np.clip(np.asarray(probabilities, dtype="float64"), 1e-12, 1))
+        vocabulary = log_probabilities.shape[-1]
+        log_probabilities = log_probabilities.reshape(batch, width, vocabulary)
+        # A finished hypothesis can only be continued by padding, at no cost.
+        log_probabilities[done] = -np.inf
+        log_probabilities[done, PAD] = 0.0
+        candidates = (scores[:, :, None] + log_probabilities).reshape(batch, -1)
+        best = np.argsort(-candidates, axis=1, kind="stable")[:, :width]
+        parent, token = best // vocabulary, (best % vocabulary).astype("int32")
+        scores = candidates[rows, best]
+        sequences = sequences[rows, parent]
+        lengths = lengths[rows, parent] + ~done[rows, parent]
+        done = done[rows, parent]
+        sequences[:, :, position] = np.where(done, PAD, token)
+        done = done | (token == END)
+        flat_parent = (parent + rows * width).reshape(-1)
+        states = [np.asarray(state)[flat_parent] for state in states]
+        if done.all():
+            break
+        tokens = token.reshape(-1, 1)
+    normalized = np.where(np.isfinite(scores), scores / np.maximum(lengths, 1), -np.inf)
+    return sequences[np.arange(batch), normalized.argmax(axis=1)]
+
+
+def _model_step(step_model: keras.Model) -> Step:
+    def step(tokens: np.ndarray, states: list[np.ndarray]):
+        probabilities, *updated = _ensure_list(step_model.predict_on_batch([tokens, *states]))
+        # Inputs past the recurrent states (the context) pass through unchanged.
+        return np.asarray(probabilities), [*map(np.asarray, updated), *states[len(updated) :]]
+
+    return step
+
+
+def decode(model: keras.Model, source: np.ndarray, max_length: int, beam_width: int = 1):
+    """Translate a batch of encoded sources with a trained encoder-decoder, `DECODE_BATCH`
+    sentences at a time; greedy for `beam_width` 1.
 
     Returns:
         `(examples, max_length)` token ids, PAD after each sentence's end token.
     """
-    encoder, step = inference_models(model)
+    encoder, step_model = inference_models(model)
+    step = _model_step(step_model)
     outputs = []
     for start in range(0, len(source), DECODE_BATCH):
-        states = _ensure_list(encoder.predict_on_batch(source[start : start + DECODE_BATCH]))
-        batch, width = len(states[0]), beam_width
-        states = [np.repeat(np.asarray(state), width, axis=0) for state in states]
-        scores = np.full((batch, width), -np.inf)
-        scores[:, 0] = 0.0  # every beam starts identical: expand only the first
-        sequences = np.full((batch, width, max_length), PAD, dtype="int32")
-        lengths = np.zeros((batch, width))
-        done = np.zeros((batch, width), dtype=bool)
-        tokens = np.full((batch * width, 1), START, dtype="int32")
-        for position in range(max_length):
-            probabilities, *states = _ensure_list(step.predict_on_batch([tokens, *states]))
-            log_probabilities = np.log(np.clip(np.asarray(probabilities), 1e-12, 1.0))
-            vocabulary = log_probabilities.shape[-1]
-            log_probabilities = log_probabilities.reshape(batch, width, vocabulary)
-            # A finished hypothesis can only be continued by padding, at no cost.
-            log_probabilities[done] = -np.inf
-            log_probabilities[done, PAD] = 0.0
-            candidates = (scores[:, :, None] + log_probabilities).reshape(batch, -1)
-            best = np.argsort(-candidates, axis=1, kind="stable")[:, :width]
-            parent, token = best // vocabulary, (best % vocabulary).astype("int32")
-            rows = np.arange(batch)[:, None]
-            scores = candidates[rows, best]
-            sequences = sequences[rows, parent]
-            lengths = lengths[rows, parent] + ~done[rows, parent]
-            done = done[rows, parent]
-            sequences[:, :, position] = np.where(done, PAD, token)
-            done = done | (token == END)
-            flat_parent = (parent + rows * width).reshape(-1)
-            states = [np.asarray(state)[flat_parent] for state in states]
-            if done.all():
-                break
-            tokens = token.reshape(-1, 1)
-        normalized = np.where(np.isfinite(scores), scores / np.maximum(lengths, 1), -np.inf)
-        outputs.append(sequences[np.arange(batch), normalized.argmax(axis=1)])
+        states = [
+            np.asarray(state)
+            for state in _ensure_list(
+                encoder.predict_on_batch(source[start : start + DECODE_BATCH])
+            )
+        ]
+        if beam_width > 1:
+            outputs.append(beam_search(step, states, max_length, beam_width))
+        else:
+            outputs.append(greedy_search(step, states, max_length))
     return np.concatenate(outputs)
 
 
@@ -208,7 +262,15 @@ class Seq2Seq(Task):
     supports_diagnostics = False
 
     def core_parameters(self, variant: RecurrentVariant, data: SequenceData):
-        return lambda units: len(LAYER_NAMES) * variant.count_params(EMBEDDING_DIM, units)
+        context = bool(data.info.get("decoder_context", False))
+
+        def count(units: int) -> int:
+            decoder_inputs = EMBEDDING_DIM + (units if context else 0)
+            return variant.count_params(EMBEDDING_DIM, units) + variant.count_params(
+                decoder_inputs, units
+            )
+
+        return count
 
     def recurrent_parameter_count(self, model: keras.Model) -> int:
         return sum(model.get_layer(name).count_params() for name in LAYER_NAMES)
@@ -226,6 +288,9 @@ class Seq2Seq(Task):
         embedded_target = keras.layers.Embedding(
             target_vocabulary.size, EMBEDDING_DIM, name="target_embedding"
         )(target_in)
+        if data.info.get("decoder_context", False):
+            # Cho et al. (2014): every decoder step also sees the encoder's summary h.
+            embedded_target = JoinContext(name="join_context")([embedded_target, encoded[1]])
         decoded = variant.build(units, return_sequences=True, return_state=True, name="decoder")(
             embedded_target, initial_state=list(encoded[1:])
         )[0]
@@ -255,11 +320,7 @@ class Seq2Seq(Task):
         """Translate the test split (batched, greedy or with the dataset's beam width)."""
         max_length = int(data.y_test.shape[1]) + LENGTH_MARGIN
         source = data.x_test["source"]
-        beam_width = int(data.info.get("beam_width", 1))
-        if beam_width > 1:
-            ids = beam_decode(model, source, max_length, beam_width)
-        else:
-            ids = greedy_decode(model, source, max_length)
+        ids = decode(model, source, max_length, int(data.info.get("beam_width", 1)))
         vocabulary: Vocabulary = data.info["target_vocabulary"]
         return [vocabulary.decode(row) for row in ids]
 
