@@ -76,6 +76,20 @@ def test_pairs_match_num2words_and_babel_directly():
     assert format_date(datetime.date(2026, 11, 24), "full", locale="fr") == "mardi 24 novembre 2026"
 
 
+def test_the_mix_of_kinds_follows_the_weights_exactly():
+    settings = NumbersDatesSettings(
+        train_size=800, validation_size=100, test_size=100, year_weight=0.3, ordinal_weight=0.2
+    )
+    counts = {}
+    for split in draw_values(settings):
+        for kind, _ in split:
+            counts[kind] = counts.get(kind, 0) + 1
+    weights = {kind: getattr(settings, f"{kind}_weight") for kind in counts}
+    total = sum(weights.values())
+    for kind, count in counts.items():
+        assert abs(count - 1000 * weights[kind] / total) < 1, kind
+
+
 def test_cardinals_cover_every_magnitude_up_to_max_number():
     settings = NumbersDatesSettings(
         train_size=3000,
@@ -92,7 +106,7 @@ def test_cardinals_cover_every_magnitude_up_to_max_number():
 
 
 def test_impossible_settings_are_data_errors():
-    with pytest.raises(DataError, match="distinct values"):
+    with pytest.raises(DataError, match="cannot draw 2020 distinct cardinal values"):
         draw_values(
             NumbersDatesSettings(
                 train_size=2000,

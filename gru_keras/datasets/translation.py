@@ -141,9 +141,13 @@ class NumbersDatesSettings:
     """Attributes:
     train_size, validation_size, test_size: Pairs per split.
     max_number: Largest cardinal number (drawn log-uniformly, so every magnitude appears).
+    max_ordinal: Largest ordinal ("first" to ...), also drawn log-uniformly.
     cardinal_weight, year_weight, ordinal_weight, full_date_weight, long_date_weight,
     currency_weight: Relative share of each kind of pair (0 leaves a kind out).
     first_year, last_year: Range of the years and dates.
+
+    A number is one value whether it appears as a cardinal, a year or an ordinal, so kinds
+    compete for the small numbers; a kind that cannot find its share is a clear error.
     reverse_source: Feed the source characters back to front (Sutskever et al. 2014), so
         the start of the sentence is the last thing the encoder read.
     beam_width: Hypotheses kept per sentence when decoding the test split (1 = greedy).
@@ -156,13 +160,14 @@ class NumbersDatesSettings:
     validation_size: int = field(default=1_000, metadata=_SIZE)
     test_size: int = field(default=1_000, metadata=_SIZE)
     max_number: int = field(default=999_999, metadata={"min": 10, "max": 999_999_999})
+    max_ordinal: int = field(default=99_999, metadata={"min": 10, "max": 999_999_999})
     cardinal_weight: float = field(default=0.35, metadata=_WEIGHT)
-    year_weight: float = field(default=0.1, metadata=_WEIGHT)
+    year_weight: float = field(default=0.05, metadata=_WEIGHT)
     ordinal_weight: float = field(default=0.1, metadata=_WEIGHT)
     full_date_weight: float = field(default=0.15, metadata=_WEIGHT)
     long_date_weight: float = field(default=0.15, metadata=_WEIGHT)
-    currency_weight: float = field(default=0.15, metadata=_WEIGHT)
-    first_year: int = field(default=1900, metadata={"min": 1000, "max": 2999})
+    currency_weight: float = field(default=0.2, metadata=_WEIGHT)
+    first_year: int = field(default=1000, metadata={"min": 1000, "max": 2999})
     last_year: int = field(default=2099, metadata={"min": 1000, "max": 2999})
     reverse_source: bool = True
     beam_width: int = field(default=1, metadata=_BEAM)
@@ -189,7 +194,7 @@ def _draw_year(rng: np.random.Generator, settings: NumbersDatesSettings) -> int:
 
 
 def _draw_ordinal(rng: np.random.Generator, settings: NumbersDatesSettings) -> int:
-    return int(np.exp(rng.uniform(0.0, np.log(1_000))))
+    return int(np.exp(rng.uniform(0.0, np.log(settings.max_ordinal + 1))))  # 1 to max
 
 
 def _draw_date(rng: np.random.Generator, settings: NumbersDatesSettings) -> datetime.date:
@@ -238,41 +243,52 @@ def value_key(kind: str, value: object) -> tuple:
     return KINDS[kind][1](value)
 
 
-def draw_values(settings: NumbersDatesSettings) -> list[list[tuple[str, object]]]:
-    """`(kind, value)` for train, validation and test, disjoint by `value_key`.
-
-    Distinct values are drawn in one stream, then dealt to the splits in a random order, so
-    every split has the same mix (the small numbers do not all land in train).
-
-    Raises:
-        DataError: if the settings cannot give that many distinct values.
-    """
+def kind_quotas(settings: NumbersDatesSettings) -> dict[str, int]:
+    """How many pairs of each kind, in proportion to the weights (largest remainders)."""
     weights = np.array([getattr(settings, f"{kind}_weight") for kind in KINDS], dtype=float)
     if weights.sum() <= 0:
         raise DataError("at least one of the *_weight settings must be positive")
+    total = settings.train_size + settings.validation_size + settings.test_size
+    exact = weights / weights.sum() * total
+    quotas = np.floor(exact).astype(int)
+    for index in np.argsort(-(exact - quotas), kind="stable")[: total - quotas.sum()]:
+        quotas[index] += 1
+    return dict(zip(KINDS, quotas.tolist(), strict=True))
+
+
+def draw_values(settings: NumbersDatesSettings) -> list[list[tuple[str, object]]]:
+    """`(kind, value)` for train, validation and test, disjoint by `value_key`.
+
+    Each kind draws distinct values until it has its share of the pairs; then all are dealt
+    to the splits in a random order, so every split has the same mix of kinds and sizes.
+
+    Raises:
+        DataError: naming the kind that does not have that many distinct values.
+    """
     if settings.first_year > settings.last_year:
         raise DataError(
             f"first_year ({settings.first_year}) is after last_year ({settings.last_year})"
         )
     rng = np.random.default_rng(settings.data_seed)
-    sizes = [settings.train_size, settings.validation_size, settings.test_size]
-    names = list(KINDS)
     drawn: list[tuple[str, object]] = []
     seen: set[tuple] = set()
-    for _ in range(50 * sum(sizes)):
-        kind = names[rng.choice(len(names), p=weights / weights.sum())]
-        value = KINDS[kind][0](rng, settings)
-        if value_key(kind, value) not in seen:
-            seen.add(value_key(kind, value))
-            drawn.append((kind, value))
-            if len(drawn) == sum(sizes):
+    for kind, quota in kind_quotas(settings).items():
+        found = 0
+        for _ in range(50 * quota + 1_000):
+            if found == quota:
                 break
-    else:
-        raise DataError(
-            f"cannot draw {sum(sizes)} distinct values with these settings (got {len(drawn)}); "
-            "lower the split sizes or widen max_number / the year range"
-        )
+            value = KINDS[kind][0](rng, settings)
+            if value_key(kind, value) not in seen:
+                seen.add(value_key(kind, value))
+                drawn.append((kind, value))
+                found += 1
+        if found < quota:
+            raise DataError(
+                f"cannot draw {quota} distinct {kind} values (found {found}); lower "
+                f"{kind}_weight or the split sizes, or widen its range"
+            )
     order = rng.permutation(len(drawn))
+    sizes = [settings.train_size, settings.validation_size, settings.test_size]
     bounds = np.cumsum([0, *sizes])
     return [[drawn[i] for i in order[low:high]] for low, high in itertools.pairwise(bounds)]
 
