@@ -171,3 +171,19 @@ def test_translation_scores_use_sacrebleu():
     assert scores["chrf"] == pytest.approx(sacrebleu.corpus_chrf(hypotheses, [references]).score)
     assert scores["bleu"] == pytest.approx(sacrebleu.corpus_bleu(hypotheses, [references]).score)
     assert scores["cer"] == pytest.approx(2 / 24)  # bonjour -> bonsoir: j->s, u->i
+
+
+def test_exact_match_is_broken_down_by_kind_of_sentence():
+    pairs = [("one", "un"), ("two", "deux"), ("May 1", "1 mai")]
+    data = translation_data(
+        "t",
+        [pairs, pairs, pairs],
+        TatoebaSettings(),
+        info={"test_groups": ["cardinal", "cardinal", "long_date"]},
+    )
+    evaluation = get_task("seq2seq").evaluate_predictions(np.array(["un", "trois", "1 mai"]), data)
+    assert evaluation.metrics["exact_match"] == pytest.approx(2 / 3)
+    assert evaluation.metrics["exact_match_cardinal"] == 0.5
+    assert evaluation.metrics["exact_match_long_date"] == 1.0
+    samples = evaluation.tables["samples.csv"]
+    assert samples["hypothesis"].tolist() == ["un", "trois", "1 mai"]

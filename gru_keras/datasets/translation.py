@@ -119,6 +119,7 @@ def translation_data(
             "reverse_source": reverse_source,
             "beam_width": settings.beam_width,
             "decoder_context": settings.decoder_context,
+            "pairs": [list(pairs) for pairs in splits],
             "test_pairs": list(splits[2]),
             "sizes": [len(pairs) for pairs in splits],
             **lengths,
@@ -302,19 +303,26 @@ def numbers_dates_pairs(
     settings: NumbersDatesSettings, language: str
 ) -> list[list[tuple[str, str]]]:
     """Train, validation and test `(English, target)` pairs, disjoint by underlying value."""
-    return [
-        [(render(kind, value, "en"), render(kind, value, language)) for kind, value in split]
-        for split in draw_values(settings)
-    ]
+    return _numbers_dates_loader(language)(settings).info["pairs"]
 
 
 def _numbers_dates_loader(language: str) -> Callable[[NumbersDatesSettings], SequenceData]:
     def load(settings: NumbersDatesSettings) -> SequenceData:
+        values = draw_values(settings)
+        pairs = [
+            [(render(kind, value, "en"), render(kind, value, language)) for kind, value in split]
+            for split in values
+        ]
         return translation_data(
             f"numbers-dates-{language}",
-            numbers_dates_pairs(settings, language),
+            pairs,
             settings,
-            info={"source_language": "en", "target_language": language},
+            info={
+                "source_language": "en",
+                "target_language": language,
+                # What each test pair is, so scores can be broken down by kind.
+                "test_groups": [kind for kind, _ in values[2]],
+            },
         )
 
     return load

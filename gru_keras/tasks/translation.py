@@ -342,9 +342,16 @@ class Seq2Seq(Task):
                 "hypothesis": hypotheses[:count],
             }
         )
-        return Evaluation(
-            translation_scores(hypotheses, references), tables={"samples.csv": samples}
-        )
+        scores = translation_scores(hypotheses, references)
+        groups = data.info.get("test_groups")
+        if groups:
+            # Exact match per kind of sentence (cardinal, date...): where a model fails.
+            for group in sorted(set(groups)):
+                chosen = [index for index, name in enumerate(groups) if name == group]
+                scores[f"exact_match_{group}"] = float(
+                    np.mean([hypotheses[index] == references[index] for index in chosen])
+                )
+        return Evaluation(scores, tables={"samples.csv": samples})
 
 
 register(Seq2Seq())
