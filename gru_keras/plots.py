@@ -219,7 +219,7 @@ def _far_off_limit(values: np.ndarray) -> float | None:
     data is 10x worse than everything else and would flatten the rest), or None."""
     values = values[np.isfinite(values)]
     if len(values) > 2 and values.max() > 3 * np.median(values) > 0:
-        return float(2 * np.median(values))
+        return float(1.15 * values[values <= 3 * np.median(values)].max())
     return None
 
 
@@ -233,6 +233,7 @@ def quality_against_time(axis: Axes, runs: pd.DataFrame, metric: str, metric_lab
     )
     seconds_of_all = finished["train_seconds"].clip(lower=1e-3) if len(finished) else finished
     limit = _far_off_limit(finished[metric].to_numpy(float)) if len(finished) else None
+    clipped = 0
     for model, group in finished.groupby("model"):
         seconds = seconds_of_all.loc[group.index]
         values = group[metric] if limit is None else group[metric].clip(upper=limit * 0.95)
@@ -248,10 +249,11 @@ def quality_against_time(axis: Axes, runs: pd.DataFrame, metric: str, metric_lab
         if limit is not None:
             for second, value in zip(seconds, group[metric], strict=True):
                 if value > limit * 0.95:
+                    clipped += 1
                     axis.annotate(
                         f"{model} {value:.3g} ↑",
                         (second, limit * 0.95),
-                        xytext=(4, -3),
+                        xytext=(4, -3 - 8 * (clipped - 1)),  # stacked, never on top of another
                         textcoords="offset points",
                         fontsize=6.5,
                         va="top",
