@@ -83,13 +83,33 @@ def _add_run(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Names
     _add_suite_arguments(parser)
     parser.add_argument("--force", action="store_true", help="re-run runs that already finished")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch Keras output")
+    parser.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default=None,
+        help="where runs execute: local (default; in this process) or ray (one Ray task per "
+        "run; needs pip install -e '.[ray]' and an MLflow server as the tracking URI)",
+    )
+    parser.add_argument(
+        "--address",
+        default=None,
+        help="Ray cluster to join (ray://HOST:10001 or auto); default: start a local Ray",
+    )
 
     def run(args: argparse.Namespace) -> int:
+        import dataclasses
+
         from gru_keras.config import ConfigError, load_suite
         from gru_keras.runner import run_suite, summary
 
         try:
             suite = load_suite(args.suite)
+            executor = suite.executor
+            if args.executor:
+                executor = dataclasses.replace(executor, name=args.executor)
+            if args.address is not None:
+                executor = dataclasses.replace(executor, address=args.address)
+            suite = dataclasses.replace(suite, executor=executor)
             result = run_suite(
                 suite,
                 force=args.force,

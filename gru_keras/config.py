@@ -85,6 +85,26 @@ class DatasetConfig:
         return get_dataset(self.dataset).family
 
 
+EXECUTORS = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    """Where the runs execute (not part of a run's config: a run is the same run wherever it
+    executes, so a suite can be resumed with another executor).
+
+    Attributes:
+        name: `local` (in this process, one run after another) or `ray` (one Ray task per run).
+        address: Ray cluster to join (`ray://host:10001`, `auto`); empty starts a local Ray.
+        cpus_per_run, gpus_per_run: The resources each run's Ray task asks for.
+    """
+
+    name: str = "local"
+    address: str = ""
+    cpus_per_run: float = 1.0
+    gpus_per_run: float = 0.0
+
+
 @dataclass(frozen=True)
 class SuiteConfig:
     """A validated suite: what to run, how, and the merged TOML it came from."""
@@ -95,6 +115,7 @@ class SuiteConfig:
     seeds: tuple[int, ...]
     datasets: tuple[DatasetConfig, ...]
     resolved: dict[str, Any]
+    executor: ExecutorConfig = ExecutorConfig()
 
 
 @dataclass(frozen=True)
@@ -107,6 +128,10 @@ class _SuiteTable:
         default=(0, 1, 2), metadata={"nonempty": True, **_range(0, 2**31 - 1)}
     )
     parameter_budget: int = field(default=10_000, metadata=BUDGET_RANGE)
+    executor: str = field(default="local", metadata={"choices": EXECUTORS})
+    ray_address: str = field(default="", metadata={})
+    cpus_per_run: float = field(default=1.0, metadata=_range(0.01, 1024))
+    gpus_per_run: float = field(default=0.0, metadata=_range(0.0, 64))
 
 
 def _type_name(kind: Any) -> str:
@@ -280,6 +305,9 @@ def load_suite(path: str | Path) -> SuiteConfig:
         seeds=suite.seeds,
         datasets=dataset_configs,
         resolved=document,
+        executor=ExecutorConfig(
+            suite.executor, suite.ray_address, suite.cpus_per_run, suite.gpus_per_run
+        ),
     )
 
 

@@ -14,7 +14,7 @@ import sys
 import time
 import traceback
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +35,7 @@ from gru_keras.config import (
 )
 from gru_keras.datasets import DataError, SequenceData, get_dataset
 from gru_keras.models import get_variant, solve_units
+from gru_keras.registry import Registry
 from gru_keras.tasks import Evaluation, Task, get_task
 
 EXIT_OK, EXIT_FAILED_RUNS, EXIT_INTERRUPTED = 0, 1, 130
@@ -254,15 +255,22 @@ def train_and_evaluate(
 
 
 def execute_run(
-    spec: RunSpec, experiment_id: str, data: SequenceData, units: int | None, verbose: int
+    spec: RunSpec,
+    experiment_id: str,
+    data: SequenceData,
+    units: int | None,
+    verbose: int,
+    extra_tags: dict[str, str] | None = None,
 ) -> RunOutcome:
-    """One tracked run. Exceptions end it FAILED; Ctrl-C ends it KILLED and propagates."""
+    """One tracked run. Exceptions end it FAILED; Ctrl-C ends it KILLED and propagates.
+
+    `extra_tags` say where it ran (the Ray executor tags the worker's host and process)."""
     started = time.perf_counter()
     task_name = get_dataset(spec.dataset.dataset).task
     mlflow.start_run(
         experiment_id=experiment_id,
         run_name=spec.name,
-        tags=tracking.run_tags(spec.config, spec.config_hash, task_name),
+        tags={**tracking.run_tags(spec.config, spec.config_hash, task_name), **(extra_tags or {})},
     )
     try:
         metrics = train_and_evaluate(spec, data, units, verbose)
@@ -309,66 +317,154 @@ class SuiteResult:
         return EXIT_FAILED_RUNS if any(o.status == "FAILED" for o in self.outcomes) else EXIT_OK
 
 
+@dataclass
+class SuitePlan:
+    """What an executor needs: the runs still to do and where to log them."""
+
+    suite: SuiteConfig
+    experiment_id: str
+    tracking_uri: str
+    pending: list[RunSpec]
+    units: dict[tuple[str, str], int]
+    cache: DataCache
+    verbose: int
+
+
+def _report_failure(outcome: RunOutcome) -> None:
+    if outcome.status == "FAILED":
+        tqdm.write(f"FAILED {outcome.spec.name}: {outcome.reason}", file=sys.stderr)
+
+
+def execute_locally(plan: SuitePlan, progress: tqdm) -> list[RunOutcome]:
+    """Run after run in this process. Ctrl-C marks the current run KILLED and stops."""
+    outcomes = []
+    for spec in plan.pending:
+        progress.set_postfix_str(spec.name)
+        tqdm.write(f"--- {spec.name}", file=sys.stderr)
+        try:
+            outcome = execute_run(
+                spec,
+                plan.experiment_id,
+                plan.cache.get(spec.dataset),
+                plan.units.get((spec.dataset.key, spec.model)),
+                plan.verbose,
+            )
+        except KeyboardInterrupt:
+            outcomes.append(RunOutcome(spec, "KILLED", reason="interrupted by the user"))
+            raise SuiteInterrupted(outcomes) from None
+        _report_failure(outcome)
+        outcomes.append(outcome)
+        progress.update()
+    return outcomes
+
+
+class SuiteInterrupted(Exception):
+    """Ctrl-C or SIGTERM during a suite; carries the outcomes known so far."""
+
+    def __init__(self, outcomes: list[RunOutcome]) -> None:
+        super().__init__("interrupted")
+        self.outcomes = outcomes
+
+
+def execute_on_ray(plan: SuitePlan, progress: tqdm) -> list[RunOutcome]:
+    from gru_keras import ray_executor  # Ray is optional: imported only when asked for
+
+    return ray_executor.execute(plan, progress)
+
+
+Executor = Callable[[SuitePlan, tqdm], list[RunOutcome]]
+EXECUTORS: Registry[Executor] = Registry("executor")
+EXECUTORS.register("local", execute_locally)
+EXECUTORS.register("ray", execute_on_ray)
+
+
 def run_suite(
     suite: SuiteConfig,
     force: bool = False,
     tracking_uri: str | None = None,
     verbose: int = 2,
 ) -> SuiteResult:
-    """Execute every run of `suite` locally, in this process, one after another.
+    """Execute every run of `suite` that has not FINISHED yet, with the suite's executor.
 
     Args:
-        suite: A validated suite.
+        suite: A validated suite (its `executor` says where the runs execute).
         force: Re-run runs that already FINISHED with the same config.
         tracking_uri: MLflow store; `MLFLOW_TRACKING_URI` or `sqlite:///mlflow.db` by default.
         verbose: Keras `fit` verbosity (2: one line per epoch).
 
     Returns:
-        A `SuiteResult` with one outcome per run.
+        A `SuiteResult` with one outcome per run, in suite order.
 
     Raises:
-        ConfigError: before any run is created, when a budget cannot be matched.
+        ConfigError: before any run is created, when a budget cannot be matched or the
+            executor cannot work with this tracking store.
     """
     started = time.perf_counter()
     # Each run builds fresh models, which TensorFlow reports as "retracing"; expected here.
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    executor = EXECUTORS.lookup(suite.executor.name)
+    uri = tracking_uri or tracking.tracking_uri()
+    if suite.executor.name == "ray":
+        from gru_keras.ray_executor import require_ray
+
+        require_ray()
+        check_shared_store(uri)
     cache = DataCache()
     units = preflight(suite, cache)
-    client = tracking.connect(tracking_uri)
+    client = tracking.connect(uri)
     experiment_id = tracking.ensure_experiment(client, suite.name)
     marked = tracking.mark_interrupted(client, experiment_id)
     done = {} if force else tracking.finished_runs(client, experiment_id)
     specs = expand(suite)
-    outcomes: list[RunOutcome] = []
+    skipped = [spec for spec in specs if (spec.name, spec.config_hash) in done]
+    plan = SuitePlan(
+        suite,
+        experiment_id,
+        uri,
+        [spec for spec in specs if spec not in skipped],
+        units,
+        cache,
+        verbose,
+    )
+    outcomes = {spec.name: RunOutcome(spec, "SKIPPED") for spec in skipped}
     interrupted = False
-    progress = tqdm(specs, desc=suite.name, unit="run", file=sys.stderr, dynamic_ncols=True)
+    progress = tqdm(
+        total=len(specs),
+        initial=len(skipped),
+        desc=suite.name,
+        unit="run",
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
     with _sigterm_as_interrupt():
         try:
-            for spec in progress:
-                progress.set_postfix_str(spec.name)
-                if (spec.name, spec.config_hash) in done:
-                    outcomes.append(RunOutcome(spec, "SKIPPED"))
-                    continue
-                tqdm.write(f"--- {spec.name}", file=sys.stderr)
-                try:
-                    outcome = execute_run(
-                        spec,
-                        experiment_id,
-                        cache.get(spec.dataset),
-                        units.get((spec.dataset.key, spec.model)),
-                        verbose,
-                    )
-                except KeyboardInterrupt:
-                    outcomes.append(RunOutcome(spec, "KILLED", reason="interrupted by the user"))
-                    raise
-                if outcome.status == "FAILED":
-                    tqdm.write(f"FAILED {spec.name}: {outcome.reason}", file=sys.stderr)
-                outcomes.append(outcome)
-        except KeyboardInterrupt:
+            finished = executor(plan, progress)
+        except (KeyboardInterrupt, SuiteInterrupted) as stop:
             interrupted = True
+            finished = getattr(stop, "outcomes", [])
         finally:
             progress.close()
-    return SuiteResult(suite.name, outcomes, interrupted, marked, time.perf_counter() - started)
+    outcomes.update({outcome.spec.name: outcome for outcome in finished})
+    ordered = [outcomes[spec.name] for spec in specs if spec.name in outcomes]
+    return SuiteResult(suite.name, ordered, interrupted, marked, time.perf_counter() - started)
+
+
+SHARED_STORE_SCHEMES = ("http", "https", "databricks", "postgresql", "mysql", "mssql")
+
+
+def check_shared_store(uri: str) -> None:
+    """Runs on other processes and machines need one store that is safe for concurrent
+    writers: an MLflow server, or a database server. sqlite and local files are not."""
+    scheme = uri.split(":", 1)[0].split("+", 1)[0] if ":" in uri else "file"
+    if scheme not in SHARED_STORE_SCHEMES:
+        raise ConfigError(
+            f"the Ray executor needs a tracking store every worker can write to at once, not "
+            f"{uri!r} (sqlite and local files are unsafe for concurrent writers); start "
+            "`mlflow server --backend-store-uri postgresql://... --artifacts-destination "
+            "s3://...` (or, on one machine, `mlflow server --backend-store-uri "
+            "sqlite:///mlflow.db --host 127.0.0.1`) and pass --tracking-uri "
+            "http://HOST:5000 or set MLFLOW_TRACKING_URI"
+        )
 
 
 def summary(result: SuiteResult) -> str:

@@ -314,6 +314,7 @@ class Seq2Seq(Task):
             "validation_data": batch_dataset(validation, None),
             "steps_per_epoch": len(train),
             "validation_steps": len(validation),
+            "shuffle": False,  # the batch stream reshuffles itself, seeded, every epoch
         }
 
     def decode(self, model: keras.Model, data: SequenceData) -> list[str]:
