@@ -118,7 +118,8 @@ def execute(plan, progress: tqdm) -> list:
     require_ray()
     executor = plan.suite.executor
     threads = str(max(1, round(executor.cpus_per_run)))
-    if not ray.is_initialized():
+    started_here = not ray.is_initialized()
+    if started_here:
         ray.init(
             address=executor.address or None,
             include_dashboard=False,
@@ -172,4 +173,9 @@ def execute(plan, progress: tqdm) -> list:
         # Runs the cancelled workers left RUNNING end KILLED, as a local Ctrl-C leaves them.
         tracking.mark_interrupted(client, plan.experiment_id)
         raise SuiteInterrupted(outcomes) from None
+    finally:
+        if started_here:
+            # Explicitly, so the local instance takes its idle workers down with it; left to
+            # the exit hook, workers can outlive the raylet as orphans holding memory.
+            ray.shutdown()
     return outcomes
