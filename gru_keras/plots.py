@@ -447,6 +447,31 @@ def gates_page(dataset: str, gates: dict[str, np.ndarray], examples: int = 2) ->
 VERDICT_COLORS = {"supported": "#1A7F37", "not supported": "#B42318", "mixed": "#B54708"}
 
 
+def confusion_page(title: str, caption: str, matrices: dict[str, pd.DataFrame]) -> Figure:
+    """One confusion-matrix heat map per model (up to four), counts in the cells."""
+    figure = new_page(title, caption)
+    models = list(matrices)[:4]
+    for index, model in enumerate(models):
+        counts = matrices[model]
+        axis = figure.add_axes((0.07 + 0.47 * (index % 2), 0.47 - 0.40 * (index // 2), 0.36, 0.33))
+        values = counts.to_numpy()
+        axis.imshow(values, cmap="Blues")
+        labels = [str(label).replace("speaker ", "") for label in counts.index]
+        axis.set_xticks(range(len(counts.columns)), labels, fontsize=7)
+        axis.set_yticks(range(len(labels)), labels, fontsize=7)
+        axis.set_xlabel("predicted", fontsize=8)
+        axis.set_ylabel("true", fontsize=8)
+        axis.set_title(model, fontsize=10, color=model_color(model), fontweight="bold")
+        threshold = values.max() / 2 if values.size else 0
+        for (row, column), value in np.ndenumerate(values):
+            if value:
+                axis.text(
+                    column, row, str(value), ha="center", va="center", fontsize=6,
+                    color="white" if value > threshold else "black",
+                )  # fmt: skip
+    return figure
+
+
 def claims_page(table: pd.DataFrame, caption: str) -> Figure:
     """One block per claim: the claim in bold, its verdict in colour, the evidence below."""
     figure = new_page(

@@ -484,6 +484,9 @@ def _gate_arrays(client: MlflowClient, runs: pd.DataFrame) -> dict[str, dict[str
 FAMILY_TABLES: Registry[dict[str, str]] = Registry("family")
 FAMILY_TABLES.register("forecasting", {"forecast.csv": "forecasts"})
 FAMILY_TABLES.register("translation", {"samples.csv": "samples"})
+FAMILY_TABLES.register(
+    "speech", {"confusion_matrix.csv": "confusions", "decoded_samples.csv": "decoded"}
+)
 
 
 def gather(
@@ -619,9 +622,11 @@ SAMPLES_SHOWN = 6
 MATCH_COLORS = {True: "#1A7F37", False: "#B42318"}
 
 
-def sample_translations(samples: pd.DataFrame, dataset: str, count: int) -> pd.DataFrame:
-    """The first `count` sample sentences of a dataset, each as its source and reference
-    followed by every model's translation (first seed) and whether it matches exactly."""
+def sample_translations(
+    samples: pd.DataFrame, dataset: str, count: int, source_column: str = "source"
+) -> pd.DataFrame:
+    """The first `count` samples of a dataset, each as its source (or voice) and reference
+    followed by every model's output (first seed) and whether it matches exactly."""
     of_dataset = samples[samples["dataset"] == dataset]
     first_seeds = of_dataset["seed"] == of_dataset.groupby("model")["seed"].transform("min")
     of_dataset = of_dataset[first_seeds]
@@ -630,9 +635,9 @@ def sample_translations(samples: pd.DataFrame, dataset: str, count: int) -> pd.D
         model: of_dataset[of_dataset["model"] == model].reset_index(drop=True) for model in models
     }
     rows = []
-    # Every run logs the same first test sentences in the same order.
+    # Every run logs the same first test examples in the same order.
     for number, sample in by_model[models[0]].head(count).iterrows() if models else []:
-        rows.append(_sample_row(number + 1, "source", sample["source"], ""))
+        rows.append(_sample_row(number + 1, source_column, sample[source_column], ""))
         rows.append(_sample_row(number + 1, "reference", sample["reference"], ""))
         for model in models:
             if number < len(by_model[model]):
@@ -673,11 +678,54 @@ def _translation_pages(inputs: ReportInputs, datasets: list[str]) -> list[Figure
     return pages
 
 
+def confusion_by_model(confusions: pd.DataFrame, dataset: str) -> dict[str, pd.DataFrame]:
+    """Each model's confusion matrix on `dataset`, summed over its seeds (rows true, columns
+    predicted, in the class order the runs logged)."""
+    of_dataset = confusions[confusions["dataset"] == dataset]
+    matrices = {}
+    for model in model_order(of_dataset["model"].unique()):
+        of_model = of_dataset[of_dataset["model"] == model]
+        counts = of_model.drop(columns=["dataset", "model", "seed"]).groupby("true", sort=False)
+        matrices[model] = counts.sum()
+    return matrices
+
+
+def _speech_pages(inputs: ReportInputs, datasets: list[str]) -> list[Figure]:
+    confusions = inputs.tables.get("confusions", pd.DataFrame())
+    decoded = inputs.tables.get("decoded", pd.DataFrame())
+    pages = []
+    for dataset in datasets:
+        if len(confusions) and dataset in set(confusions["dataset"]):
+            pages.append(
+                plots.confusion_page(
+                    f"Speech: confusion matrices, {dataset}",
+                    "Test utterances by true speaker (rows) and predicted speaker (columns), "
+                    "summed over seeds. Off-diagonal cells are the mistakes; a model whose "
+                    "errors concentrate on one pair of speakers confuses similar voices.",
+                    confusion_by_model(confusions, dataset),
+                )
+            )
+        if len(decoded) and dataset in set(decoded["dataset"]):
+            pages += plots.table_pages(
+                f"Speech: decoded test utterances, {dataset}",
+                "The same first test utterances (voices never heard in training) for every "
+                "model, decoded greedily from its first seed's CTC outputs. 'exact' in green "
+                "marks a digit string identical to the reference; 'differs' in red one that "
+                "is not.",
+                sample_translations(decoded, dataset, SAMPLES_SHOWN, source_column="voice"),
+                color_column="color",
+                column_widths=(0.09, 0.12, 0.66, 0.08),
+                rows_per_page=28,
+            )
+    return pages
+
+
 FAMILY_DATASETS_PER_PAGE = 3
 # Pages a task family adds after its shared learning-curve pages.
 FAMILY_PAGES: Registry = Registry("family")
 FAMILY_PAGES.register("forecasting", _forecast_pages)
 FAMILY_PAGES.register("translation", _translation_pages)
+FAMILY_PAGES.register("speech", _speech_pages)
 
 
 def _chunked(items: list[str], size: int) -> list[list[str]]:

@@ -438,7 +438,8 @@ def run_suite(
     )
     with _sigterm_as_interrupt():
         try:
-            finished = executor(plan, progress)
+            # Nothing pending (a finished suite run again): no executor to start.
+            finished = executor(plan, progress) if plan.pending else []
         except (KeyboardInterrupt, SuiteInterrupted) as stop:
             interrupted = True
             finished = getattr(stop, "outcomes", [])

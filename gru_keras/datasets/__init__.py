@@ -100,4 +100,4 @@ def get_dataset(name: str) -> DatasetSpec:
 
 
 # Importing the family modules fills the registry.
-from gru_keras.datasets import forecasting, probes, translation  # noqa: E402, F401
+from gru_keras.datasets import forecasting, probes, speech, translation  # noqa: E402, F401

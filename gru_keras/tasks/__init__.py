@@ -123,4 +123,4 @@ def recurrent_model(
     return keras.Model(inputs, head(states), name=f"{data.name}_{variant.name}")
 
 
-from gru_keras.tasks import forecasting, probes, translation  # noqa: E402, F401
+from gru_keras.tasks import forecasting, probes, speech, translation  # noqa: E402, F401

@@ -1,0 +1,200 @@
+"""Heads, losses and metrics of the speech family: speaker classification and CTC recognition.
+
+Both read zero-padded feature sequences through a `Masking` layer, so the recurrent layer
+skips the padding (its state is carried over unchanged), whatever the padded length.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from keras import ops
+from sklearn.metrics import confusion_matrix, f1_score
+
+from gru_keras.datasets import SequenceData
+from gru_keras.datasets.speech import DIGITS
+from gru_keras.models import RecurrentVariant, stacked_core_params
+from gru_keras.tasks import Evaluation, Task, register
+from gru_keras.tasks.text import edit_distance, error_rate
+
+SAMPLES_LOGGED = 12
+
+
+def masked_recurrent_model(
+    variant: RecurrentVariant,
+    units: int,
+    data: SequenceData,
+    head: keras.layers.Layer,
+    return_sequences: bool = False,
+    bidirectional: bool = False,
+) -> keras.Model:
+    """features -> Masking (zero frames) -> the variant (named `recurrent`) -> `head`; the
+    output carries no mask."""
+    inputs = keras.Input((None, data.x_train.shape[-1]), name="features")
+    masked = keras.layers.Masking(mask_value=0.0, name="padding_mask")(inputs)
+    if bidirectional:
+        layer = keras.layers.Bidirectional(
+            variant.build(units, return_sequences=return_sequences),
+            merge_mode="concat",
+            name="recurrent",
+        )
+    else:
+        layer = variant.build(units, return_sequences=return_sequences, name="recurrent")
+    outputs = DropMask(name="unmasked")(head(layer(masked)))
+    return keras.Model(inputs, outputs, name=f"{data.name}_{variant.name}")
+
+
+@keras.saving.register_keras_serializable(package="gru_keras")
+class DropMask(keras.layers.Layer):
+    """Passes its input on without the padding mask, so that Keras does not apply a
+    per-frame mask to a loss (CTC) that already takes the lengths itself."""
+
+    def call(self, inputs):
+        # A new tensor: the input one carries its mask as an attribute.
+        return ops.copy(inputs)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+
+class SpeakerClassification(Task):
+    """One label per sequence from the last state: who is speaking (JapaneseVowels)."""
+
+    name = "speaker-classification"
+    headline_metric = "accuracy"
+    higher_is_better = True
+    supports_diagnostics = False  # masked input
+
+    def build_model(self, variant: RecurrentVariant, units: int, data: SequenceData) -> keras.Model:
+        classes = len(data.info["classes"])
+        head = keras.layers.Dense(classes, activation="softmax", name="speaker_head")
+        return masked_recurrent_model(variant, units, data, head)
+
+    def compile_kwargs(self) -> dict[str, Any]:
+        return {
+            "loss": "sparse_categorical_crossentropy",
+            "metrics": ["sparse_categorical_accuracy"],
+        }
+
+    def evaluate_predictions(self, probabilities: np.ndarray, data: SequenceData) -> Evaluation:
+        classes = list(data.info["classes"])
+        predicted = probabilities.argmax(axis=-1)
+        expected = np.asarray(data.y_test).astype(int)
+        counts = confusion_matrix(expected, predicted, labels=range(len(classes)))
+        table = pd.DataFrame(counts, columns=classes)
+        table.insert(0, "true", classes)
+        return Evaluation(
+            {
+                "accuracy": float(np.mean(predicted == expected)),
+                "macro_f1": float(f1_score(expected, predicted, average="macro")),
+            },
+            tables={"confusion_matrix.csv": table},
+            figures={"confusion_matrix.png": confusion_figure(counts, classes)},
+        )
+
+
+def confusion_figure(counts: np.ndarray, classes: list[str]):
+    """A confusion-matrix heat map with the counts written in the cells."""
+    figure, axes = plt.subplots(figsize=(6.0, 5.2))
+    image = axes.imshow(counts, cmap="Blues")
+    short = [label.replace("speaker ", "") for label in classes]
+    axes.set_xticks(range(len(classes)), short)
+    axes.set_yticks(range(len(classes)), short)
+    axes.set_xlabel("predicted speaker")
+    axes.set_ylabel("true speaker")
+    threshold = counts.max() / 2 if counts.size else 0
+    for (row, column), value in np.ndenumerate(counts):
+        if value:
+            colour = "white" if value > threshold else "black"
+            axes.text(column, row, str(value), ha="center", va="center", fontsize=8, color=colour)
+    figure.colorbar(image, ax=axes, label="test utterances")
+    figure.tight_layout()
+    return figure
+
+
+@keras.saving.register_keras_serializable(package="gru_keras")
+def ctc_loss_with_lengths(y_true, y_pred):
+    """CTC loss where `y_true` packs the frame count of each utterance in column 0 and the
+    labels (0-padded, 0 being the blank) after it; `y_pred` are per-frame logits."""
+    y_true = ops.cast(y_true, "int32")
+    frames, labels = y_true[:, 0], y_true[:, 1:]
+    label_lengths = ops.sum(ops.cast(labels > 0, "int32"), axis=1)
+    return ops.ctc_loss(labels, y_pred, label_lengths, frames, mask_index=0)
+
+
+def greedy_ctc(logits: np.ndarray, frames: np.ndarray) -> list[list[int]]:
+    """Best path decoding with `keras.ops.ctc_decode`: digit sequences (labels minus 1)."""
+    decoded, _ = ops.ctc_decode(
+        ops.convert_to_tensor(logits),
+        ops.convert_to_tensor(frames, dtype="int32"),
+        strategy="greedy",
+        mask_index=0,
+    )
+    paths = ops.convert_to_numpy(decoded)[0]
+    return [[int(label) - 1 for label in path if label > 0] for path in paths]
+
+
+def digit_words(digits: list[int]) -> str:
+    return " ".join(DIGITS[d] for d in digits)
+
+
+class CTCRecognition(Task):
+    """Per-frame label logits trained with CTC, decoded greedily (spoken digit strings)."""
+
+    name = "ctc"
+    headline_metric = "digit_error_rate"
+    higher_is_better = False
+    supports_diagnostics = False  # masked input
+
+    def _bidirectional(self, data: SequenceData) -> bool:
+        return bool(data.info.get("bidirectional", False))
+
+    def build_model(self, variant: RecurrentVariant, units: int, data: SequenceData) -> keras.Model:
+        head = keras.layers.Dense(int(data.info["classes"]), name="label_logits")
+        return masked_recurrent_model(
+            variant, units, data, head, return_sequences=True,
+            bidirectional=self._bidirectional(data),
+        )  # fmt: skip
+
+    def core_parameters(self, variant: RecurrentVariant, data: SequenceData):
+        single = stacked_core_params(variant, data.input_dim, self.recurrent_layers)
+        directions = 2 if self._bidirectional(data) else 1
+        return lambda units: directions * single(units)
+
+    def compile_kwargs(self) -> dict[str, Any]:
+        return {"loss": ctc_loss_with_lengths, "metrics": []}
+
+    def evaluate_predictions(self, logits: np.ndarray, data: SequenceData) -> Evaluation:
+        frames = np.asarray(data.y_test)[:, 0]
+        hypotheses = greedy_ctc(logits, frames)
+        references = [list(sequence) for sequence in data.info["test_digits"]]
+        exact = [h == r for h, r in zip(hypotheses, references, strict=True)]
+        voices = data.info["test_voices"]
+        samples = pd.DataFrame(
+            {
+                "voice": voices[:SAMPLES_LOGGED],
+                "reference": [digit_words(r) for r in references[:SAMPLES_LOGGED]],
+                "hypothesis": [digit_words(h) for h in hypotheses[:SAMPLES_LOGGED]],
+                "errors": [
+                    edit_distance(h, r)
+                    for h, r in zip(
+                        hypotheses[:SAMPLES_LOGGED], references[:SAMPLES_LOGGED], strict=True
+                    )
+                ],
+            }
+        )
+        return Evaluation(
+            {
+                "digit_error_rate": error_rate(hypotheses, references),
+                "string_accuracy": float(np.mean(exact)),
+            },
+            tables={"decoded_samples.csv": samples},
+        )
+
+
+register(SpeakerClassification())
+register(CTCRecognition())

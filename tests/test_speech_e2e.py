@@ -1,0 +1,93 @@
+"""End-to-end: the speech family through the real CLI, tiny sizes. LSTM (two states) and the
+custom GRU here; the smoke suite runs every variant on both datasets."""
+
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from pypdf import PdfReader
+
+pytestmark = pytest.mark.slow
+
+SUITE = """
+[suite]
+name = "speech-tiny"
+models = ["lstm", "custom_gru"]
+seeds = [0]
+parameter_budget = 3000
+
+[training]
+epochs = 1
+batch_size = 32
+
+[datasets.japanese-vowels]
+
+[datasets.spoken-digits]
+train_size = 48
+validation_size = 8
+test_size = 16
+max_digits = 3
+bidirectional = true
+parameter_budget = 16000
+"""
+
+
+def gru_keras(directory, *args):
+    command = [sys.executable, "-m", "gru_keras", *map(str, args)]
+    command += ["--tracking-uri", f"sqlite:///{directory / 'mlflow.db'}"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.run(
+        command, cwd=directory, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
+
+
+def test_both_speech_datasets_run_every_variant_and_the_report_shows_them(tmp_path):
+    (tmp_path / "suite.toml").write_text(SUITE)
+    result = gru_keras(tmp_path, "run", tmp_path / "suite.toml", "--quiet")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert list((tmp_path / "data" / "cache" / "spoken-digits").glob("*.npz"))
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("speech-tiny")
+    runs = {run.info.run_name: run for run in client.search_runs([experiment.experiment_id])}
+    assert set(runs) == {
+        f"{dataset}__{model}__0"
+        for dataset in ("japanese-vowels", "spoken-digits")
+        for model in ("lstm", "custom_gru")
+    }
+    for name, run in runs.items():
+        assert run.info.status == "FINISHED", name
+        # Matched cores (the bidirectional one counts both directions).
+        budget = 3000 if name.startswith("japanese-vowels") else 16000
+        assert abs(int(run.data.params["recurrent_params"]) - budget) <= 0.03 * budget, name
+        artifacts = {item.path for item in client.list_artifacts(run.info.run_id)}
+        if name.startswith("japanese-vowels"):
+            assert 0.0 <= run.data.metrics["test_accuracy"] <= 1.0
+            assert "test_macro_f1" in run.data.metrics
+            assert {"confusion_matrix.csv", "confusion_matrix.png"} <= artifacts
+            table = pd.read_csv(
+                client.download_artifacts(run.info.run_id, "confusion_matrix.csv", tmp_path)
+            )
+            assert table.drop(columns="true").to_numpy().sum() == 370
+        else:
+            assert run.data.metrics["test_digit_error_rate"] >= 0.0
+            assert 0.0 <= run.data.metrics["test_string_accuracy"] <= 1.0
+            assert "decoded_samples.csv" in artifacts
+
+    report = gru_keras(tmp_path, "report", tmp_path / "suite.toml", "--no-log")
+    assert report.returncode == 0, report.stderr[-3000:]
+    text = "\n".join(
+        page.extract_text() for page in PdfReader(tmp_path / "reports" / "latest.pdf").pages
+    )
+    assert "Speech: confusion matrices, japanese-vowels" in text
+    assert "Speech: decoded test utterances, spoken-digits" in text
+
+
+def test_a_bad_speech_setting_is_a_config_error_naming_the_choices(tmp_path):
+    (tmp_path / "suite.toml").write_text(SUITE.replace("max_digits = 3", 'features = "wav"'))
+    result = gru_keras(tmp_path, "run", tmp_path / "suite.toml", "--quiet")
+    assert result.returncode == 2
+    assert "valid choices: logmel, mfcc" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
