@@ -275,6 +275,9 @@ def head_to_head(
         task = get_task(group["task"].iloc[0])
         column = f"test_{task.headline_metric}"
         finished = group[group["status"] == "FINISHED"]
+        if column not in finished:
+            # No run of this dataset has finished yet: every pair is "missing runs".
+            finished = finished.assign(**{column: np.nan})
         for first, second in pairs:
             if first not in set(group["model"]) or second not in set(group["model"]):
                 continue
@@ -619,6 +622,8 @@ def _forecast_pages(inputs: ReportInputs, datasets: list[str]) -> list[Figure]:
 
 
 SAMPLES_SHOWN = 6
+# Fits above the caption at 8 pt with the sample pages' column widths.
+SAMPLE_ROWS_PER_PAGE = 24
 MATCH_COLORS = {True: "#1A7F37", False: "#B42318"}
 
 
@@ -667,13 +672,13 @@ def _translation_pages(inputs: ReportInputs, datasets: list[str]) -> list[Figure
             f"Translation: sample test sentences, {dataset}",
             "The same first test sentences for every model, translated by its first seed with "
             "the run's decoding (greedy unless a beam width is set). 'exact' in green marks a "
-            "translation identical to the reference; 'differs' in red one that is not. A "
-            "gated model that gets the reordering right (units before tens in German, "
-            "'quatre-vingt' in French) where SimpleRNN does not is what the table shows.",
+            "translation identical to the reference; 'differs' in red one that is not. Look "
+            "at whether a model gets the reordering right (units before tens in German, "
+            "'quatre-vingt' in French) and whether SimpleRNN falls behind the gated ones.",
             sample_translations(samples, dataset, SAMPLES_SHOWN),
             color_column="color",
             column_widths=(0.07, 0.12, 0.68, 0.08),
-            rows_per_page=28,
+            rows_per_page=SAMPLE_ROWS_PER_PAGE,
         )
     return pages
 
@@ -715,7 +720,7 @@ def _speech_pages(inputs: ReportInputs, datasets: list[str]) -> list[Figure]:
                 sample_translations(decoded, dataset, SAMPLES_SHOWN, source_column="voice"),
                 color_column="color",
                 column_widths=(0.09, 0.12, 0.66, 0.08),
-                rows_per_page=28,
+                rows_per_page=SAMPLE_ROWS_PER_PAGE,
             )
     return pages
 

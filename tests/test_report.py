@@ -79,6 +79,20 @@ def test_head_to_head_with_one_seed_or_no_finished_run_says_so():
     assert all_failed["verdict"].tolist() == ["missing runs"]
 
 
+def test_a_dataset_with_no_run_at_all_is_missing_in_the_head_to_head():
+    # The suite lists a dataset that has not been run: its metric column does not exist yet.
+    expected = [
+        ("spoken-digits", "speech", "ctc", model, seed)
+        for model in ("custom_gru", "lstm")
+        for seed in range(2)
+    ]
+    completed = add_missing(runs_frame(), expected)
+    assert "test_digit_error_rate" not in completed
+    pairs = head_to_head(completed)
+    speech = pairs[pairs["dataset"] == "spoken-digits"]
+    assert speech["verdict"].tolist() == ["missing runs"]
+
+
 def test_missing_runs_appear_with_their_reason_and_reach_the_tables(tmp_path):
     runs = runs_frame().query("seed < 2")
     expected = [
