@@ -1,15 +1,12 @@
 """End-to-end: run real suites through the CLI into a temporary MLflow store, then build the
 report from that store alone and read the PDF back."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli import gru_keras, pdf_text
 from mlflow.tracking import MlflowClient
-from pypdf import PdfReader
 
 from gru_keras.models import VARIANTS
 
@@ -50,20 +47,6 @@ learning_rate = 10.0
 clip_norm = 0.0
 epochs = 8
 """
-
-
-def gru_keras(directory: Path, *args: object) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "gru_keras", *map(str, args)]
-    command += ["--tracking-uri", f"sqlite:///{directory / 'mlflow.db'}"]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run(
-        command, cwd=directory, env=env, capture_output=True, text=True, timeout=900, check=False
-    )
-
-
-def pdf_text(path: Path) -> tuple[int, str]:
-    reader = PdfReader(path)
-    return len(reader.pages), "\n".join(page.extract_text() for page in reader.pages)
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,10 @@
 """End-to-end: the speech family through the real CLI, tiny sizes. LSTM (two states) and the
 custom GRU here; the smoke suite runs every variant on both datasets."""
 
-import os
-import subprocess
-import sys
-
 import pandas as pd
 import pytest
+from cli import gru_keras, pdf_text
 from mlflow.tracking import MlflowClient
-from pypdf import PdfReader
 
 pytestmark = pytest.mark.slow
 
@@ -33,15 +29,6 @@ max_digits = 3
 bidirectional = true
 parameter_budget = 16000
 """
-
-
-def gru_keras(directory, *args):
-    command = [sys.executable, "-m", "gru_keras", *map(str, args)]
-    command += ["--tracking-uri", f"sqlite:///{directory / 'mlflow.db'}"]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run(
-        command, cwd=directory, env=env, capture_output=True, text=True, timeout=900, check=False
-    )
 
 
 def test_both_speech_datasets_run_every_variant_and_the_report_shows_them(tmp_path):
@@ -78,9 +65,7 @@ def test_both_speech_datasets_run_every_variant_and_the_report_shows_them(tmp_pa
 
     report = gru_keras(tmp_path, "report", tmp_path / "suite.toml", "--no-log")
     assert report.returncode == 0, report.stderr[-3000:]
-    text = "\n".join(
-        page.extract_text() for page in PdfReader(tmp_path / "reports" / "latest.pdf").pages
-    )
+    _, text = pdf_text(tmp_path / "reports" / "latest.pdf")
     assert "Speech: confusion matrices, japanese-vowels" in text
     assert "Speech: decoded test utterances, spoken-digits" in text
 

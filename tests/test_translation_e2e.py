@@ -1,13 +1,9 @@
 """End-to-end: the translation family through the real CLI, every variant, tiny sizes."""
 
-import os
-import subprocess
-import sys
-
 import pandas as pd
 import pytest
+from cli import gru_keras, pdf_text
 from mlflow.tracking import MlflowClient
-from pypdf import PdfReader
 
 from gru_keras.models import VARIANTS
 
@@ -48,15 +44,6 @@ PAIRS = [
     ("I see.", "Je comprends."),
     ("I won!", "J'ai gagné !"),
 ]
-
-
-def gru_keras(directory, *args):
-    command = [sys.executable, "-m", "gru_keras", *map(str, args)]
-    command += ["--tracking-uri", f"sqlite:///{directory / 'mlflow.db'}"]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run(
-        command, cwd=directory, env=env, capture_output=True, text=True, timeout=900, check=False
-    )
 
 
 def write_tatoeba(path, lines):
@@ -102,9 +89,7 @@ def test_every_variant_translates_through_the_cli_and_the_report_shows_samples(t
 
     report = gru_keras(tmp_path, "report", tmp_path / "suite.toml", "--no-log")
     assert report.returncode == 0, report.stderr[-3000:]
-    text = "\n".join(
-        page.extract_text() for page in PdfReader(tmp_path / "reports" / "latest.pdf").pages
-    )
+    _, text = pdf_text(tmp_path / "reports" / "latest.pdf")
     assert "Translation: sample test sentences, numbers-dates-fr" in text
     assert fr_samples[0]["reference"].iloc[0] in text
 
