@@ -453,7 +453,7 @@ def confusion_page(title: str, caption: str, matrices: dict[str, pd.DataFrame]) 
     models = list(matrices)[:4]
     for index, model in enumerate(models):
         counts = matrices[model]
-        axis = figure.add_axes((0.07 + 0.47 * (index % 2), 0.47 - 0.40 * (index // 2), 0.36, 0.33))
+        axis = figure.add_axes((0.07 + 0.47 * (index % 2), 0.52 - 0.38 * (index // 2), 0.36, 0.29))
         values = counts.to_numpy()
         axis.imshow(values, cmap="Blues")
         labels = [str(label).replace("speaker ", "") for label in counts.index]
