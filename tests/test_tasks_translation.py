@@ -8,6 +8,7 @@ from gru_keras.tasks import get_task
 from gru_keras.tasks.text import edit_distance, error_rate
 from gru_keras.tasks.translation import (
     EMBEDDING_DIM,
+    LuongAttention,
     beam_search,
     decode,
     greedy_search,
@@ -20,7 +21,7 @@ ALPHABET = "abcd"
 MAX_LENGTH = 5
 
 
-def copy_data():
+def copy_data(**settings):
     rng = np.random.default_rng(0)
     words = [
         "".join(rng.choice(list(ALPHABET), size=rng.integers(1, MAX_LENGTH + 1))) for _ in range(40)
@@ -29,7 +30,10 @@ def copy_data():
     # Every letter in train, so both vocabularies are "abcd" -> ids 4..7.
     train = [(ALPHABET, ALPHABET), *pairs[:20]]
     return translation_data(
-        "copy", [train, pairs[20:30], pairs[30:]], TatoebaSettings(reverse_source=True), info={}
+        "copy",
+        [train, pairs[20:30], pairs[30:]],
+        TatoebaSettings(reverse_source=True, **settings),
+        info={},
     )
 
 
@@ -187,3 +191,65 @@ def test_exact_match_is_broken_down_by_kind_of_sentence():
     assert evaluation.metrics["exact_match_long_date"] == 1.0
     samples = evaluation.tables["samples.csv"]
     assert samples["hypothesis"].tolist() == ["un", "trois", "1 mai"]
+
+
+def test_luong_attention_matches_a_numpy_reference_and_ignores_padding():
+    rng = np.random.default_rng(3)
+    query = rng.normal(size=(2, 3, 4)).astype("float32")
+    values = rng.normal(size=(2, 5, 6)).astype("float32")
+    source = np.array([[5, 6, 7, 0, 0], [5, 6, 7, 8, 9]], dtype="int32")
+    layer = LuongAttention(7)
+    states = np.asarray(layer([query, values, source]))
+    score_kernel, combine_kernel = (np.asarray(w, dtype="float64") for w in layer.get_weights())
+    for row in range(2):
+        real = source[row] != PAD
+        keys = values[row, real] @ score_kernel  # (real steps, 4)
+        scores = query[row] @ keys.T
+        weights = np.exp(scores - scores.max(axis=1, keepdims=True))
+        weights /= weights.sum(axis=1, keepdims=True)
+        context = weights @ values[row, real]
+        expected = np.tanh(np.concatenate([context, query[row]], axis=1) @ combine_kernel)
+        np.testing.assert_allclose(states[row], expected, atol=1e-5)
+    # Whatever sits in the padded positions changes nothing.
+    noisy = values.copy()
+    noisy[0, 3:] = 100.0
+    np.testing.assert_allclose(np.asarray(layer([query, noisy, source])), states, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("variant", "context"), [("lstm", True), ("custom_gru", False), ("simple_rnn", True)]
+)
+def test_attention_decoder_step_reproduces_the_teacher_forced_model(variant, context):
+    """Greedy decoding through the split encoder / step models picks, at every position,
+    the token the whole model ranks first when fed that same prefix."""
+    import keras
+
+    keras.utils.set_random_seed(1)
+    data = copy_data(attention="luong", decoder_context=context)
+    model = get_task("seq2seq").build_model(get_variant(variant), 10, data)
+    assert model.get_layer("attention").count_params() > 0
+    source = data.x_test["source"]
+    length = MAX_LENGTH + 3
+    decoded = decode(model, source, length)
+    target_in = np.concatenate([np.full((len(source), 1), START), decoded[:, :-1]], axis=1)
+    # After a sentence's end token greedy pads; the full model's choice there is not compared.
+    ranked = np.asarray(model.predict_on_batch({"source": source, "target_in": target_in}))
+    chosen = ranked.argmax(axis=-1)
+    emitted = np.cumsum(decoded == END, axis=1) - (decoded == END) == 0
+    np.testing.assert_array_equal(chosen[emitted], decoded[emitted])
+    # Beam search carries the encoder outputs and source ids along with each hypothesis.
+    assert decode(model, source, length, beam_width=3).shape == decoded.shape
+
+
+def test_attention_model_saves_and_loads_with_safe_mode(tmp_path):
+    import keras
+
+    data = copy_data(attention="luong")
+    model = get_task("seq2seq").build_model(get_variant("custom_gru"), 8, data)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    inputs = {"source": data.x_test["source"], "target_in": data.x_test["target_in"]}
+    np.testing.assert_allclose(
+        np.asarray(loaded.predict_on_batch(inputs)), np.asarray(model.predict_on_batch(inputs))
+    )

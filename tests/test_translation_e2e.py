@@ -30,6 +30,7 @@ path = "fra.txt"
 max_length = 30
 beam_width = 2
 decoder_context = true
+attention = "luong"
 """
 
 PAIRS = [
@@ -75,6 +76,8 @@ def test_every_variant_translates_through_the_cli_and_the_report_shows_samples(t
         assert list(samples.columns) == ["source", "reference", "hypothesis"]
         # Matched cores: the encoder and decoder together are within 3% of the budget.
         assert abs(int(run.data.params["recurrent_params"]) - 20_000) <= 600
+        attention = [v for k, v in run.data.params.items() if k.endswith("attention")]
+        assert attention == ["luong" if run.info.run_name.startswith("tatoeba") else "none"]
     by_name = {run.info.run_name: run for run in runs}
     fr_samples = [
         pd.read_csv(

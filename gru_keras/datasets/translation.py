@@ -32,6 +32,7 @@ from gru_keras.datasets import DataError, DatasetSpec, SequenceData, register
 PAD, START, END, UNKNOWN = 0, 1, 2, 3
 RESERVED = ("<pad>", "<start>", "<end>", "<unk>")
 LANGUAGES = ("fr", "de", "es")
+ATTENTION = ("none", "luong")
 FAMILY, TASK = "translation", "seq2seq"
 
 _SIZE = {"min": 8, "max": 1_000_000}
@@ -119,6 +120,7 @@ def translation_data(
             "reverse_source": reverse_source,
             "beam_width": settings.beam_width,
             "decoder_context": settings.decoder_context,
+            "attention": settings.attention,
             "pairs": [list(pairs) for pairs in splits],
             "test_pairs": list(splits[2]),
             "sizes": [len(pairs) for pairs in splits],
@@ -154,6 +156,8 @@ class NumbersDatesSettings:
     beam_width: Hypotheses kept per sentence when decoding the test split (1 = greedy).
     decoder_context: Also feed the encoder's final state to every decoder step (Cho et al.
         2014), besides starting the decoder from it.
+    attention: "none" (the default: the recurrent state is the only path from source to
+        target) or "luong" (Luong et al. 2015 global attention over the encoder's outputs).
     data_seed: Seed of the generator (the same pairs for every model and run seed).
     """
 
@@ -173,6 +177,7 @@ class NumbersDatesSettings:
     reverse_source: bool = True
     beam_width: int = field(default=1, metadata=_BEAM)
     decoder_context: bool = False
+    attention: str = field(default="none", metadata={"choices": ATTENTION})
     data_seed: int = field(default=0, metadata={"min": 0, "max": 2**31 - 1})
 
 
@@ -344,6 +349,8 @@ class TatoebaSettings:
     beam_width: Hypotheses kept per sentence when decoding the test split (1 = greedy).
     decoder_context: Also feed the encoder's final state to every decoder step (Cho et al.
         2014), besides starting the decoder from it.
+    attention: "none" (the default: the recurrent state is the only path from source to
+        target) or "luong" (Luong et al. 2015 global attention over the encoder's outputs).
     data_seed: Seed of the split.
     """
 
@@ -356,6 +363,7 @@ class TatoebaSettings:
     reverse_source: bool = True
     beam_width: int = field(default=1, metadata=_BEAM)
     decoder_context: bool = False
+    attention: str = field(default="none", metadata={"choices": ATTENTION})
     data_seed: int = field(default=0, metadata={"min": 0, "max": 2**31 - 1})
 
 

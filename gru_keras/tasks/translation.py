@@ -2,9 +2,11 @@
 
 The encoder reads the source characters; its final state (h, or h and c for an LSTM)
 initializes the decoder, which is trained with teacher forcing to emit the target one
-character at a time. No attention: the recurrent state is the only path from source to
-target, so the cell does the work. Test sentences are decoded in batches, greedily or with
-a beam, and scored with sacrebleu (chrF, BLEU), exact match and character error rate.
+character at a time. By default there is no attention: the recurrent state is the only path
+from source to target, so the cell does the work; `attention = "luong"` adds Luong et al.
+(2015) global attention over the encoder's outputs. Test sentences are decoded in batches,
+greedily or with a beam, and scored with sacrebleu (chrF, BLEU), exact match and character
+error rate.
 """
 
 from __future__ import annotations
@@ -90,6 +92,70 @@ class JoinContext(keras.layers.Layer):
         return (*sequence[:-1], sequence[-1] + context[-1])
 
 
+@keras.saving.register_keras_serializable(package="gru_keras")
+class LuongAttention(keras.layers.Layer):
+    """Global attention with the "general" score of Luong et al. (2015).
+
+    Every decoder output h_t scores each encoder output h̄_s as h_tᵀ W_a h̄_s (padded source
+    positions get no weight), the softmax of the scores averages the encoder outputs into a
+    context c_t, and the attentional state is h̃_t = tanh(W_c [c_t; h_t]).
+
+    Args:
+        units: Size of the attentional state h̃_t.
+
+    Call arguments:
+        inputs: `[decoder_outputs (batch, target_time, query_dim),
+            encoder_outputs (batch, source_time, value_dim), source (batch, source_time)]`,
+            where `source` holds the token ids (PAD marks padding).
+
+    Returns:
+        `(batch, target_time, units)` attentional states.
+
+    Example:
+
+    >>> attention = LuongAttention(8)
+    >>> states = attention([np.ones((2, 3, 4)), np.ones((2, 5, 6)), np.ones((2, 5), "int32")])
+    >>> tuple(states.shape)
+    (2, 3, 8)
+    """
+
+    def __init__(self, units: int, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shapes):
+        query_shape, value_shape, _ = input_shapes
+        self.score_kernel = self.add_weight(
+            shape=(value_shape[-1], query_shape[-1]), initializer="glorot_uniform", name="score"
+        )
+        self.combine_kernel = self.add_weight(
+            shape=(value_shape[-1] + query_shape[-1], self.units),
+            initializer="glorot_uniform",
+            name="combine",
+        )
+
+    def call(self, inputs):
+        query, values, source = inputs
+        keys = keras.ops.matmul(values, self.score_kernel)
+        scores = keras.ops.matmul(query, keras.ops.transpose(keys, (0, 2, 1)))
+        real = keras.ops.expand_dims(keras.ops.not_equal(source, PAD), 1)
+        # A large negative score rather than -inf keeps an all-padding row finite.
+        scores = keras.ops.where(real, scores, keras.ops.full_like(scores, -1e9))
+        weights = keras.ops.softmax(scores, axis=-1)
+        context = keras.ops.matmul(weights, values)
+        joined = keras.ops.concatenate([context, query], axis=-1)
+        return keras.ops.tanh(keras.ops.matmul(joined, self.combine_kernel))
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shapes):
+        return (*input_shapes[0][:-1], self.units)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "units": self.units}
+
+
 def _ensure_list(outputs: Any) -> list:
     return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
 
@@ -98,24 +164,36 @@ def inference_models(model: keras.Model) -> tuple[keras.Model, keras.Model]:
     """The trained model split in two: source -> encoder states, and one decoder step
     `(previous token, states) -> (next-token probabilities, states)`, sharing its layers.
 
-    With a context joined to every decoder step, the encoder also outputs the context
-    (last) and the step takes it as its last input; decoding carries it along unchanged.
+    Inputs the step needs besides the recurrent states ride along after them, unchanged
+    while decoding: the context joined to every decoder step, and for attention the
+    encoder's outputs and the source ids (which say where the padding is).
     """
     source = model.get_layer("source").output
-    encoder_states = _ensure_list(model.get_layer("encoder").output)[1:]
-    with_context = any(isinstance(layer, JoinContext) for layer in model.layers)
-    carried = [*encoder_states, encoder_states[0]] if with_context else encoder_states
+    encoder_outputs = _ensure_list(model.get_layer("encoder").output)
+    encoder_states = encoder_outputs[1:]
+    layer_names = {layer.name for layer in model.layers}
+    with_context = "join_context" in layer_names
+    with_attention = "attention" in layer_names
+    carried = list(encoder_states)
+    if with_context:
+        carried.append(encoder_states[0])
+    if with_attention:
+        carried += [encoder_outputs[0], source]
     encoder = keras.Model(source, carried, name="encoder_model")
     token = keras.Input((1,), dtype="int32", name="previous_token")
     inputs = [
-        keras.Input(tuple(state.shape[1:]), name=f"state_{i}") for i, state in enumerate(carried)
+        keras.Input(tuple(tensor.shape[1:]), dtype=tensor.dtype, name=f"state_{i}")
+        for i, tensor in enumerate(carried)
     ]
     states = inputs[: len(encoder_states)]
     embedded = model.get_layer("target_embedding")(token)
     if with_context:
-        embedded = model.get_layer("join_context")([embedded, inputs[-1]])
+        embedded = model.get_layer("join_context")([embedded, inputs[len(encoder_states)]])
     decoded = _ensure_list(model.get_layer("decoder")(embedded, initial_state=states))
-    probabilities = model.get_layer("output_head")(decoded[0])
+    features = decoded[0]
+    if with_attention:
+        features = model.get_layer("attention")([features, inputs[-2], inputs[-1]])
+    probabilities = model.get_layer("output_head")(features)
     vocabulary_size = probabilities.shape[-1]
     probabilities = keras.layers.Reshape((vocabulary_size,))(probabilities)
     step = keras.Model([token, *inputs], [probabilities, *decoded[1:]], name="decoder_step")
@@ -284,7 +362,10 @@ class Seq2Seq(Task):
         embedded_source = keras.layers.Embedding(
             source_vocabulary.size, EMBEDDING_DIM, mask_zero=True, name="source_embedding"
         )(source)
-        encoded = variant.build(units, return_state=True, name="encoder")(embedded_source)
+        attention = data.info.get("attention", "none") == "luong"
+        encoded = variant.build(
+            units, return_sequences=attention, return_state=True, name="encoder"
+        )(embedded_source)
         embedded_target = keras.layers.Embedding(
             target_vocabulary.size, EMBEDDING_DIM, name="target_embedding"
         )(target_in)
@@ -294,6 +375,8 @@ class Seq2Seq(Task):
         decoded = variant.build(units, return_sequences=True, return_state=True, name="decoder")(
             embedded_target, initial_state=list(encoded[1:])
         )[0]
+        if attention:
+            decoded = LuongAttention(units, name="attention")([decoded, encoded[0], source])
         probabilities = keras.layers.Dense(
             target_vocabulary.size, activation="softmax", name="output_head"
         )(decoded)
