@@ -121,7 +121,20 @@ def load_runs(client: MlflowClient, experiment: str) -> pd.DataFrame:
         if run.data.tags.get("kind") != REPORT_KIND
     ]
     frame = pd.DataFrame(rows, columns=None if rows else list(RUN_COLUMNS))
-    return frame.sort_values(["dataset", "model", "seed"], kind="stable").reset_index(drop=True)
+    return latest_runs(frame)
+
+
+def latest_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The newest run of each `(dataset, model, seed)`, sorted by them.
+
+    Changing a dataset's settings and running the suite again adds new runs next to the old
+    ones (the config hash differs); the report describes the suite as it was last run, so a
+    seed is never counted twice and old settings never mix with new ones.
+    """
+    newest = runs.sort_values("start_time", kind="stable").drop_duplicates(
+        ["dataset", "model", "seed"], keep="last"
+    )
+    return newest.sort_values(["dataset", "model", "seed"], kind="stable").reset_index(drop=True)
 
 
 def add_missing(runs: pd.DataFrame, expected: list[tuple[str, str, str, str, int]]) -> pd.DataFrame:

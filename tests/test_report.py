@@ -7,6 +7,7 @@ from gru_keras.report import (
     best_models,
     display_head_to_head,
     head_to_head,
+    latest_runs,
     summary_table,
     to_markdown,
     write_tables,
@@ -49,6 +50,19 @@ def test_summary_counts_finished_seeds_and_picks_the_lower_mse():
     assert summary.loc["simple_rnn", "why_not_finished"] == "1 FAILED: NonFiniteLossError: boom"
     assert summary.loc["custom_gru", "metric"] == "test_mse"
     assert best_models(summary.reset_index())["adding"] == "custom_gru"
+
+
+def test_a_rerun_with_new_settings_replaces_the_older_run_of_the_same_seed():
+    old = runs_frame().assign(start_time=1_000)
+    # The suite ran again after a settings change: seed 1 of custom_gru has a newer run.
+    newer = old.iloc[[1]].assign(start_time=2_000, test_mse=0.5)
+    runs = latest_runs(pd.concat([newer, old], ignore_index=True))
+    assert len(runs) == len(old)
+    chosen = runs.set_index(["model", "seed"]).loc[("custom_gru", 1)]
+    assert chosen["test_mse"] == 0.5 and chosen["start_time"] == 2_000
+    summary = summary_table(runs).set_index("model")
+    assert summary.loc["custom_gru", "seeds"] == 3
+    assert summary.loc["custom_gru", "mean"] == pytest.approx((0.01 + 0.5 + 0.03) / 3)
 
 
 def test_markdown_marks_the_best_the_unfinished_and_the_single_seed(tmp_path):
