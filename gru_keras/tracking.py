@@ -9,9 +9,10 @@ import platform
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import keras
 import mlflow
@@ -22,6 +23,10 @@ DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 DEFAULT_ARTIFACT_ROOT = "mlartifacts"
 FAILURE_TAG = "failure_reason"
 CONFIG_HASH_TAG = "config_hash"
+# What SQL stores say when two writers insert the same row at once (sqlite, MySQL, PostgreSQL).
+DUPLICATE_ROW_ERRORS = ("UNIQUE constraint failed", "Duplicate entry", "duplicate key value")
+Result = TypeVar("Result")
+
 PACKAGES = ("gru-keras", "keras", "tensorflow-cpu", "mlflow", "numpy")
 
 
@@ -139,10 +144,30 @@ def run_tags(config: dict[str, Any], config_digest: str, task: str) -> dict[str,
     return tags
 
 
+def retry_duplicate_row(call: Callable[[], Result], attempts: int = 4) -> Result:
+    """`call()`, tried again when the store refuses it for a duplicate row.
+
+    MLflow's SQL store records a dataset by looking it up and inserting it when missing;
+    runs that log the same dataset at the same moment (parallel workers on one server) can
+    both miss it and both insert, and the loser gets a unique-constraint error. By the next
+    attempt the row exists and is simply linked to the run.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except mlflow.exceptions.MlflowException as error:
+            if attempt == attempts or not any(text in str(error) for text in DUPLICATE_ROW_ERRORS):
+                raise
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
+
+
 def log_dataset(name: str, x_train: np.ndarray, y_train: np.ndarray, loader: str) -> None:
     """Record the training split with `mlflow.log_input` (name, digest, schema, loader)."""
     dataset = mlflow.data.from_numpy(x_train, targets=y_train, name=name)
-    mlflow.log_input(dataset, context="training", tags={"loader": loader})
+    retry_duplicate_row(
+        lambda: mlflow.log_input(dataset, context="training", tags={"loader": loader})
+    )
 
 
 def log_model(model: keras.Model) -> None:
