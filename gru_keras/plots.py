@@ -447,6 +447,34 @@ def gates_page(dataset: str, gates: dict[str, np.ndarray], examples: int = 2) ->
 VERDICT_COLORS = {"supported": "#1A7F37", "not supported": "#B42318", "mixed": "#B54708"}
 
 
+def draw_confusion(
+    axis: Axes,
+    counts: np.ndarray,
+    labels: Sequence[str],
+    noun: str = "",
+    tick_size: float | None = None,
+    label_size: float | None = None,
+    count_size: float = 8,
+):
+    """A confusion-matrix heat map on `axis` (rows true, columns predicted), each non-zero
+    count written in its cell; returns the image, for a colour bar. Font sizes left as None
+    take matplotlib's default."""
+    image = axis.imshow(counts, cmap="Blues")
+    short = [str(label).replace("speaker ", "") for label in labels]
+    axis.set_xticks(range(len(short)), short, fontsize=tick_size)
+    axis.set_yticks(range(len(short)), short, fontsize=tick_size)
+    axis.set_xlabel(f"predicted {noun}".strip(), fontsize=label_size)
+    axis.set_ylabel(f"true {noun}".strip(), fontsize=label_size)
+    threshold = counts.max() / 2 if counts.size else 0
+    for (row, column), value in np.ndenumerate(counts):
+        if value:
+            axis.text(
+                column, row, str(value), ha="center", va="center", fontsize=count_size,
+                color="white" if value > threshold else "black",
+            )  # fmt: skip
+    return image
+
+
 def confusion_page(title: str, caption: str, matrices: dict[str, pd.DataFrame]) -> Figure:
     """One confusion-matrix heat map per model (up to four), counts in the cells."""
     figure = new_page(title, caption)
@@ -454,21 +482,10 @@ def confusion_page(title: str, caption: str, matrices: dict[str, pd.DataFrame]) 
     for index, model in enumerate(models):
         counts = matrices[model]
         axis = figure.add_axes((0.07 + 0.47 * (index % 2), 0.52 - 0.38 * (index // 2), 0.36, 0.29))
-        values = counts.to_numpy()
-        axis.imshow(values, cmap="Blues")
-        labels = [str(label).replace("speaker ", "") for label in counts.index]
-        axis.set_xticks(range(len(counts.columns)), labels, fontsize=7)
-        axis.set_yticks(range(len(labels)), labels, fontsize=7)
-        axis.set_xlabel("predicted", fontsize=8)
-        axis.set_ylabel("true", fontsize=8)
+        draw_confusion(
+            axis, counts.to_numpy(), counts.index, tick_size=7, label_size=8, count_size=6
+        )
         axis.set_title(model, fontsize=10, color=model_color(model), fontweight="bold")
-        threshold = values.max() / 2 if values.size else 0
-        for (row, column), value in np.ndenumerate(values):
-            if value:
-                axis.text(
-                    column, row, str(value), ha="center", va="center", fontsize=6,
-                    color="white" if value > threshold else "black",
-                )  # fmt: skip
     return figure
 
 

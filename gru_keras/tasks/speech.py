@@ -15,6 +15,7 @@ import pandas as pd
 from keras import ops
 from sklearn.metrics import confusion_matrix, f1_score
 
+from gru_keras import plots
 from gru_keras.datasets import SequenceData
 from gru_keras.datasets.speech import DIGITS
 from gru_keras.models import RecurrentVariant, stacked_core_params
@@ -100,17 +101,7 @@ class SpeakerClassification(Task):
 def confusion_figure(counts: np.ndarray, classes: list[str]):
     """A confusion-matrix heat map with the counts written in the cells."""
     figure, axes = plt.subplots(figsize=(6.0, 5.2))
-    image = axes.imshow(counts, cmap="Blues")
-    short = [label.replace("speaker ", "") for label in classes]
-    axes.set_xticks(range(len(classes)), short)
-    axes.set_yticks(range(len(classes)), short)
-    axes.set_xlabel("predicted speaker")
-    axes.set_ylabel("true speaker")
-    threshold = counts.max() / 2 if counts.size else 0
-    for (row, column), value in np.ndenumerate(counts):
-        if value:
-            colour = "white" if value > threshold else "black"
-            axes.text(column, row, str(value), ha="center", va="center", fontsize=8, color=colour)
+    image = plots.draw_confusion(axes, counts, classes, noun="speaker")
     figure.colorbar(image, ax=axes, label="test utterances")
     figure.tight_layout()
     return figure
