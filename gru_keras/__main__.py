@@ -7,6 +7,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from gru_keras.experiment.executors import EXECUTORS
+
 EXIT_USAGE = 2
 
 
@@ -58,12 +60,12 @@ def _add_bench(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Nam
     def run(args: argparse.Namespace) -> int:
         if args.repeats < 1:
             parser.error("--repeats must be at least 1")
-        from gru_keras.bench import default_shapes, format_table, run_bench
+        from gru_keras.experiment.bench import default_shapes, format_table, run_bench
 
         table = run_bench(default_shapes(args.quick), repeats=args.repeats, output=args.output)
         print(format_table(table))
         print(f"\nsaved {args.output}")
-        from gru_keras.bench import log_bench
+        from gru_keras.experiment.bench import log_bench
 
         run_id = log_bench(args.output, args.quick, args.repeats, args.tracking_uri)
         print(f"logged to MLflow experiment 'bench', run {run_id}")
@@ -85,7 +87,7 @@ def _add_run(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Names
     parser.add_argument("--quiet", action="store_true", help="no per-epoch Keras output")
     parser.add_argument(
         "--executor",
-        choices=("local", "ray"),
+        choices=EXECUTORS,
         default=None,
         help="where runs execute: local (default; in this process) or ray (one Ray task per "
         "run; needs pip install -e '.[ray]' and an MLflow server as the tracking URI)",
@@ -99,8 +101,8 @@ def _add_run(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Names
     def run(args: argparse.Namespace) -> int:
         import dataclasses
 
-        from gru_keras.config import ConfigError, load_suite
-        from gru_keras.runner import run_suite, summary
+        from gru_keras.experiment.config import ConfigError, load_suite
+        from gru_keras.experiment.suite import run_suite, summary
 
         try:
             suite = load_suite(args.suite)
@@ -149,7 +151,7 @@ def _add_report(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Na
     )
 
     def run(args: argparse.Namespace) -> int:
-        from gru_keras.config import ConfigError, load_suite
+        from gru_keras.experiment.config import ConfigError, load_suite
 
         experiment, expected = args.experiment, None
         if experiment is None:
@@ -157,13 +159,14 @@ def _add_report(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Na
                 suite = load_suite(args.suite)
             except ConfigError as error:
                 return _usage_error(error)
-            from gru_keras.runner import expected_runs
+            from gru_keras.experiment.plan import expected_runs
 
             experiment, expected = suite.name, expected_runs(suite)
-        from gru_keras import report, tracking
+        from gru_keras.experiment import tracking
+        from gru_keras.report.build import build_report
 
         try:
-            paths = report.build_report(
+            paths = build_report(
                 tracking.connect(args.tracking_uri),
                 experiment,
                 args.output_dir,

@@ -1,21 +1,81 @@
-"""Helpers of the end-to-end tests: the real CLI in a subprocess, and a PDF's text."""
+"""The one launcher of the end-to-end tests: the real CLI in a subprocess. Also the store's
+runs and a PDF's text, as the tests read them back."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from mlflow.tracking import MlflowClient
 from pypdf import PdfReader
 
+# Dataset tables of the tiny suites (see the `tiny_suite` fixture).
+ADDING = """
+[datasets.adding-short]
+dataset = "adding"
+sequence_length = {length}
+train_size = {train_size}
+validation_size = 32
+test_size = 32
+"""
 
-def gru_keras(directory: Path, *args: object) -> subprocess.CompletedProcess:
-    """`python -m gru_keras ARGS` in `directory`, tracking into its own sqlite store."""
+# Plain SGD with a huge step: the loss overflows within a few epochs, so the run FAILS.
+DIVERGING = """
+[datasets.adding-diverging]
+dataset = "adding"
+sequence_length = 10
+train_size = 256
+validation_size = 32
+test_size = 32
+[datasets.adding-diverging.training]
+optimizer = "sgd"
+learning_rate = 10.0
+clip_norm = 0.0
+epochs = 8
+"""
+
+
+def store(directory: Path) -> str:
+    """The sqlite store of a test directory."""
+    return f"sqlite:///{directory / 'mlflow.db'}"
+
+
+def gru_keras(
+    directory: Path,
+    *args: object,
+    tracking_uri: str | None = None,
+    background: bool = False,
+    timeout: float = 900,
+) -> subprocess.CompletedProcess | subprocess.Popen:
+    """`python -m gru_keras ARGS` in `directory`, tracking into `tracking_uri` (by default the
+    directory's own sqlite store). `background` returns the running process, its stderr
+    (the progress bar) going to `stderr.txt` so that a full pipe can never block it."""
     command = [sys.executable, "-m", "gru_keras", *map(str, args)]
-    command += ["--tracking-uri", f"sqlite:///{directory / 'mlflow.db'}"]
+    command += ["--tracking-uri", tracking_uri or store(directory)]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if background:
+        with (directory / "stderr.txt").open("w") as stderr:
+            return subprocess.Popen(
+                command, cwd=directory, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True
+            )
     return subprocess.run(
-        command, cwd=directory, env=env, capture_output=True, text=True, timeout=900, check=False
+        command,
+        cwd=directory,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
+
+
+def runs_of(uri: str, experiment: str) -> tuple[MlflowClient, list]:
+    """The client of a store and every run of `experiment` in it (none if it does not exist)."""
+    client = MlflowClient(uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return client, []
+    return client, client.search_runs([found.experiment_id], max_results=1000)
 
 
 def pdf_text(path: Path) -> tuple[int, str]:

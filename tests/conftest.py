@@ -1,4 +1,6 @@
+import json
 import os
+from pathlib import Path
 
 # Set before TensorFlow is imported by any test module.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -6,6 +8,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import keras
 import pytest
+from cli import ADDING
 
 
 @pytest.fixture(autouse=True)
@@ -13,3 +16,53 @@ def _seeded():
     keras.utils.set_random_seed(1234)
     yield
     keras.backend.clear_session()
+
+
+@pytest.fixture
+def tiny_suite(tmp_path):
+    """Writes a tiny suite file and returns its path.
+
+    By default: the adding problem at T = 10 with 64 training sequences, custom_gru and
+    simple_rnn, seed 0, 2 epochs, a 3,000-parameter budget. `datasets` replaces the dataset
+    tables (TOML text); `suite` and `training` add lines to those tables.
+    """
+
+    def write(
+        name: str = "tiny",
+        *,
+        models: tuple[str, ...] = ("custom_gru", "simple_rnn"),
+        seeds: tuple[int, ...] = (0,),
+        epochs: int = 2,
+        batch_size: int = 32,
+        budget: int = 3000,
+        length: int = 10,
+        train_size: int = 64,
+        suite: str = "",
+        training: str = "",
+        datasets: str | None = None,
+        directory: Path | None = None,
+    ) -> Path:
+        text = "\n".join(
+            [
+                "[suite]",
+                f'name = "{name}"',
+                f"models = {json.dumps(list(models))}",
+                f"seeds = {json.dumps(list(seeds))}",
+                f"parameter_budget = {budget}",
+                suite,
+                "[training]",
+                f"epochs = {epochs}",
+                f"batch_size = {batch_size}",
+                training,
+                ADDING.format(length=length, train_size=train_size)
+                if datasets is None
+                else datasets,
+            ]
+        )
+        folder = directory or tmp_path
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.toml"
+        path.write_text(text)
+        return path
+
+    return write

@@ -1,0 +1,1 @@
+"""Pure functions from runs to tables and verdicts; `runs.py` alone reads the store."""

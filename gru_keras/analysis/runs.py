@@ -1,0 +1,248 @@
+"""MLflow -> DataFrames: one experiment's runs, curves and artifacts, read back by the names in
+`gru_keras.schema`. The only analysis module that talks to the store; everything after it
+is a pure function of the frames it returns."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from mlflow.tracking import MlflowClient
+
+from gru_keras import schema
+
+RUN_COLUMNS = (
+    "run_id",
+    "run_name",
+    "status",
+    "dataset",
+    "family",
+    "task",
+    "model",
+    "seed",
+    "units",
+    "recurrent_params",
+    "mean_epoch_seconds",
+    "epochs_run",
+    "train_seconds",
+    "start_time",
+    "end_time",
+    "git_commit",
+    "machine",
+    "versions",
+    "failure_reason",
+)
+
+EXTRA_METRICS = (
+    schema.GRADIENT_DECAY_INITIAL,
+    schema.GRADIENT_DECAY_TRAINED,
+    schema.KERAS_DEVIATION,
+)
+
+
+def find_experiment(client: MlflowClient, experiment: str) -> str:
+    """The id of `experiment`.
+
+    Raises:
+        ValueError: naming the experiments the store has, if it does not exist.
+    """
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        names = sorted(e.name for e in client.search_experiments())
+        raise ValueError(
+            f"no experiment named {experiment!r} in {client.tracking_uri}; "
+            f"experiments there: {', '.join(names) or '(none)'}"
+        )
+    return found.experiment_id
+
+
+def _number(params: dict[str, str], name: str) -> float:
+    return float(params[name]) if name in params else np.nan
+
+
+def _run_row(run) -> dict:
+    tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
+    epochs_run = metrics.get(schema.EPOCHS_RUN, np.nan)
+    # Training time: epochs x seconds per epoch for a network, fit + predict for a baseline.
+    train_seconds = metrics.get(
+        schema.FIT_PREDICT_SECONDS, epochs_run * metrics.get(schema.MEAN_EPOCH_SECONDS, np.nan)
+    )
+    row = {
+        "run_id": run.info.run_id,
+        "run_name": run.info.run_name,
+        "status": run.info.status,
+        "dataset": tags.get(schema.TAG_DATASET, ""),
+        "family": tags.get(schema.TAG_FAMILY, ""),
+        "task": tags.get(schema.TAG_TASK, ""),
+        "model": tags.get(schema.TAG_MODEL, ""),
+        "seed": int(tags.get(schema.TAG_SEED, -1)),
+        "units": _number(params, schema.PARAM_UNITS),
+        "recurrent_params": _number(params, schema.PARAM_RECURRENT_PARAMS),
+        "mean_epoch_seconds": metrics.get(schema.MEAN_EPOCH_SECONDS, np.nan),
+        "epochs_run": epochs_run,
+        "train_seconds": train_seconds,
+        "start_time": run.info.start_time,
+        "end_time": run.info.end_time,
+        "git_commit": tags.get(schema.TAG_GIT_COMMIT, "unknown"),
+        "machine": tags.get(schema.TAG_MACHINE, "not recorded"),
+        "versions": ", ".join(
+            f"{name.removeprefix(schema.TAG_VERSION_PREFIX)} {value}"
+            for name, value in sorted(tags.items())
+            if name.startswith(schema.TAG_VERSION_PREFIX)
+        ),
+        "failure_reason": tags.get(schema.TAG_FAILURE, ""),
+    }
+    row.update({name: metrics.get(name, np.nan) for name in EXTRA_METRICS})
+    row.update(
+        {name: value for name, value in metrics.items() if name.startswith(schema.TEST_PREFIX)}
+    )
+    return row
+
+
+def load_runs(client: MlflowClient, experiment: str) -> pd.DataFrame:
+    """One row per run of `experiment`: identity, status, sizes, timing, provenance, the
+    diagnostics' summary numbers and every `test_*` metric.
+
+    Raises:
+        ValueError: if the experiment does not exist in the store.
+    """
+    experiment_id = find_experiment(client, experiment)
+    rows = [
+        _run_row(run)
+        for run in client.search_runs([experiment_id], max_results=50_000)
+        if run.data.tags.get(schema.TAG_KIND) != schema.KIND_REPORT
+    ]
+    frame = pd.DataFrame(rows, columns=None if rows else list(RUN_COLUMNS))
+    return latest_runs(frame)
+
+
+def latest_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The newest run of each `(dataset, model, seed)`, sorted by them.
+
+    Changing a dataset's settings and running the suite again adds new runs next to the old
+    ones (the config hash differs); the report describes the suite as it was last run, so a
+    seed is never counted twice and old settings never mix with new ones.
+    """
+    newest = runs.sort_values("start_time", kind="stable").drop_duplicates(
+        ["dataset", "model", "seed"], keep="last"
+    )
+    return newest.sort_values(["dataset", "model", "seed"], kind="stable").reset_index(drop=True)
+
+
+def add_missing(runs: pd.DataFrame, expected: list[tuple[str, str, str, str, int]]) -> pd.DataFrame:
+    """Add a MISSING row for every expected `(dataset, family, task, model, seed)` that has no
+    run in the store (a suite stopped before it, or runs deleted), so tables can show it."""
+    present = set(zip(runs["dataset"], runs["model"], runs["seed"], strict=True))
+    missing = [
+        {
+            "run_name": schema.run_name(dataset, model, seed),
+            "status": schema.MISSING,
+            "dataset": dataset,
+            "family": family,
+            "task": task,
+            "model": model,
+            "seed": seed,
+            "failure_reason": "no run in the tracking store",
+        }
+        for dataset, family, task, model, seed in expected
+        if (dataset, model, seed) not in present
+    ]
+    if not missing:
+        return runs
+    combined = pd.concat([runs, pd.DataFrame(missing)], ignore_index=True)
+    return combined.sort_values(["dataset", "model", "seed"], kind="stable").reset_index(drop=True)
+
+
+def load_curves(
+    client: MlflowClient, runs: pd.DataFrame, metric: str = schema.VAL_LOSS
+) -> pd.DataFrame:
+    """Per-epoch history of `metric` for every finished run: `dataset, model, seed, epoch, value`."""
+    frames = []
+    for run in runs[runs["status"] == schema.FINISHED].itertuples():
+        history = client.get_metric_history(run.run_id, metric)
+        if history:
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "dataset": run.dataset,
+                        "model": run.model,
+                        "seed": run.seed,
+                        "epoch": [point.step + 1 for point in history],
+                        "value": [point.value for point in history],
+                    }
+                ).sort_values("epoch")
+            )
+    columns = ["dataset", "model", "seed", "epoch", "value"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def _download(client: MlflowClient, run_id: str, path: str, directory: str) -> Path | None:
+    try:
+        return Path(client.download_artifacts(run_id, path, directory))
+    except Exception:
+        return None
+
+
+def load_table_artifacts(client: MlflowClient, runs: pd.DataFrame, path: str) -> pd.DataFrame:
+    """The CSV artifact `path` of every finished run that has it, stacked, with `dataset,
+    model, seed` columns in front."""
+    frames = []
+    with tempfile.TemporaryDirectory() as directory:
+        for run in runs[runs["status"] == schema.FINISHED].itertuples():
+            local = _download(client, run.run_id, path, directory)
+            if local is not None:
+                table = pd.read_csv(local)
+                table.insert(0, "seed", run.seed)
+                table.insert(0, "model", run.model)
+                table.insert(0, "dataset", run.dataset)
+                frames.append(table)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def load_array_artifact(client: MlflowClient, run_id: str, path: str) -> dict[str, np.ndarray]:
+    """The arrays of an `.npz` artifact, or an empty dict if the run has none."""
+    with tempfile.TemporaryDirectory() as directory:
+        local = _download(client, run_id, path, directory)
+        if local is None:
+            return {}
+        with np.load(local) as arrays:
+            return {name: arrays[name] for name in arrays.files}
+
+
+def load_bench(client: MlflowClient) -> pd.DataFrame | None:
+    """The table of the latest full `make bench` run in the store (quick runs only if there
+    is nothing else), or None when the benchmark never ran against this store."""
+    found = client.get_experiment_by_name(schema.BENCH_EXPERIMENT)
+    if found is None:
+        return None
+    runs = client.search_runs(
+        [found.experiment_id],
+        filter_string="attributes.status = 'FINISHED'",
+        order_by=["attributes.start_time DESC"],
+        max_results=50,
+    )
+    runs = sorted(runs, key=lambda run: run.data.params.get("quick") == "True")
+    with tempfile.TemporaryDirectory() as directory:
+        for run in runs:
+            local = _download(client, run.info.run_id, schema.BENCH_FILE, directory)
+            if local is not None:
+                table = pd.read_csv(local)
+                table.attrs["quick"] = run.data.params.get("quick") == "True"
+                table.attrs["machine"] = run.data.tags.get(schema.TAG_MACHINE, "not recorded")
+                return table
+    return None
+
+
+def load_gate_arrays(client: MlflowClient, runs: pd.DataFrame) -> dict[str, dict[str, np.ndarray]]:
+    """Per dataset, the custom GRU's gate activity from its first finished seed."""
+    gates = {}
+    chosen = runs[(runs["model"] == schema.SUBJECT) & (runs["status"] == schema.FINISHED)]
+    for dataset, group in chosen.groupby("dataset"):
+        arrays = load_array_artifact(
+            client, group.sort_values("seed")["run_id"].iloc[0], schema.GATES_FILE
+        )
+        if arrays:
+            gates[dataset] = arrays
+    return gates

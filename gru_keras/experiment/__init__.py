@@ -1,0 +1,1 @@
+"""The experiment engine: config -> plan -> executor -> one tracked run -> MLflow."""

@@ -1,0 +1,217 @@
+"""Speed benchmark: training-step and inference time of every variant against `keras_gru`.
+
+The models of one shape are built in one process and timed interleaved (one step of each in
+turn, repeated), so drift in machine load hits them alike; the median of the repeats is kept.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+
+from gru_keras import schema
+from gru_keras.variants import VARIANTS, get_variant, matched_units
+
+REFERENCE = schema.REFERENCE
+MIN_TIMED_SECONDS = 6.0  # timed work per shape at least, so fast shapes get more repeats
+MAX_REPEATS = 200
+SIZINGS = ("same_units", "same_params")
+
+
+@dataclass(frozen=True)
+class BenchShape:
+    """One benchmarked configuration.
+
+    Attributes:
+        batch: Batch size.
+        timesteps: Sequence length.
+        features: Input features per step.
+        units: Units of `keras_gru`; with `same_params` the other variants get the units
+            that match its parameter count.
+        jit_compile: Whether the models are compiled with XLA.
+        sizing: `same_units` or `same_params`.
+    """
+
+    batch: int
+    timesteps: int
+    features: int
+    units: int
+    jit_compile: bool
+    sizing: str
+
+
+def default_shapes(quick: bool = False) -> list[BenchShape]:
+    """The issue's grid (batch 64, T 50/200, input 32, units 64/256, jit off/on, both sizings);
+    `quick` keeps only the smallest shape, for a smoke check."""
+    if quick:
+        return [BenchShape(16, 20, 8, 16, False, "same_units")]
+    return [
+        BenchShape(64, timesteps, 32, units, jit, sizing)
+        for sizing, jit, timesteps, units in itertools.product(
+            SIZINGS, (False, True), (50, 200), (64, 256)
+        )
+    ]
+
+
+def units_per_variant(shape: BenchShape, names: Iterable[str]) -> dict[str, int]:
+    """Units for each variant under the shape's sizing rule."""
+    if shape.sizing == "same_units":
+        return dict.fromkeys(names, shape.units)
+    budget = get_variant(REFERENCE).count_params(shape.features, shape.units)
+    return matched_units(list(names), shape.features, budget)
+
+
+def _build_model(name: str, units: int, shape: BenchShape) -> keras.Model:
+    model = keras.Sequential(
+        [
+            keras.Input((shape.timesteps, shape.features), batch_size=shape.batch),
+            get_variant(name).build(units),
+            keras.layers.Dense(1),
+        ]
+    )
+    model.compile(optimizer="adam", loss="mse", jit_compile=shape.jit_compile)
+    return model
+
+
+def time_shape(
+    shape: BenchShape, names: list[str], repeats: int = 15, warmup: int = 3, seed: int = 0
+) -> list[dict]:
+    """Median training-step and inference milliseconds of each variant at one shape, over at
+    least `repeats` interleaved rounds (more when a round is fast)."""
+    keras.utils.set_random_seed(seed)
+    units = units_per_variant(shape, names)
+    models = {name: _build_model(name, units[name], shape) for name in names}
+    rng = np.random.default_rng(seed)
+    inputs = rng.standard_normal((shape.batch, shape.timesteps, shape.features), "float32")
+    targets = rng.standard_normal((shape.batch, 1), "float32")
+
+    for model in models.values():
+        for _ in range(warmup):  # the first calls trace and compile
+            model.train_on_batch(inputs, targets)
+            model.predict_on_batch(inputs)
+    round_started = time.perf_counter()
+    for model in models.values():
+        model.train_on_batch(inputs, targets)
+        model.predict_on_batch(inputs)
+    per_round = time.perf_counter() - round_started
+    # Cheap shapes get more repeats: at a few milliseconds a step, 15 samples are noise.
+    repeats = int(min(MAX_REPEATS, max(repeats, MIN_TIMED_SECONDS / max(per_round, 1e-6))))
+
+    train_times: dict[str, list[float]] = {name: [] for name in names}
+    infer_times: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(repeats):
+        for name, model in models.items():
+            started = time.perf_counter()
+            model.train_on_batch(inputs, targets)
+            train_times[name].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            model.predict_on_batch(inputs)
+            infer_times[name].append(time.perf_counter() - started)
+
+    rows = []
+    for name, model in models.items():
+        recurrent = model.layers[0]
+        rows.append(
+            {
+                **asdict(shape),
+                "model": name,
+                "model_units": units[name],
+                "recurrent_params": recurrent.count_params(),
+                "train_ms": 1000 * float(np.median(train_times[name])),
+                "infer_ms": 1000 * float(np.median(infer_times[name])),
+                "repeats": repeats,
+            }
+        )
+    keras.backend.clear_session()
+    return rows
+
+
+def add_ratios(table: pd.DataFrame) -> pd.DataFrame:
+    """Add `train_ratio` and `infer_ratio`: each time over `keras_gru`'s at the same shape."""
+    keys = [field for field in BenchShape.__dataclass_fields__]
+    reference = table[table["model"] == REFERENCE].set_index(keys)[["train_ms", "infer_ms"]]
+    joined = table.join(reference, on=keys, rsuffix="_reference")
+    table = table.copy()
+    table["train_ratio"] = joined["train_ms"] / joined["train_ms_reference"]
+    table["infer_ratio"] = joined["infer_ms"] / joined["infer_ms_reference"]
+    return table
+
+
+def run_bench(
+    shapes: list[BenchShape],
+    names: list[str] | None = None,
+    repeats: int = 15,
+    output: Path | None = Path("reports/bench.csv"),
+    progress=print,
+) -> pd.DataFrame:
+    """Time every shape and return (and optionally save) the table with ratios."""
+    # Keras announces each new model's traced functions as "retracing"; expected here.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    names = names or list(VARIANTS)
+    if REFERENCE not in names:
+        names = [REFERENCE, *names]
+    rows: list[dict] = []
+    for index, shape in enumerate(shapes, start=1):
+        progress(
+            f"[{index}/{len(shapes)}] T={shape.timesteps} units={shape.units} "
+            f"jit={shape.jit_compile} {shape.sizing}"
+        )
+        rows.extend(time_shape(shape, names, repeats=repeats))
+    table = add_ratios(pd.DataFrame(rows))
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(output, index=False)
+    return table
+
+
+def log_bench(csv_path: Path, quick: bool, repeats: int, tracking_uri: str | None = None) -> str:
+    """Log a benchmark table to the MLflow experiment `bench`, where the report finds it."""
+    from gru_keras.experiment import tracking
+
+    client = tracking.connect(tracking_uri)
+    experiment_id = tracking.ensure_experiment(client, schema.BENCH_EXPERIMENT)
+    run = client.create_run(
+        experiment_id,
+        run_name="bench-quick" if quick else "bench",
+        tags={
+            schema.TAG_MACHINE: tracking.machine(),
+            schema.TAG_GIT_COMMIT: tracking.git_commit(),
+        },
+    )
+    client.log_param(run.info.run_id, "quick", str(quick))
+    client.log_param(run.info.run_id, "repeats", str(repeats))
+    with tempfile.TemporaryDirectory() as directory:
+        # Under the fixed name the report looks for, whatever --output was.
+        named = Path(directory) / schema.BENCH_FILE
+        shutil.copyfile(csv_path, named)
+        client.log_artifact(run.info.run_id, str(named))
+    client.set_terminated(run.info.run_id, "FINISHED")
+    return run.info.run_id
+
+
+def format_table(table: pd.DataFrame) -> str:
+    """A plain-text table, one row per (shape, model)."""
+    columns = [
+        "sizing",
+        "jit_compile",
+        "timesteps",
+        "units",
+        "model",
+        "model_units",
+        "recurrent_params",
+        "train_ms",
+        "train_ratio",
+        "infer_ms",
+        "infer_ratio",
+    ]
+    return table[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}")

@@ -1,0 +1,382 @@
+"""Typed experiment configs loaded from TOML and validated before anything runs.
+
+A suite file looks like::
+
+    base = "suite.toml"            # optional: this file then holds only overrides
+
+    [suite]
+    name = "smoke"
+    models = ["simple_rnn", "lstm", "keras_gru", "custom_gru"]
+    seeds = [0, 1, 2]
+    parameter_budget = 10000       # recurrent-core parameters, matched across models
+
+    [training]                     # defaults for every dataset
+    epochs = 10
+
+    [datasets.adding-T50]          # the key names the dataset in run names
+    dataset = "adding"             # registry name (defaults to the key)
+    sequence_length = 50           # the dataset's own settings
+    [datasets.adding-T50.training] # per-dataset overrides of [training]
+    epochs = 20
+
+    [datasets.numbers-dates-fr.model]  # the task's model options (attention, ...)
+    attention = "luong"
+
+Every problem raises `ConfigError` with one line naming the file, the key and the valid
+choices; the CLI prints it and exits with code 2.
+"""
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from gru_keras.experiment.executors import EXECUTORS
+from gru_keras.families import DATASETS, family_of, get_dataset
+from gru_keras.registry import Registry
+from gru_keras.schema import SCHEMA_VERSION
+from gru_keras.variants import VARIANTS
+
+
+class ConfigError(ValueError):
+    """A bad experiment config; the message is one line meant for the user."""
+
+
+def _range(minimum: float | None = None, maximum: float | None = None, **extra: Any) -> dict:
+    return {"min": minimum, "max": maximum, **extra}
+
+
+OPTIMIZERS: Registry[type[keras.optimizers.Optimizer]] = Registry("optimizer")
+for _name, _optimizer in (
+    ("adam", keras.optimizers.Adam),
+    ("adamw", keras.optimizers.AdamW),
+    ("rmsprop", keras.optimizers.RMSprop),
+    ("sgd", keras.optimizers.SGD),
+):
+    OPTIMIZERS.register(_name, _optimizer)
+BUDGET_RANGE = _range(16, 100_000_000)
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """How each run trains.
+
+    Attributes:
+        epochs: Maximum epochs.
+        batch_size: Examples per step.
+        optimizer: One of `OPTIMIZERS`.
+        learning_rate: Optimizer step size.
+        early_stopping_patience: Epochs without validation improvement before stopping
+            (the best weights are restored); 0 turns early stopping off.
+        clip_norm: Global gradient-norm clip; 0 turns clipping off.
+    """
+
+    epochs: int = field(default=10, metadata=_range(1, 10_000))
+    batch_size: int = field(default=64, metadata=_range(1, 1_000_000))
+    optimizer: str = field(default="adam", metadata={"choices": tuple(OPTIMIZERS)})
+    learning_rate: float = field(default=1e-3, metadata=_range(1e-9, 10.0))
+    early_stopping_patience: int = field(default=0, metadata=_range(0, 10_000))
+    clip_norm: float = field(default=1.0, metadata=_range(0.0, 1e6))
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """One dataset of a suite with its resolved training settings, budget and model options.
+
+    Attributes:
+        key: The dataset's name in the suite (and in run names).
+        dataset: Registry name of its loader.
+        parameter_budget: Recurrent-core parameters every variant is matched to.
+        training: How its runs train.
+        settings: The loader's settings dataclass: everything that changes the data.
+        model: The task's model options dataclass (`[datasets.KEY.model]`).
+    """
+
+    key: str
+    dataset: str
+    parameter_budget: int
+    training: TrainingConfig
+    settings: Any
+    model: Any
+
+    @property
+    def family(self) -> str:
+        return family_of(self.dataset).name
+
+    @property
+    def task(self) -> Any:
+        return get_dataset(self.dataset).task
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    """Where the runs execute (not part of a run's config: a run is the same run wherever it
+    executes, so a suite can be resumed with another executor).
+
+    Attributes:
+        name: A module of `gru_keras.experiment.executors`: `local` (in this process, one
+            run after another) or `ray` (one Ray task per run).
+        address: Ray cluster to join (`ray://host:10001`, `auto`); empty starts a local Ray.
+        cpus_per_run, gpus_per_run: The resources each run's Ray task asks for.
+    """
+
+    name: str = "local"
+    address: str = ""
+    cpus_per_run: float = 1.0
+    gpus_per_run: float = 0.0
+
+
+@dataclass(frozen=True)
+class SuiteConfig:
+    """A validated suite: what to run, how, and the merged TOML it came from."""
+
+    name: str
+    path: Path
+    models: tuple[str, ...]
+    seeds: tuple[int, ...]
+    datasets: tuple[DatasetConfig, ...]
+    resolved: dict[str, Any]
+    executor: ExecutorConfig = ExecutorConfig()
+
+
+@dataclass(frozen=True)
+class _SuiteTable:
+    name: str = field(default="", metadata={})
+    models: tuple[str, ...] = field(
+        default=tuple(VARIANTS), metadata={"nonempty": True, "choices": tuple(VARIANTS)}
+    )
+    seeds: tuple[int, ...] = field(
+        default=(0, 1, 2), metadata={"nonempty": True, **_range(0, 2**31 - 1)}
+    )
+    parameter_budget: int = field(default=10_000, metadata=BUDGET_RANGE)
+    executor: str = field(default="local", metadata={"choices": EXECUTORS})
+    ray_address: str = field(default="", metadata={})
+    cpus_per_run: float = field(default=1.0, metadata=_range(0.01, 1024))
+    gpus_per_run: float = field(default=0.0, metadata=_range(0.0, 64))
+
+
+def _type_name(kind: Any) -> str:
+    origin = typing.get_origin(kind)
+    if origin is tuple:
+        return f"a list of {_type_name(typing.get_args(kind)[0])[2:]}s"
+    return {int: "an integer", float: "a number", str: "a string", bool: "a boolean"}.get(
+        kind, str(kind)
+    )
+
+
+_SCALAR_CHECKS = {
+    bool: lambda value: isinstance(value, bool),
+    int: lambda value: isinstance(value, int) and not isinstance(value, bool),
+    float: lambda value: isinstance(value, (int, float)) and not isinstance(value, bool),
+    str: lambda value: isinstance(value, str),
+}
+
+
+def _check_scalar(value: Any, kind: Any) -> Any:
+    """The value converted to `kind`, or raise TypeError."""
+    if not _SCALAR_CHECKS[kind](value):
+        raise TypeError
+    return float(value) if kind is float else value
+
+
+def _check_value(value: Any, kind: Any, meta: dict, where: str) -> Any:
+    if typing.get_origin(kind) is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} must be {_type_name(kind)}, got {value!r}")
+        if meta.get("nonempty") and not value:
+            raise ConfigError(f"{where} must not be empty")
+        item_kind = typing.get_args(kind)[0]
+        return tuple(_check_value(item, item_kind, meta, where) for item in value)
+    try:
+        value = _check_scalar(value, kind)
+    except TypeError:
+        raise ConfigError(f"{where} must be {_type_name(kind)}, got {value!r}") from None
+    choices = meta.get("choices")
+    if choices and value not in choices:
+        raise ConfigError(f"{where} = {value!r} is not valid; valid choices: {', '.join(choices)}")
+    low, high = meta.get("min"), meta.get("max")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ConfigError(f"{where} = {value!r} is out of range [{low}, {high}]")
+    return value
+
+
+def build_dataclass(cls: type, table: Any, where: str) -> Any:
+    """Instantiate dataclass `cls` from a TOML table, checking keys, types and ranges."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table, got {table!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    hints = typing.get_type_hints(cls)
+    unknown = sorted(set(table) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"unknown key '{where}.{unknown[0]}'; valid keys: {', '.join(sorted(fields)) or '(none)'}"
+        )
+    values = {
+        name: _check_value(
+            table[name], hints[name], dict(fields[name].metadata), f"'{where}.{name}'"
+        )
+        for name in fields
+        if name in table
+    }
+    return cls(**values)
+
+
+def _deep_merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    if path.resolve() in chain:
+        raise ConfigError(f"{path}: 'base' chain loops back to itself")
+    try:
+        with path.open("rb") as handle:
+            document = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: malformed TOML: {error}") from None
+    base = document.pop("base", None)
+    if base is None:
+        return document
+    if not isinstance(base, str):
+        raise ConfigError(f"{path}: 'base' must be a path string, got {base!r}")
+    parent = _read_toml((path.parent / base), (*chain, path.resolve()))
+    return _deep_merge(parent, document)
+
+
+TOP_LEVEL_KEYS = ("suite", "training", "datasets")
+
+
+def _resolve_paths(settings: Any, directory: Path) -> Any:
+    """Make the settings' path fields absolute, relative to the suite file's folder."""
+    resolved = {
+        f.name: str(directory / getattr(settings, f.name))
+        for f in dataclasses.fields(settings)
+        if f.metadata.get("path")
+        and getattr(settings, f.name)
+        and not Path(getattr(settings, f.name)).is_absolute()
+    }
+    return dataclasses.replace(settings, **resolved) if resolved else settings
+
+
+def _dataset_config(
+    key: str, table: Any, suite: _SuiteTable, training: dict, directory: Path
+) -> DatasetConfig:
+    where = f"datasets.{key}"
+    if not isinstance(table, dict):
+        raise ConfigError(f"'{where}' must be a table")
+    table = dict(table)
+    name = table.pop("dataset", key)
+    if name not in DATASETS:
+        raise ConfigError(
+            f"'{where}.dataset' = {name!r} is not a known dataset; valid choices: {', '.join(sorted(DATASETS))}"
+        )
+    budget = _check_value(
+        table.pop("parameter_budget", suite.parameter_budget),
+        int,
+        BUDGET_RANGE,
+        f"'{where}.parameter_budget'",
+    )
+    overrides = table.pop("training", {})
+    options_type = get_dataset(name).task.model_options
+    options = table.pop("model", {})
+    moved = sorted(set(table) & {f.name for f in dataclasses.fields(options_type)})
+    if moved:
+        raise ConfigError(
+            f"'{where}.{moved[0]}' is a model option: move it to a [{where}.model] table"
+        )
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"'{where}.training' must be a table")
+    run_training = build_dataclass(TrainingConfig, {**training, **overrides}, f"{where}.training")
+    settings = _resolve_paths(build_dataclass(get_dataset(name).settings, table, where), directory)
+    model = build_dataclass(options_type, options, f"{where}.model")
+    return DatasetConfig(key, name, budget, run_training, settings, model)
+
+
+def load_suite(path: str | Path) -> SuiteConfig:
+    """Read, merge (`base`), and validate a suite file.
+
+    Raises:
+        ConfigError: with a one-line message naming the file and the offending key.
+    """
+    path = Path(path)
+    document = _read_toml(path)
+    try:
+        unknown = sorted(set(document) - set(TOP_LEVEL_KEYS))
+        if unknown:
+            raise ConfigError(
+                f"unknown top-level key '{unknown[0]}'; valid keys: base, {', '.join(TOP_LEVEL_KEYS)}"
+            )
+        suite = build_dataclass(_SuiteTable, document.get("suite", {}), "suite")
+        training = document.get("training", {})
+        build_dataclass(TrainingConfig, training, "training")  # validate the defaults once
+        datasets = document.get("datasets", {})
+        if not isinstance(datasets, dict) or not datasets:
+            raise ConfigError(
+                f"no datasets: add at least one [datasets.NAME] table; known datasets: {', '.join(sorted(DATASETS))}"
+            )
+        dataset_configs = tuple(
+            _dataset_config(key, table, suite, training, path.parent)
+            for key, table in datasets.items()
+        )
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None
+    return SuiteConfig(
+        name=suite.name or path.stem,
+        path=path,
+        models=suite.models,
+        seeds=suite.seeds,
+        datasets=dataset_configs,
+        resolved=document,
+        executor=ExecutorConfig(
+            suite.executor, suite.ray_address, suite.cpus_per_run, suite.gpus_per_run
+        ),
+    )
+
+
+def run_config(suite: SuiteConfig, dataset: DatasetConfig, model: str, seed: int) -> dict[str, Any]:
+    """Everything that determines one run, as plain data (logged and hashed). The schema
+    version is part of it, so runs logged under an older schema are not taken as done."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "suite": suite.name,
+        "dataset": dataset.key,
+        "dataset_loader": dataset.dataset,
+        "family": dataset.family,
+        "model": model,
+        "seed": seed,
+        "parameter_budget": dataset.parameter_budget,
+        "training": dataclasses.asdict(dataset.training),
+        "settings": dataclasses.asdict(dataset.settings),
+        "model_options": dataclasses.asdict(dataset.model),
+    }
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """A short stable digest of a run config, for skip-if-finished."""
+    canonical = json.dumps(config, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """`{"a": {"b": 1}}` -> `{"a.b": 1}` (for MLflow params)."""
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat

@@ -1,0 +1,242 @@
+"""Everything that talks to MLflow: the store, experiments, run bookkeeping and logging."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TypeVar
+
+import keras
+import mlflow
+import numpy as np
+from mlflow.tracking import MlflowClient
+
+from gru_keras import schema
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+DEFAULT_ARTIFACT_ROOT = "mlartifacts"
+# What SQL stores say when two writers insert the same row at once (sqlite, MySQL, PostgreSQL).
+DUPLICATE_ROW_ERRORS = ("UNIQUE constraint failed", "Duplicate entry", "duplicate key value")
+Result = TypeVar("Result")
+
+PACKAGES = ("gru-keras", "keras", "tensorflow-cpu", "mlflow", "numpy")
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced a NaN or infinite loss."""
+
+
+def tracking_uri() -> str:
+    """`MLFLOW_TRACKING_URI` if set, else the embedded sqlite store."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def connect(uri: str | None = None) -> MlflowClient:
+    uri = uri or tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    return MlflowClient(uri)
+
+
+def ensure_experiment(client: MlflowClient, name: str) -> str:
+    """The id of experiment `name`, created (or restored) if needed.
+
+    With a local sqlite store, artifacts go to `./mlartifacts` beside it, as `make ui` serves.
+    """
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        if experiment.lifecycle_stage == "deleted":
+            client.restore_experiment(experiment.experiment_id)
+        return experiment.experiment_id
+    artifact_location = None
+    if client.tracking_uri.startswith("sqlite:"):
+        artifact_location = Path(DEFAULT_ARTIFACT_ROOT).resolve().as_uri()
+    return client.create_experiment(name, artifact_location=artifact_location)
+
+
+def _search(client: MlflowClient, experiment_id: str, status: str) -> list:
+    runs, token = [], None
+    while True:
+        page = client.search_runs(
+            [experiment_id],
+            filter_string=f"attributes.status = '{status}'",
+            max_results=1000,
+            page_token=token,
+        )
+        runs.extend(page)
+        token = page.token
+        if not token:
+            return runs
+
+
+def finished_runs(client: MlflowClient, experiment_id: str) -> dict[tuple[str, str], str]:
+    """`(run name, config hash) -> run id` for every FINISHED run of the experiment."""
+    return {
+        (run.info.run_name, run.data.tags.get(schema.TAG_CONFIG_HASH, "")): run.info.run_id
+        for run in _search(client, experiment_id, schema.FINISHED)
+    }
+
+
+def mark_interrupted(client: MlflowClient, experiment_id: str) -> list[str]:
+    """Mark runs left RUNNING by a killed process as KILLED; returns their names."""
+    names = []
+    for run in _search(client, experiment_id, schema.RUNNING):
+        client.set_tag(
+            run.info.run_id, schema.TAG_FAILURE, "process ended while the run was RUNNING"
+        )
+        client.set_terminated(run.info.run_id, status=schema.KILLED)
+        names.append(run.info.run_name)
+    return names
+
+
+def git_commit() -> str:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+            # The package's own checkout, wherever the suite is run from.
+            cwd=Path(__file__).resolve().parent,
+        )
+        return result.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def machine() -> str:
+    """Where a run ran: OS, processor and core count, and memory (reports quote it)."""
+    memory = ""
+    if hasattr(os, "sysconf") and "SC_PHYS_PAGES" in os.sysconf_names:
+        gib = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
+        memory = f", {gib:.0f} GiB"
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs{memory}, Python {platform.python_version()}"
+
+
+def run_tags(config: dict[str, Any], config_digest: str, task: str) -> dict[str, str]:
+    tags = {
+        schema.TAG_TASK: task,
+        schema.TAG_FAMILY: config["family"],
+        schema.TAG_DATASET: config["dataset"],
+        schema.TAG_MODEL: config["model"],
+        schema.TAG_SEED: str(config["seed"]),
+        schema.TAG_CONFIG_HASH: config_digest,
+        schema.TAG_SCHEMA_VERSION: str(schema.SCHEMA_VERSION),
+        schema.TAG_GIT_COMMIT: git_commit(),
+        schema.TAG_MACHINE: machine(),
+    }
+    tags.update(
+        {
+            f"{schema.TAG_VERSION_PREFIX}{name}": version
+            for name, version in package_versions().items()
+        }
+    )
+    return tags
+
+
+def retry_duplicate_row(call: Callable[[], Result], attempts: int = 4) -> Result:
+    """`call()`, tried again when the store refuses it for a duplicate row.
+
+    MLflow's SQL store records a dataset by looking it up and inserting it when missing;
+    runs that log the same dataset at the same moment (parallel workers on one server) can
+    both miss it and both insert, and the loser gets a unique-constraint error. By the next
+    attempt the row exists and is simply linked to the run.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except mlflow.exceptions.MlflowException as error:
+            if attempt == attempts or not any(text in str(error) for text in DUPLICATE_ROW_ERRORS):
+                raise
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
+
+
+def log_dataset(name: str, x_train: np.ndarray, y_train: np.ndarray, loader: str) -> None:
+    """Record the training split with `mlflow.log_input` (name, digest, schema, loader)."""
+    dataset = mlflow.data.from_numpy(x_train, targets=y_train, name=name)
+    retry_duplicate_row(
+        lambda: mlflow.log_input(dataset, context="training", tags={"loader": loader})
+    )
+
+
+def log_model(model: keras.Model) -> None:
+    """Save the model as `.keras` under the run's `model/` artifacts."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "model.keras"
+        model.save(path)
+        mlflow.log_artifact(str(path), artifact_path=schema.MODEL_DIR)
+
+
+def log_evaluation(evaluation: Any) -> None:
+    """Log a task's `Evaluation`: `test_*` metrics, tables as CSV, figures as PNG."""
+    mlflow.log_metrics(
+        {schema.as_test_metric(name): value for name, value in evaluation.metrics.items()}
+    )
+    for name, table in evaluation.tables.items():
+        mlflow.log_text(table.to_csv(index=False), name)
+    for name, figure in evaluation.figures.items():
+        mlflow.log_figure(figure, name)
+
+
+def log_arrays(arrays: dict[str, np.ndarray], artifact_file: str) -> None:
+    """Save NumPy arrays as one `.npz` artifact at `artifact_file`."""
+    directory, _, file_name = artifact_file.rpartition("/")
+    with tempfile.TemporaryDirectory() as temporary:
+        path = Path(temporary) / file_name
+        np.savez_compressed(path, **arrays)
+        mlflow.log_artifact(str(path), artifact_path=directory or None)
+
+
+def log_json(payload: dict[str, Any], artifact_file: str) -> None:
+    mlflow.log_text(json.dumps(payload, indent=2, sort_keys=True, default=str), artifact_file)
+
+
+class EpochLogger(keras.callbacks.Callback):
+    """Log every epoch's train and validation metrics (step = epoch) and its timing, and
+    stop the run with `NonFiniteLossError` as soon as the loss is not finite."""
+
+    def __init__(self, steps_per_epoch: int) -> None:
+        super().__init__()
+        self.steps_per_epoch = steps_per_epoch
+        self.epoch_seconds: list[float] = []
+        self._started = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        seconds = time.perf_counter() - self._started
+        self.epoch_seconds.append(seconds)
+        logs = {name: float(value) for name, value in (logs or {}).items()}
+        metrics = {
+            schema.epoch_metric(name): value
+            for name, value in logs.items()
+            if name != "learning_rate"
+        }
+        metrics[schema.EPOCH_SECONDS] = seconds
+        metrics[schema.STEP_SECONDS] = seconds / max(1, self.steps_per_epoch)
+        mlflow.log_metrics(
+            {name: value for name, value in metrics.items() if math.isfinite(value)}, step=epoch
+        )
+        loss = logs.get("loss", 0.0)
+        if not math.isfinite(loss):
+            raise NonFiniteLossError(f"training loss became {loss} in epoch {epoch + 1}")

@@ -1,0 +1,341 @@
+"""What every task family is made of: typed data, a task, model options, and report pages.
+
+A family is one folder under `gru_keras/families/` with `data.py` (loaders and their
+settings), `model.py` (the Keras model and its options), `task.py` (loss, evaluation,
+artifacts) and, if it draws pages of its own, `pages.py`. Its `__init__.py` gathers them in
+one `Family`, and `gru_keras.families.FAMILIES` lists every family once.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+
+from gru_keras.schema import as_test_metric
+from gru_keras.variants import RecurrentVariant, stacked_core_params
+
+
+class DataError(ValueError):
+    """The data a config points at cannot be used (missing file, bad column...); the message
+    names the problem. The runner reports it as a config error before any run starts."""
+
+
+Inputs = np.ndarray | dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    """What a family's loader knows about its data besides the arrays (sizes, vocabularies,
+    test references, scales). Each family subclasses it with typed fields; fields are NumPy
+    arrays, plain JSON values, or dataclasses of them, so a dataset can be cached as arrays
+    and JSON (`to_arrays` / `from_arrays`)."""
+
+    @property
+    def input_dim(self) -> int | None:
+        """Input size when the inputs are token ids (None: the last axis of `x`)."""
+        return None
+
+
+@dataclass
+class SequenceData:
+    """A dataset split three ways. Arrays are batch-first; `x_*` are `(examples, time,
+    features)` arrays, or for models with several inputs (seq2seq) a dict of such arrays
+    keyed by input name.
+
+    Attributes:
+        name: Registry name of the loader.
+        x_train, y_train, x_val, y_val, x_test, y_test: The splits.
+        facts: The family's typed facts about the data (a `DataFacts` subclass).
+    """
+
+    name: str
+    x_train: Inputs
+    y_train: np.ndarray
+    x_val: Inputs
+    y_val: np.ndarray
+    x_test: Inputs
+    y_test: np.ndarray
+    facts: DataFacts = field(default_factory=DataFacts)
+
+    @property
+    def input_dim(self) -> int:
+        declared = self.facts.input_dim
+        return int(declared) if declared is not None else int(self.x_train.shape[-1])
+
+    @property
+    def train_size(self) -> int:
+        return len(self.y_train)
+
+    def digest(self) -> str:
+        """A short hash of every array, so a run records exactly which data it saw."""
+        sha = hashlib.sha256()
+        for part in (self.x_train, self.y_train, self.x_val, self.y_val, self.x_test, self.y_test):
+            arrays = [part[key] for key in sorted(part)] if isinstance(part, dict) else [part]
+            for array in arrays:
+                sha.update(np.ascontiguousarray(array).tobytes())
+        return sha.hexdigest()[:16]
+
+
+# --- arrays and JSON, for the dataset cache --------------------------------------------------
+
+SPLITS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
+_JSON_KEY = "__facts__.json"
+
+
+def _plain(value: Any) -> Any:
+    """A facts value as JSON: dataclasses as dicts, tuples as lists, NumPy scalars as numbers."""
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _typed(value: Any, hint: Any) -> Any:
+    """A JSON value back in the type its field declares (the inverse of `_plain`)."""
+    origin, arguments = typing.get_origin(hint), typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        hints = typing.get_type_hints(hint)
+        return hint(**{name: _typed(item, hints[name]) for name, item in value.items()})
+    if origin is tuple:
+        if len(arguments) == 2 and arguments[1] is Ellipsis:
+            return tuple(_typed(item, arguments[0]) for item in value)
+        return tuple(_typed(item, kind) for item, kind in zip(value, arguments, strict=True))
+    if origin is list:
+        return [_typed(item, arguments[0]) for item in value]
+    if origin in (typing.Union, types.UnionType):
+        chosen = [kind for kind in arguments if kind is not type(None)]
+        return None if value is None else _typed(value, chosen[0])
+    return value
+
+
+def to_arrays(data: SequenceData) -> dict[str, np.ndarray]:
+    """The dataset as named arrays: splits (dict inputs as `x_train.source`...), facts arrays
+    as `facts.<field>`, and every other fact in one JSON string."""
+    arrays: dict[str, np.ndarray] = {}
+    for split in SPLITS:
+        part = getattr(data, split)
+        if isinstance(part, dict):
+            arrays.update({f"{split}.{key}": value for key, value in part.items()})
+        else:
+            arrays[split] = part
+    plain = {"name": data.name, "facts_type": type(data.facts).__qualname__, "facts": {}}
+    for item in dataclasses.fields(data.facts):
+        value = getattr(data.facts, item.name)
+        if isinstance(value, np.ndarray):
+            arrays[f"facts.{item.name}"] = value
+        else:
+            plain["facts"][item.name] = _plain(value)
+    arrays[_JSON_KEY] = np.array(json.dumps(plain))
+    return arrays
+
+
+def from_arrays(arrays: dict[str, np.ndarray], facts_type: type[DataFacts]) -> SequenceData:
+    """The inverse of `to_arrays`; KeyError or ValueError when the arrays are not a dataset
+    of `facts_type` (a cache written by another version)."""
+    plain = json.loads(str(arrays[_JSON_KEY]))
+    if plain["facts_type"] != facts_type.__qualname__:
+        raise ValueError(f"cached facts are {plain['facts_type']}, not {facts_type.__qualname__}")
+    splits = {}
+    for split in SPLITS:
+        if split in arrays:
+            splits[split] = arrays[split]
+        else:
+            prefix = f"{split}."
+            splits[split] = {
+                key.removeprefix(prefix): value
+                for key, value in arrays.items()
+                if key.startswith(prefix)
+            }
+            if not splits[split]:
+                raise KeyError(split)
+    hints = typing.get_type_hints(facts_type)
+    values = {}
+    for item in dataclasses.fields(facts_type):
+        key = f"facts.{item.name}"
+        values[item.name] = (
+            arrays[key] if key in arrays else _typed(plain["facts"][item.name], hints[item.name])
+        )
+    return SequenceData(plain["name"], **splits, facts=facts_type(**values))
+
+
+# --- datasets, tasks, families ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """A task whose model has no options: `[datasets.X.model]` takes no keys."""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """How to make one dataset.
+
+    Attributes:
+        name: Registry name used in configs.
+        task: The task (head, loss, metrics) that fits it.
+        settings: Dataclass of its config keys, validated by the experiment config; every
+            one of them changes the data (model options belong to the task).
+        load: `load(settings) -> SequenceData`, deterministic given the settings.
+        description: One line for data cards and `--help`.
+        facts: The `DataFacts` subclass its loader returns (to read a cached copy back).
+    """
+
+    name: str
+    task: Task
+    settings: type
+    load: Callable[[Any], SequenceData]
+    description: str
+    facts: type[DataFacts] = DataFacts
+
+
+@dataclass
+class Evaluation:
+    """What a run's test evaluation produces: metrics (keyed without the `test_` prefix), and
+    tables and figures to store as artifacts (file name -> DataFrame / matplotlib Figure)."""
+
+    metrics: dict[str, float]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+# A baseline turns the data into test predictions shaped like the model's, without training.
+Baseline = Callable[[SequenceData], np.ndarray]
+
+
+class Task(abc.ABC):
+    """What turns a recurrent core into a trainable, evaluable model for one kind of data.
+
+    Attributes:
+        name: Registry name.
+        headline_metric: The test metric that summarizes a run (logged as `test_<name>`).
+        higher_is_better: Direction of the headline metric.
+        recurrent_layers: How many recurrent layers the core stacks (for parameter matching).
+        baselines: Non-neural models run beside the recurrent variants on the same test
+            windows, logged as runs of their own (name -> `Baseline`).
+        supports_diagnostics: Whether the model is inputs -> one unmasked layer named
+            `recurrent` -> head, which the gradient diagnostics can step through by hand.
+        model_options: Dataclass of the model's options (`[datasets.X.model]` in a suite).
+        memory_probe: A synthetic task whose point is to hold information over a long span
+            (the claims check reads GRU vs SimpleRNN on these).
+        loss_at_last_step: The loss sits at the last step only, so how much gradient reaches
+            step 1 measures distance (the gradient page prefers such a task).
+    """
+
+    name: str = ""
+    headline_metric: str = ""
+    higher_is_better: bool = False
+    recurrent_layers: int = 1
+    baselines: dict[str, Baseline] = {}  # noqa: RUF012 - read-only class-level registry
+    supports_diagnostics: bool = True
+    model_options: type = NoOptions
+    memory_probe: bool = False
+    loss_at_last_step: bool = False
+
+    @property
+    def headline_column(self) -> str:
+        """The headline metric as logged: `test_<headline_metric>`."""
+        return as_test_metric(self.headline_metric)
+
+    @abc.abstractmethod
+    def build_model(
+        self, variant: RecurrentVariant, units: int, data: SequenceData, options: Any
+    ) -> keras.Model:
+        """The uncompiled model: inputs -> recurrent core -> task head."""
+
+    @abc.abstractmethod
+    def compile_kwargs(self) -> dict[str, Any]:
+        """`loss` and `metrics` for `model.compile`."""
+
+    @abc.abstractmethod
+    def evaluate_predictions(self, predictions: np.ndarray, data: SequenceData) -> Evaluation:
+        """Score test-split predictions (from a model or a baseline)."""
+
+    def core_parameters(
+        self, variant: RecurrentVariant, data: SequenceData, options: Any
+    ) -> Callable[[int], int]:
+        """Parameters of the model's recurrent core as a function of units, for matching.
+
+        The default is `recurrent_layers` stacked layers fed the data's features.
+        """
+        return stacked_core_params(variant, data.input_dim, self.recurrent_layers)
+
+    def recurrent_parameter_count(self, model: keras.Model) -> int:
+        """Parameters the recurrent core of a built model actually has (logged per run)."""
+        return model.get_layer("recurrent").count_params()
+
+    def fit_inputs(self, data: SequenceData, batch_size: int, seed: int) -> dict[str, Any]:
+        """Keyword arguments of `model.fit` for the training and validation data (`x`, `y`,
+        `validation_data`, and `batch_size` or `steps_per_epoch`)."""
+        return {
+            "x": data.x_train,
+            "y": data.y_train,
+            "validation_data": (data.x_val, data.y_val),
+            "batch_size": batch_size,
+        }
+
+    @property
+    def loss(self) -> Any:
+        """The training loss, as given to `model.compile`."""
+        return self.compile_kwargs()["loss"]
+
+    def evaluate(
+        self, model: keras.Model, data: SequenceData, batch_size: int, options: Any
+    ) -> Evaluation:
+        """Predict the test split and score it."""
+        return self.evaluate_predictions(
+            model.predict(data.x_test, batch_size=batch_size, verbose=0), data
+        )
+
+
+# `pages(inputs, datasets) -> [Figure]`: a family's own report pages, after its learning curves.
+Pages = Callable[[Any, list[str]], list]
+
+
+@dataclass(frozen=True)
+class Family:
+    """One task family: its datasets (each with its task) and what the report shows of it.
+
+    Attributes:
+        name: The family's name (tag `family` of its runs).
+        datasets: Its datasets.
+        tables: Run artifacts its pages need: artifact path -> table name in the report.
+        pages: Its own report pages, or None.
+    """
+
+    name: str
+    datasets: tuple[DatasetSpec, ...]
+    tables: dict[str, str] = field(default_factory=dict)
+    pages: Pages | None = None
+
+    @property
+    def tasks(self) -> tuple[Task, ...]:
+        return tuple(dict.fromkeys(spec.task for spec in self.datasets))
+
+
+def recurrent_model(
+    variant: RecurrentVariant,
+    units: int,
+    data: SequenceData,
+    head: keras.layers.Layer,
+    return_sequences: bool = False,
+) -> keras.Model:
+    """inputs -> the variant's recurrent layer (named `recurrent`) -> `head`."""
+    inputs = keras.Input(data.x_train.shape[1:], name="sequence")
+    states = variant.build(units, return_sequences=return_sequences, name="recurrent")(inputs)
+    return keras.Model(inputs, head(states), name=f"{data.name}_{variant.name}")

@@ -1,0 +1,67 @@
+"""Losses and metrics of the long-term-dependency probes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+
+from gru_keras.families.base import Evaluation, SequenceData, Task
+from gru_keras.families.probes.model import labeling_model, regression_model
+from gru_keras.variants import RecurrentVariant
+
+
+class LastStepRegression(Task):
+    """Regress one number from the last state (the adding problem)."""
+
+    name = "last_step_regression"
+    headline_metric = "mse"
+    higher_is_better = False
+    memory_probe = True
+    loss_at_last_step = True
+
+    def build_model(
+        self, variant: RecurrentVariant, units: int, data: SequenceData, options: Any
+    ) -> keras.Model:
+        return regression_model(variant, units, data)
+
+    def compile_kwargs(self) -> dict[str, Any]:
+        return {"loss": "mse", "metrics": ["mae"]}
+
+    def evaluate_predictions(self, predictions: np.ndarray, data: SequenceData) -> Evaluation:
+        errors = predictions - data.y_test
+        return Evaluation({"mse": float(np.mean(errors**2)), "mae": float(np.mean(np.abs(errors)))})
+
+
+class RecallLabeling(Task):
+    """Label every step; what counts is the recall window at the end (copy memory)."""
+
+    name = "recall_labeling"
+    headline_metric = "recall_accuracy"
+    higher_is_better = True
+    memory_probe = True
+
+    def build_model(
+        self, variant: RecurrentVariant, units: int, data: SequenceData, options: Any
+    ) -> keras.Model:
+        return labeling_model(variant, units, data)
+
+    def compile_kwargs(self) -> dict[str, Any]:
+        return {
+            "loss": "sparse_categorical_crossentropy",
+            "metrics": ["sparse_categorical_accuracy"],
+        }
+
+    def evaluate_predictions(self, probabilities: np.ndarray, data: SequenceData) -> Evaluation:
+        recall_steps = int(data.facts.recall_steps)
+        predicted = probabilities[:, -recall_steps:].argmax(axis=-1)
+        expected = data.y_test[:, -recall_steps:]
+        picked = np.take_along_axis(probabilities, data.y_test[..., None].astype("int64"), axis=-1)
+        return Evaluation(
+            {
+                "recall_accuracy": float(np.mean(predicted == expected)),
+                "sequence_accuracy": float(np.mean((predicted == expected).all(axis=1))),
+                "cross_entropy": float(-np.mean(np.log(np.clip(picked, 1e-12, 1.0)))),
+            }
+        )

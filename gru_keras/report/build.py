@@ -1,0 +1,112 @@
+"""MLflow runs -> tables -> the PDF report. Built from the tracking store alone, never from
+in-memory results, so a report can be rebuilt later or from a remote server.
+
+`gru_keras.report.inputs` gathers what the store holds, `gru_keras.analysis` turns it into
+tables, `gru_keras.report.sections` draws the pages; only the functions here write files."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+from mlflow.tracking import MlflowClient
+
+from gru_keras import schema
+from gru_keras.analysis.runs import find_experiment
+from gru_keras.report.inputs import ReportInputs, gather
+from gru_keras.report.sections import SECTIONS
+from gru_keras.report.text import display_head_to_head, markdown_table, to_markdown
+
+
+def write_tables(
+    summary: pd.DataFrame, pairs: pd.DataFrame, directory: Path, stem: str
+) -> list[Path]:
+    """Write `<stem>-summary.csv`, `<stem>-head-to-head.csv` and `<stem>-summary.md` (both
+    tables) into `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    summary_csv = directory / f"{stem}-summary.csv"
+    pairs_csv = directory / f"{stem}-head-to-head.csv"
+    markdown_path = directory / f"{stem}-summary.md"
+    summary.to_csv(summary_csv, index=False)
+    pairs.to_csv(pairs_csv, index=False)
+    markdown = [f"# {stem}: test results", "", to_markdown(summary), ""]
+    if len(pairs):
+        markdown += [
+            "## Head-to-head (stratified bootstrap over seeds, 95% CI)",
+            "",
+            markdown_table(display_head_to_head(pairs)),
+            "",
+        ]
+    markdown_path.write_text("\n".join(markdown))
+    return [summary_csv, pairs_csv, markdown_path]
+
+
+def build_pages(inputs: ReportInputs) -> list[Figure]:
+    """Every page of the report, in reading order, numbered in the footer."""
+    pages = [page for section in SECTIONS for page in section(inputs)]
+    for number, page in enumerate(pages, start=1):
+        page.text(0.96, 0.955, f"{number} / {len(pages)}", fontsize=8, ha="right", va="top")
+    return pages
+
+
+def write_pdf(pages: list[Figure], path: Path, title: str) -> Path:
+    """One vector PDF of all pages."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with PdfPages(path, metadata={"Title": title, "Creator": "gru-keras"}) as pdf:
+        for page in pages:
+            pdf.savefig(page)
+    return path
+
+
+def log_report(client: MlflowClient, experiment: str, paths: list[Path]) -> str:
+    """Attach the report files to the experiment's report run (created once, tagged
+    `kind=report` so it is never read as a result); returns its run id."""
+    experiment_id = find_experiment(client, experiment)
+    existing = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.{schema.TAG_KIND} = '{schema.KIND_REPORT}'",
+        max_results=1,
+    )
+    if existing:
+        run_id = existing[0].info.run_id
+    else:
+        run = client.create_run(
+            experiment_id,
+            run_name=schema.report_run_name(experiment),
+            tags={schema.TAG_KIND: schema.KIND_REPORT},
+        )
+        run_id = run.info.run_id
+        client.set_terminated(run_id, schema.FINISHED)
+    for path in paths:
+        client.log_artifact(run_id, str(path), schema.REPORT_DIR)
+    return run_id
+
+
+def build_report(
+    client: MlflowClient,
+    experiment: str,
+    output_dir: Path,
+    expected: list[tuple[str, str, str, str, int]] | None = None,
+    log: bool = True,
+) -> list[Path]:
+    """Read `experiment` from MLflow and write `<experiment>-<timestamp>.pdf`, `latest.pdf`
+    and the summary tables into `output_dir`; log them to MLflow unless `log` is False.
+
+    Returns:
+        The written paths, the timestamped PDF first.
+    """
+    inputs = gather(client, experiment, expected)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    pdf = write_pdf(
+        build_pages(inputs), output_dir / f"{experiment}-{stamp}.pdf", f"gru-keras: {experiment}"
+    )
+    latest = output_dir / "latest.pdf"
+    shutil.copyfile(pdf, latest)
+    paths = [pdf, latest, *write_tables(inputs.summary, inputs.pairs, output_dir, experiment)]
+    if log:
+        log_report(client, experiment, [pdf, *paths[2:]])
+    return paths

@@ -1,0 +1,139 @@
+"""Page layout shared by every report page: A4 landscape pages with a title and a caption,
+tables over as many pages as they need, one colour per model on every page.
+
+Pure functions from tables to matplotlib Figures: nothing here reads MLflow or writes files."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from gru_keras import schema
+
+PAGE_SIZE = (11.69, 8.27)  # A4 landscape, inches
+
+# Okabe-Ito colours (distinguishable with colour-blindness); the two GRUs share a hue family.
+MODEL_COLORS = {
+    schema.CUSTOM_GRU: "#0072B2",
+    schema.KERAS_GRU: "#56B4E9",
+    schema.LSTM: "#E69F00",
+    schema.SIMPLE_RNN: "#009E73",
+    "naive": "#999999",
+    "seasonal_naive": "#666666",
+    "ets": "#CC79A7",
+}
+
+EXTRA_COLORS = ("#D55E00", "#F0E442", "#000000", "#8C564B", "#7F7F7F")
+
+TABLE_ROWS_PER_PAGE = 24
+
+
+def model_color(model: str) -> str:
+    """The model's colour on every page; unknown models get a stable extra colour."""
+    if model in MODEL_COLORS:
+        return MODEL_COLORS[model]
+    return EXTRA_COLORS[sum(map(ord, model)) % len(EXTRA_COLORS)]
+
+
+def new_page(title: str, caption: str = "", subtitle: str = "") -> Figure:
+    """An empty A4 landscape page with a title and a caption at the foot."""
+    figure = Figure(figsize=PAGE_SIZE)
+    figure.text(0.04, 0.955, title, fontsize=15, fontweight="bold", va="top")
+    if subtitle:
+        figure.text(0.04, 0.915, subtitle, fontsize=9, va="top", color="#333333")
+    if caption:
+        figure.text(0.04, 0.02, textwrap.fill(caption, 175), fontsize=8.5, va="bottom")
+    return figure
+
+
+def message_page(title: str, message: str) -> Figure:
+    """A page that says, in its body, why there is nothing to draw."""
+    figure = new_page(title)
+    figure.text(0.5, 0.55, textwrap.fill(message, 90), fontsize=12, ha="center", va="center")
+    return figure
+
+
+def _chunks(frame: pd.DataFrame, size: int) -> list[pd.DataFrame]:
+    return [frame.iloc[start : start + size] for start in range(0, max(len(frame), 1), size)]
+
+
+def table_pages(
+    title: str,
+    caption: str,
+    frame: pd.DataFrame,
+    bold_column: str | None = None,
+    color_column: str | None = None,
+    column_widths: Sequence[float] | None = None,
+    subtitle: str = "",
+    rows_per_page: int = TABLE_ROWS_PER_PAGE,
+    wrap: int = 0,
+) -> list[Figure]:
+    """A table over as many pages as it needs; a row flagged in `bold_column` is bold, and
+    `color_column` (a column of colours or "") tints that row's first cells' text."""
+    columns = [c for c in frame.columns if c not in (bold_column, color_column)]
+    pages = []
+    chunks = _chunks(frame, rows_per_page)
+    for index, chunk in enumerate(chunks):
+        page_title = title if index == 0 else f"{title} (continued)"
+        figure = new_page(page_title, caption, subtitle if index == 0 else "")
+        top = 0.80 if index == 0 and subtitle.count("\n") >= 2 else 0.87
+        axis = figure.add_axes((0.04, 0.12, 0.92, top - 0.12))
+        axis.axis("off")
+        if not len(chunk):
+            axis.text(0, 1, "(no rows)", fontsize=10, va="top")
+            pages.append(figure)
+            continue
+        cells = [
+            [textwrap.fill(str(row[c]), wrap) if wrap else str(row[c]) for c in columns]
+            for _, row in chunk.iterrows()
+        ]
+        table = axis.table(
+            cellText=cells,
+            colLabels=columns,
+            colWidths=column_widths,
+            loc="upper center",
+            cellLoc="left",
+            colLoc="left",
+        )
+        table.auto_set_font_size(False)
+        table.set_fontsize(8)
+        lines = max(1, max(cell.count("\n") + 1 for row in cells for cell in row))
+        table.scale(1, 1.25 + 0.55 * (lines - 1) if wrap else 1.35)
+        for (row, _column), cell in table.get_celld().items():
+            cell.set_edgecolor("#DDDDDD")
+            if row == 0:
+                cell.set_facecolor("#EEF2F7")
+                cell.get_text().set_fontweight("bold")
+        for position, (_, row) in enumerate(chunk.iterrows(), start=1):
+            if bold_column and row[bold_column]:
+                for column in range(len(columns)):
+                    table[position, column].get_text().set_fontweight("bold")
+            if color_column and row[color_column]:
+                table[position, len(columns) - 1].get_text().set_color(row[color_column])
+        pages.append(figure)
+    return pages
+
+
+def legend_below(figure: Figure, models: Sequence[str], truth: bool = False) -> None:
+    handles = [Line2D([], [], color=model_color(m), linewidth=3) for m in models]
+    labels = list(models)
+    if truth:
+        handles.insert(0, Line2D([], [], color="black", linewidth=3))
+        labels.insert(0, "truth")
+    figure.legend(
+        handles,
+        labels,
+        loc="lower center",
+        ncol=len(labels),
+        fontsize=9,
+        frameon=False,
+        bbox_to_anchor=(0.5, 0.075),
+    )
+
+
+def chunked(items: list[str], size: int) -> list[list[str]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]

@@ -1,0 +1,347 @@
+"""Report figures: plot functions that take an `ax` and return it (in the style of rliable),
+and the pages composed of them. Pure functions from tables to matplotlib Figures; nothing
+here reads MLflow or writes files."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from gru_keras.analysis.stats import mean_band
+from gru_keras.report.layout import legend_below, model_color, new_page
+from gru_keras.schema import metric_label
+
+FLOOR = 1e-30  # gradients below float32's reach are drawn here, on log axes
+
+
+def learning_curves(axis: Axes, curves: pd.DataFrame, models: Sequence[str], ylabel: str) -> Axes:
+    """Validation loss against epoch: mean line over seeds, band from min to max."""
+    for model in models:
+        runs = [
+            group["value"].to_numpy()
+            for _, group in curves[curves["model"] == model].groupby("seed")
+        ]
+        if not runs:
+            continue
+        epochs, mean, low, high = mean_band(runs)
+        color = model_color(model)
+        axis.plot(epochs + 1, mean, color=color, linewidth=1.6, marker="o", markersize=2.5)
+        if len(runs) > 1:
+            axis.fill_between(epochs + 1, low, high, color=color, alpha=0.18, linewidth=0)
+    axis.set_xlabel("epoch")
+    if len(curves):
+        axis.set_xlim(0.5, curves.groupby(["model", "seed"]).size().max() + 0.5)
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    axis.set_ylabel(ylabel)
+    if _spans_a_decade(curves["value"].to_numpy(float)):
+        axis.set_yscale("log")
+    axis.grid(alpha=0.3)
+    return axis
+
+
+def _spans_a_decade(values: np.ndarray) -> bool:
+    """Log scale only when positive values span 10x or more; below that it hides detail and
+    crowds the axis with minor labels."""
+    values = values[np.isfinite(values)]
+    return bool(len(values)) and (values > 0).all() and values.max() / values.min() >= 10
+
+
+def metric_bars(axis: Axes, summary: pd.DataFrame, metric_label: str) -> Axes:
+    """The headline test metric per model: bar at the mean, whisker over the 95% CI;
+    models without a finished run are marked as missing."""
+    positions = np.arange(len(summary))
+    for position, (_, row) in zip(positions, summary.iterrows(), strict=True):
+        color = model_color(row["model"])
+        if not np.isfinite(row["mean"]):
+            axis.text(position, 0, "missing", rotation=90, ha="center", va="bottom", fontsize=7)
+            continue
+        hatch = "//" if row.get("baseline") else None
+        axis.bar(position, row["mean"], color=color, hatch=hatch, edgecolor="white", width=0.7)
+        if np.isfinite(row["ci_low"]):
+            axis.errorbar(
+                position,
+                row["mean"],
+                yerr=[[row["mean"] - row["ci_low"]], [row["ci_high"] - row["mean"]]],
+                color="black",
+                capsize=3,
+                linewidth=1,
+            )
+    axis.set_xticks(positions, summary["model"], rotation=35, ha="right", fontsize=7.5)
+    axis.set_ylabel(metric_label)
+    means = summary["mean"].to_numpy(float)
+    means = means[np.isfinite(means)]
+    if len(means) and (means >= 0).all():
+        # Bars start at zero; all-zero bars (chance-level accuracy) still get a visible scale.
+        axis.set_ylim(bottom=0, top=None if means.max() > 0 else 1)
+    limit = _far_off_limit(summary["ci_high"].fillna(summary["mean"]).to_numpy(float))
+    if limit is not None:
+        axis.set_ylim(top=limit)
+        for position, value in zip(positions, summary["mean"], strict=True):
+            if np.isfinite(value) and value > limit:
+                axis.text(
+                    position,
+                    limit * 0.97,
+                    f"{value:.3g} ↑",
+                    ha="center",
+                    va="top",
+                    fontsize=7,
+                    rotation=90,
+                    color="white",
+                )
+    axis.grid(axis="y", alpha=0.3)
+    return axis
+
+
+def _far_off_limit(values: np.ndarray) -> float | None:
+    """An upper axis limit that leaves out one far-off value (the naive forecast on seasonal
+    data is 10x worse than everything else and would flatten the rest), or None."""
+    values = values[np.isfinite(values)]
+    if len(values) > 2 and values.max() > 3 * np.median(values) > 0:
+        return float(1.15 * values[values <= 3 * np.median(values)].max())
+    return None
+
+
+def quality_against_time(axis: Axes, runs: pd.DataFrame, metric: str, metric_label: str) -> Axes:
+    """Each finished run as a point: training seconds (log when they span a decade) against
+    its test metric."""
+    finished = (
+        runs[(runs["status"] == "FINISHED") & runs[metric].notna()]
+        if metric in runs
+        else runs.iloc[:0]
+    )
+    seconds_of_all = finished["train_seconds"].clip(lower=1e-3) if len(finished) else finished
+    limit = _far_off_limit(finished[metric].to_numpy(float)) if len(finished) else None
+    clipped = 0
+    for model, group in finished.groupby("model"):
+        seconds = seconds_of_all.loc[group.index]
+        values = group[metric] if limit is None else group[metric].clip(upper=limit * 0.95)
+        axis.scatter(
+            seconds,
+            values,
+            color=model_color(model),
+            s=22,
+            edgecolor="black",
+            linewidth=0.3,
+            marker="s" if group["units"].isna().all() else "o",
+        )
+        if limit is not None:
+            for second, value in zip(seconds, group[metric], strict=True):
+                if value > limit * 0.95:
+                    clipped += 1
+                    axis.annotate(
+                        f"{model} {value:.3g} ↑",
+                        (second, limit * 0.95),
+                        xytext=(4, -3 - 8 * (clipped - 1)),  # stacked, never on top of another
+                        textcoords="offset points",
+                        fontsize=6.5,
+                        va="top",
+                    )
+    if limit is not None:
+        axis.set_ylim(top=limit)
+    if len(finished) and _spans_a_decade(seconds_of_all.to_numpy(float)):
+        axis.set_xscale("log")
+        axis.set_xlabel("training time per run (s, log scale)")
+    else:
+        axis.set_xlabel("training time per run (s)")
+    axis.set_ylabel(metric_label)
+    axis.grid(alpha=0.3)
+    return axis
+
+
+def family_page(
+    family: str,
+    datasets: Sequence[str],
+    summary: pd.DataFrame,
+    runs: pd.DataFrame,
+    curves: pd.DataFrame,
+) -> Figure:
+    """One row per dataset: learning curves, test metric with CIs, quality against time."""
+    models = _models_of(summary[summary["dataset"].isin(datasets)])
+    figure = new_page(
+        f"Task family: {family}",
+        "Left: validation loss per epoch (line = mean over seeds, band = min to max; curves "
+        "stop where early stopping ended a run). Middle: the headline test metric, mean with "
+        "95% bootstrap CI over seeds; hatched bars are non-neural baselines (deterministic, one "
+        "run). Right: every run's test metric against its training time (squares: baselines; "
+        "those under 1 ms are drawn at 1 ms). A value far off the scale is drawn at the top "
+        "edge with its value and an arrow. Look for a GRU that is lower/higher than SimpleRNN "
+        "and LSTM beyond the whiskers, and for where it sits on the time axis.",
+    )
+    grid = figure.add_gridspec(
+        len(datasets), 3, left=0.08, right=0.98, top=0.88, bottom=0.2, hspace=0.75, wspace=0.32
+    )
+    for row, dataset in enumerate(datasets):
+        of_dataset = summary[summary["dataset"] == dataset]
+        metric = of_dataset["metric"].iloc[0]
+        arrow = "higher is better" if of_dataset["higher_is_better"].iloc[0] else "lower is better"
+        label = f"test {metric_label(metric)}"
+        curves_axis = figure.add_subplot(grid[row, 0])
+        learning_curves(
+            curves_axis, curves[curves["dataset"] == dataset], models, "validation loss"
+        )
+        curves_axis.set_title(f"{dataset}: learning curves", fontsize=9)
+        bars_axis = figure.add_subplot(grid[row, 1])
+        metric_bars(bars_axis, of_dataset, label)
+        bars_axis.set_title(f"{dataset}: {label} ({arrow})", fontsize=9)
+        time_axis = figure.add_subplot(grid[row, 2])
+        quality_against_time(time_axis, runs[runs["dataset"] == dataset], metric, label)
+        time_axis.set_title(f"{dataset}: quality against time", fontsize=9)
+    legend_below(figure, models)
+    return figure
+
+
+def _models_of(summary: pd.DataFrame) -> list[str]:
+    return list(dict.fromkeys(summary["model"]))
+
+
+def gradient_page(
+    gradients: pd.DataFrame, datasets: Sequence[str], models: Sequence[str]
+) -> Figure:
+    """‖∂L/∂h_t‖ against distance from the loss, at initialization and after training."""
+    figure = new_page(
+        "Inside the cells: how far back do gradients reach?",
+        "Mean norm of the gradient of each example's loss with respect to the hidden state h_t, "
+        "against how many steps t lies before the last input (log scale; mean over seeds and 64 "
+        "fixed validation examples). A flat line means the loss still 'sees' early steps; a line "
+        f"falling to the bottom means the gradient vanished (values under {FLOOR:g}, beyond float32, "
+        "are drawn at that floor). Compare SimpleRNN with the gated cells after training.",
+    )
+    grid = figure.add_gridspec(
+        len(datasets), 2, left=0.08, right=0.98, top=0.88, bottom=0.2, hspace=0.5, wspace=0.2
+    )
+    for row, dataset in enumerate(datasets):
+        for column, stage in enumerate(("initial", "trained")):
+            axis = figure.add_subplot(grid[row, column])
+            of_stage = gradients[(gradients["dataset"] == dataset) & (gradients["stage"] == stage)]
+            for model in models:
+                curve = of_stage[of_stage["model"] == model].groupby("distance")["norm"].mean()
+                if len(curve):
+                    axis.plot(
+                        curve.index,
+                        curve.clip(lower=FLOOR),
+                        color=model_color(model),
+                        linewidth=1.6,
+                    )
+            axis.set_yscale("log")
+            axis.set_xlabel("distance from the last step (steps)")
+            axis.set_ylabel("‖∂L/∂h_t‖")
+            when = "at initialization" if stage == "initial" else "after training"
+            axis.set_title(f"{dataset}: {when}", fontsize=9)
+            axis.grid(alpha=0.3)
+    legend_below(figure, models)
+    return figure
+
+
+def gates_page(dataset: str, gates: dict[str, np.ndarray], examples: int = 2) -> Figure:
+    """Heat maps of the custom GRU's update and reset gates over time for a few inputs."""
+    figure = new_page(
+        f"Inside the cells: custom GRU gate activity on {dataset}",
+        "Top: the input features of each example over time. Middle: the update gate z_t of every "
+        "unit (1 = take the new content, 0 = keep the old state). Bottom: the reset gate r_t "
+        "(0 = ignore the previous state when proposing new content). Trained model, first seed. "
+        "On the adding problem, look for units whose update gate opens only at the marked steps.",
+    )
+    count = min(examples, len(gates["update"]))
+    grid = figure.add_gridspec(
+        3,
+        count,
+        left=0.07,
+        right=0.93,
+        top=0.88,
+        bottom=0.13,
+        hspace=0.45,
+        wspace=0.15,
+        height_ratios=(1, 2, 2),
+    )
+    for column in range(count):
+        inputs = gates["inputs"][column]
+        axis = figure.add_subplot(grid[0, column])
+        for feature in range(inputs.shape[-1]):
+            axis.plot(inputs[:, feature], linewidth=0.9, label=f"feature {feature}")
+        axis.set_xlim(0, len(inputs) - 1)
+        axis.set_title(f"example {column + 1}: inputs", fontsize=9)
+        axis.set_xlabel("time step")
+        axis.set_ylabel("value")
+        if inputs.shape[-1] <= 4:
+            axis.legend(fontsize=7, loc="upper right")
+        for row, gate in ((1, "update"), (2, "reset")):
+            axis = figure.add_subplot(grid[row, column])
+            image = axis.imshow(
+                gates[gate][column].T,
+                aspect="auto",
+                cmap="viridis",
+                vmin=0,
+                vmax=1,
+                interpolation="nearest",
+            )
+            axis.set_title(f"example {column + 1}: {gate} gate", fontsize=9)
+            axis.set_xlabel("time step")
+            axis.set_ylabel("unit")
+    colorbar_axis = figure.add_axes((0.945, 0.13, 0.012, 0.5))
+    figure.colorbar(image, cax=colorbar_axis, label="gate activation")
+    return figure
+
+
+VERDICT_COLORS = {"supported": "#1A7F37", "not supported": "#B42318", "mixed": "#B54708"}
+
+
+def draw_confusion(
+    axis: Axes,
+    counts: np.ndarray,
+    labels: Sequence[str],
+    noun: str = "",
+    tick_size: float | None = None,
+    label_size: float | None = None,
+    count_size: float = 8,
+):
+    """A confusion-matrix heat map on `axis` (rows true, columns predicted), each non-zero
+    count written in its cell; returns the image, for a colour bar. Font sizes left as None
+    take matplotlib's default."""
+    image = axis.imshow(counts, cmap="Blues")
+    short = [str(label).replace("speaker ", "") for label in labels]
+    axis.set_xticks(range(len(short)), short, fontsize=tick_size)
+    axis.set_yticks(range(len(short)), short, fontsize=tick_size)
+    axis.set_xlabel(f"predicted {noun}".strip(), fontsize=label_size)
+    axis.set_ylabel(f"true {noun}".strip(), fontsize=label_size)
+    threshold = counts.max() / 2 if counts.size else 0
+    for (row, column), value in np.ndenumerate(counts):
+        if value:
+            axis.text(
+                column, row, str(value), ha="center", va="center", fontsize=count_size,
+                color="white" if value > threshold else "black",
+            )  # fmt: skip
+    return image
+
+
+def claims_page(table: pd.DataFrame, caption: str) -> Figure:
+    """One block per claim: the claim in bold, its verdict in colour, the evidence below."""
+    figure = new_page(
+        "Claims check: what the GRU literature says, against what this suite measured", caption
+    )
+    y = 0.87
+    for row in table.itertuples():
+        figure.text(0.05, y, row.claim, fontsize=11, fontweight="bold", va="top")
+        figure.text(
+            0.95,
+            y,
+            row.verdict.upper(),
+            fontsize=11,
+            fontweight="bold",
+            va="top",
+            ha="right",
+            color=VERDICT_COLORS.get(row.verdict, "#555555"),
+        )
+        evidence = "\n".join(
+            textwrap.fill(part, 150, initial_indent="• ", subsequent_indent="   ")
+            for part in row.evidence.split("; ")
+        )
+        lines = evidence.count("\n") + 1
+        figure.text(0.07, y - 0.035, evidence, fontsize=8.5, va="top", linespacing=1.5)
+        y -= 0.07 + 0.022 * lines
+    return figure

@@ -1,0 +1,216 @@
+"""The report's sections in reading order: each takes the gathered inputs and returns its
+pages. Captions live beside the page they describe."""
+
+from __future__ import annotations
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from gru_keras.analysis import claims
+from gru_keras.analysis.tables import deviation_table
+from gru_keras.families import FAMILIES, TASKS
+from gru_keras.report import plots
+from gru_keras.report.inputs import ReportInputs
+from gru_keras.report.layout import chunked, message_page, table_pages
+from gru_keras.report.text import bench_display, display_head_to_head, display_summary
+from gru_keras.variants import VARIANTS
+
+GRADIENT_DATASETS = 2  # the adding problem (first probe) and one real task
+
+
+def _status_counts(runs: pd.DataFrame) -> str:
+    counts = runs["status"].value_counts()
+    return ", ".join(f"{count} {status}" for status, count in counts.items())
+
+
+def provenance(inputs: ReportInputs) -> str:
+    """Suite, date, commit, versions and machine, as recorded on the runs themselves."""
+    runs = inputs.runs
+    ended = pd.to_numeric(runs["end_time"], errors="coerce").dropna()
+    date = (
+        pd.Timestamp(ended.max(), unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
+        if len(ended)
+        else "unknown"
+    )
+    recorded = runs[runs["status"] != "MISSING"]
+    commits = sorted({str(commit)[:10] for commit in recorded["git_commit"].dropna()})
+    machines = sorted(set(recorded["machine"].dropna()))
+    versions = recorded["versions"].dropna()
+    seeds = sorted(set(recorded.loc[recorded["model"].isin(list(VARIANTS)), "seed"]))
+    return "\n".join(
+        [
+            f"Suite (MLflow experiment): {inputs.experiment}    last run ended: {date}    "
+            f"tracking store: {inputs.tracking_uri}",
+            f"Runs: {len(runs)} ({_status_counts(runs)})    seeds: {', '.join(map(str, seeds)) or '-'}"
+            f"    git commit: {', '.join(commits) or 'unknown'}",
+            f"Versions: {versions.iloc[0] if len(versions) else 'not recorded'}",
+            f"Machine: {'; '.join(machines) or 'not recorded'}",
+        ]
+    )
+
+
+def summary_pages(inputs: ReportInputs) -> list[Figure]:
+    seeds = inputs.summary.loc[~inputs.summary["baseline"], "seeds"]
+    note = (
+        " With one seed per model there are no confidence intervals: treat differences as "
+        "anecdotes."
+        if len(seeds) and seeds.max() < 2
+        else ""
+    )
+    return table_pages(
+        f"{inputs.experiment}: when is a GRU worth it?",
+        "Headline test metric per dataset and model: mean over seeds with a 95% percentile "
+        "bootstrap interval; the best mean per dataset in bold. Baselines (naive, seasonal naive, "
+        "ETS) are deterministic and run once. Units are solved per model so that the recurrent "
+        "layers match the dataset's parameter budget; s / epoch is the mean wall time of one "
+        "training epoch on the machine above. A dash with a reason marks runs that failed or are "
+        "missing." + note,
+        display_summary(inputs.summary),
+        bold_column="best",
+        column_widths=(0.15, 0.1, 0.12, 0.25, 0.1, 0.06, 0.12, 0.08),
+        subtitle=provenance(inputs),
+        rows_per_page=22,
+    )
+
+
+VERDICT_COLORS = {"better": "#1A7F37", "worse": "#B42318"}
+
+
+def head_to_head_pages(inputs: ReportInputs) -> list[Figure]:
+    table = display_head_to_head(inputs.pairs)
+    if len(table):
+        table["color"] = [
+            VERDICT_COLORS.get(verdict, "") for verdict in inputs.pairs["verdict"].tolist()
+        ]
+    return table_pages(
+        "Head-to-head: custom GRU against each other recurrent model",
+        "Difference of the headline test metric (custom_gru minus the other model; for an ↓ "
+        "metric a negative difference favours custom_gru) with a 95% stratified bootstrap "
+        "interval: each model's seeds are resampled on their own, 10,000 times. The verdict is "
+        "'better' or 'worse' only when the interval excludes zero; otherwise the seeds cannot "
+        "tell the two apart. With fewer than two finished seeds on either side there is no "
+        "interval and no verdict.",
+        table,
+        color_column="color" if len(table) else None,
+        column_widths=(0.18, 0.2, 0.12, 0.25, 0.07, 0.18),
+    )
+
+
+def _datasets_by_family(summary: pd.DataFrame) -> dict[str, list[str]]:
+    families: dict[str, list[str]] = {}
+    for row in summary.drop_duplicates("dataset").itertuples():
+        families.setdefault(row.family, []).append(row.dataset)
+    return families
+
+
+FAMILY_DATASETS_PER_PAGE = 3
+
+
+def family_pages(inputs: ReportInputs) -> list[Figure]:
+    pages = []
+    for family, datasets in _datasets_by_family(inputs.summary).items():
+        for chunk in chunked(datasets, FAMILY_DATASETS_PER_PAGE):
+            pages.append(
+                plots.family_page(family, chunk, inputs.summary, inputs.runs, inputs.curves)
+            )
+        own_pages = FAMILIES[family].pages if family in FAMILIES else None
+        if own_pages is not None:
+            pages.extend(own_pages(inputs, datasets))
+    return pages
+
+
+def _diagnostic_datasets(inputs: ReportInputs) -> list[str]:
+    """The adding problem (or else the first probe) and the first real task with gradients."""
+    if not len(inputs.gradients):
+        return []
+    measured = set(inputs.gradients["dataset"])
+    ordered = inputs.summary.drop_duplicates("dataset")
+    ordered = ordered[ordered["dataset"].isin(measured)]
+    task_of = dict(zip(inputs.runs["dataset"], inputs.runs["task"], strict=True))
+    tasks = ordered["dataset"].map(lambda dataset: TASKS.get(task_of.get(dataset)))
+    is_probe = tasks.map(lambda task: task is not None and task.memory_probe)
+    at_last_step = tasks.map(lambda task: task is not None and task.loss_at_last_step)
+    probes = ordered[is_probe]
+    adding = ordered[is_probe & at_last_step]
+    chosen = list((adding if len(adding) else probes)["dataset"][:1])
+    chosen += list(ordered.loc[~is_probe, "dataset"][:1])
+    return chosen[:GRADIENT_DATASETS] or list(ordered["dataset"][:GRADIENT_DATASETS])
+
+
+def inside_pages(inputs: ReportInputs) -> list[Figure]:
+    datasets = _diagnostic_datasets(inputs)
+    if not datasets:
+        return [
+            message_page(
+                "Inside the cells",
+                "No run in this store logged gradient diagnostics (they are logged by runs of "
+                "this version of the suite, for tasks whose model is one recurrent layer).",
+            )
+        ]
+    models = [model for model in VARIANTS if model in set(inputs.gradients["model"])]
+    pages = [plots.gradient_page(inputs.gradients, datasets, models)]
+    for dataset in [*datasets, *inputs.gates]:
+        if dataset in inputs.gates:
+            pages.append(plots.gates_page(dataset, inputs.gates[dataset]))
+            break
+    return pages
+
+
+def claims_pages(inputs: ReportInputs) -> list[Figure]:
+    table = claims.claims_table(
+        inputs.runs, inputs.summary, inputs.pairs, inputs.curves, inputs.bench
+    )
+    caption = (
+        "Each claim's evidence comes from this suite's runs (head-to-head verdicts, gradient "
+        "diagnostics, seconds per epoch, learning curves) and, for equal-unit speed, from the "
+        "latest `make bench` in the same store. 'Supported' needs evidence for and none against; "
+        "'mixed' means the evidence points both ways; 'not supported' means the data does not "
+        "show it, which is a result, not an error; 'not measured' means this suite has no "
+        "evidence either way (for example one seed)."
+    )
+    return [plots.claims_page(table, caption)]
+
+
+def correctness_pages(inputs: ReportInputs) -> list[Figure]:
+    deviation = deviation_table(inputs.runs)
+    pages = table_pages(
+        "Correctness of the custom layer",
+        "After training, every custom_gru run converts its weights to keras.layers.GRU "
+        "(reset_after=False, update-gate block negated) and compares the two layers' outputs on "
+        "64 validation sequences. Float32 rounding puts agreement around 1e-6; anything near "
+        "1e-3 would be a bug. The test suite checks the same against an independent NumPy "
+        "implementation and finite differences.",
+        deviation,
+        column_widths=(0.3, 0.2, 0.35),
+    )
+    if inputs.bench is None:
+        pages.append(
+            message_page(
+                "Speed of the custom layer",
+                "No benchmark run in this tracking store: run `make bench` (it logs to the "
+                "MLflow experiment 'bench') and rebuild the report.",
+            )
+        )
+        return pages
+    quick = " (quick run: one tiny shape only)" if inputs.bench.attrs.get("quick") else ""
+    pages += table_pages(
+        "Speed of the custom layer (make bench)" + quick,
+        "Time per training step (forward + backward + update) and per inference batch, as a "
+        "ratio to keras.layers.GRU on the same shape: below 1.00 is faster. Batch 64, 32 "
+        "features; 'same_units' gives every model the same units, 'same_params' matches "
+        "keras_gru's parameter count. Median over interleaved repeats. "
+        f"Machine: {inputs.bench.attrs.get('machine', 'not recorded')}.",
+        bench_display(inputs.bench),
+        column_widths=(0.1, 0.06, 0.05, 0.06, 0.18, 0.18, 0.18, 0.19),
+    )
+    return pages
+
+
+SECTIONS = (
+    summary_pages,
+    head_to_head_pages,
+    family_pages,
+    inside_pages,
+    claims_pages,
+    correctness_pages,
+)

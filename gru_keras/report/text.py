@@ -1,0 +1,116 @@
+"""What a reader sees as text: the tables' cells formatted as strings, Markdown, and the
+sample tables (translations, decoded utterances) the family pages show."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from gru_keras import schema
+from gru_keras.analysis.tables import best_models
+
+
+def format_value(row: pd.Series) -> str:
+    """`mean [low, high]`, or why there is no interval (one seed, a deterministic baseline),
+    or why there is no value at all."""
+    if not np.isfinite(row["mean"]):
+        return f"— ({row['why_not_finished']})" if row.get("why_not_finished") else "—"
+    if np.isfinite(row["ci_low"]):
+        return f"{row['mean']:.4g} [{row['ci_low']:.4g}, {row['ci_high']:.4g}]"
+    if row.get("baseline"):
+        return f"{row['mean']:.4g} (deterministic, 1 run)"
+    return f"{row['mean']:.4g} (1 seed, no CI)"
+
+
+def _number(value: float, digits: str = ".0f") -> str:
+    return "—" if not np.isfinite(value) else format(value, digits)
+
+
+def display_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary as the strings a reader sees (Markdown and PDF use the same), plus a
+    boolean `best` column marking the best model per dataset."""
+    best = best_models(summary)
+    rows = []
+    for _, row in summary.iterrows():
+        seeds = f"{row['seeds']}" + (
+            f" ({row['not_finished']} not finished)" if row["not_finished"] else ""
+        )
+        rows.append(
+            {
+                "dataset": row["dataset"],
+                "model": row["model"],
+                "test metric": schema.metric_label(row["metric"])
+                + (" ↑" if row["higher_is_better"] else " ↓"),
+                "mean [95% CI]": format_value(row),
+                "seeds": seeds,
+                "units": _number(row["units"]),
+                "recurrent params": _number(row["recurrent_params"]),
+                "s / epoch": _number(row["seconds_per_epoch"], ".2f"),
+                "best": best.get(row["dataset"]) == row["model"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def display_head_to_head(table: pd.DataFrame) -> pd.DataFrame:
+    """Head-to-head rows as strings: pair, difference [95% CI], seeds, verdict."""
+    rows = []
+    for _, row in table.iterrows():
+        if np.isfinite(row["ci_low"]):
+            difference = f"{row['difference']:+.4g} [{row['ci_low']:+.4g}, {row['ci_high']:+.4g}]"
+        else:
+            difference = _number(row["difference"], "+.4g")
+        rows.append(
+            {
+                "dataset": row["dataset"],
+                "comparison": f"{row['first']} vs {row['second']}",
+                "test metric": schema.metric_label(row["metric"])
+                + (" ↑" if row["higher_is_better"] else " ↓"),
+                "difference [95% CI]": difference,
+                "seeds": row["seeds"],
+                "verdict": f"{row['first']} {row['verdict']}"
+                if row["verdict"] in ("better", "worse")
+                else row["verdict"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def markdown_table(frame: pd.DataFrame, bold_column: str | None = None) -> str:
+    """A Markdown table of a display frame; rows flagged in `bold_column` are bolded."""
+    columns = [column for column in frame.columns if column != bold_column]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for _, row in frame.iterrows():
+        cells = [str(row[column]) for column in columns]
+        if bold_column and row[bold_column]:
+            cells = [
+                f"**{cell}**" if column == "mean [95% CI]" else cell
+                for column, cell in zip(columns, cells, strict=True)
+            ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def to_markdown(summary: pd.DataFrame) -> str:
+    """The summary as a Markdown table; the best model per dataset in bold."""
+    return markdown_table(display_summary(summary), bold_column="best")
+
+
+def bench_display(bench: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    keys = ["sizing", "jit_compile", "timesteps", "units"]
+    for key, group in bench.groupby(keys, sort=False):
+        by_model = group.set_index("model")
+        row = dict(zip(["sizing", "jit", "T", "units"], key, strict=True))
+        for model in (schema.SUBJECT, schema.LSTM, schema.SIMPLE_RNN):
+            if model in by_model.index:
+                row[f"{model} train / infer"] = (
+                    f"{by_model.loc[model, 'train_ratio']:.2f} / {by_model.loc[model, 'infer_ratio']:.2f}"
+                )
+        reference = schema.REFERENCE
+        if reference in by_model.index:
+            row[f"{reference} train / infer ms"] = (
+                f"{by_model.loc[reference, 'train_ms']:.1f} / {by_model.loc[reference, 'infer_ms']:.1f}"
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,114 @@
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from gru_keras.analysis.runs import load_bench
+from gru_keras.experiment.bench import BenchShape, add_ratios, default_shapes, units_per_variant
+from gru_keras.variants import PARAMETER_TOLERANCE, VARIANTS, get_variant
+
+
+def test_default_grid_covers_the_issue_shapes():
+    shapes = default_shapes()
+    assert {s.timesteps for s in shapes} == {50, 200}
+    assert {s.units for s in shapes} == {64, 256}
+    assert {s.jit_compile for s in shapes} == {False, True}
+    assert {s.sizing for s in shapes} == {"same_units", "same_params"}
+    assert {(s.batch, s.features) for s in shapes} == {(64, 32)}
+    assert len(shapes) == 16
+
+
+def test_same_params_sizing_matches_the_keras_gru_count():
+    shape = BenchShape(64, 50, 32, 256, False, "same_params")
+    units = units_per_variant(shape, VARIANTS)
+    budget = get_variant("keras_gru").count_params(32, 256)
+    assert units["keras_gru"] == units["custom_gru"] == 256
+    for name, count in units.items():
+        assert (
+            abs(get_variant(name).count_params(32, count) - budget) / budget <= PARAMETER_TOLERANCE
+        )
+    assert units["simple_rnn"] > 256 > units["lstm"]
+
+
+def test_ratios_are_relative_to_keras_gru_at_the_same_shape():
+    base = {"batch": 1, "timesteps": 5, "features": 2, "units": 3, "jit_compile": False}
+    table = pd.DataFrame(
+        [
+            {
+                **base,
+                "sizing": "same_units",
+                "model": "keras_gru",
+                "train_ms": 4.0,
+                "infer_ms": 2.0,
+            },
+            {
+                **base,
+                "sizing": "same_units",
+                "model": "custom_gru",
+                "train_ms": 3.0,
+                "infer_ms": 3.0,
+            },
+            {
+                **base,
+                "sizing": "same_params",
+                "model": "keras_gru",
+                "train_ms": 8.0,
+                "infer_ms": 1.0,
+            },
+            {
+                **base,
+                "sizing": "same_params",
+                "model": "custom_gru",
+                "train_ms": 2.0,
+                "infer_ms": 0.5,
+            },
+        ]
+    )
+    ratios = add_ratios(table)
+    assert ratios["train_ratio"].tolist() == [1.0, 0.75, 1.0, 0.25]
+    assert ratios["infer_ratio"].tolist() == [1.0, 1.5, 1.0, 0.5]
+
+
+@pytest.mark.slow
+def test_bench_cli_writes_a_table(tmp_path):
+    output = tmp_path / "bench.csv"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gru_keras",
+            "bench",
+            "--quick",
+            "--repeats",
+            "2",
+            "--output",
+            str(output),
+            "--tracking-uri",
+            f"sqlite:///{tmp_path / 'mlflow.db'}",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    table = pd.read_csv(output)
+    assert sorted(table["model"]) == sorted(VARIANTS)
+    assert (table["train_ms"] > 0).all() and (table["infer_ms"] > 0).all()
+    assert table.loc[table["model"] == "keras_gru", "train_ratio"].item() == 1.0
+    assert "custom_gru" in result.stdout and "train_ratio" in result.stdout
+    # The same table is logged to MLflow, where the report finds it.
+    logged = load_bench(MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}"))
+    pd.testing.assert_frame_equal(logged, table)
+    assert logged.attrs["quick"] is True
+
+
+def test_cli_help_lists_the_commands():
+    result = subprocess.run(
+        [sys.executable, "-m", "gru_keras", "--help"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    assert "bench" in result.stdout

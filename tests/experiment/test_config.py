@@ -1,0 +1,180 @@
+from pathlib import Path
+
+import pytest
+
+from gru_keras.__main__ import main
+from gru_keras.experiment.config import (
+    ConfigError,
+    TrainingConfig,
+    config_hash,
+    flatten,
+    load_suite,
+    run_config,
+)
+from gru_keras.families.base import NoOptions
+from gru_keras.families.probes.data import AddingSettings
+from gru_keras.families.translation.model import TranslationOptions
+
+EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
+
+VALID = """
+[suite]
+name = "tiny"
+models = ["custom_gru", "lstm"]
+seeds = [0, 1]
+parameter_budget = 3000
+
+[training]
+epochs = 2
+
+[datasets.adding-short]
+dataset = "adding"
+sequence_length = 12
+train_size = 64
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "suite.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_valid_suite_loads_into_typed_dataclasses(tmp_path):
+    suite = load_suite(write(tmp_path, VALID))
+    assert suite.name == "tiny" and suite.models == ("custom_gru", "lstm") and suite.seeds == (0, 1)
+    (dataset,) = suite.datasets
+    assert dataset.key == "adding-short" and dataset.family == "probes"
+    assert dataset.training == TrainingConfig(epochs=2)
+    assert dataset.settings == AddingSettings(sequence_length=12, train_size=64)
+    assert dataset.parameter_budget == 3000
+
+
+def test_model_options_are_their_own_table_apart_from_the_data_settings(tmp_path):
+    suite = load_suite(
+        write(
+            tmp_path,
+            VALID + '\n[datasets.fr]\ndataset = "numbers-dates-fr"\ntrain_size = 100\n'
+            '[datasets.fr.model]\nattention = "luong"\nbeam_width = 2\n',
+        )
+    )
+    adding, french = suite.datasets
+    assert adding.model == NoOptions()
+    assert french.model == TranslationOptions(attention="luong", beam_width=2)
+    assert french.settings.train_size == 100 and not hasattr(french.settings, "attention")
+    config = run_config(suite, french, "lstm", 0)
+    assert config["model_options"] == {
+        "attention": "luong",
+        "decoder_context": False,
+        "beam_width": 2,
+    }
+    assert "attention" not in config["settings"]
+
+
+def test_per_dataset_overrides_and_base_files(tmp_path):
+    write(tmp_path, VALID, "base.toml")
+    child = write(
+        tmp_path,
+        'base = "base.toml"\n[suite]\nname = "child"\n'
+        "[datasets.adding-short]\nparameter_budget = 4000\n[datasets.adding-short.training]\nepochs = 5\n",
+        "child.toml",
+    )
+    suite = load_suite(child)
+    (dataset,) = suite.datasets
+    assert suite.name == "child" and suite.models == ("custom_gru", "lstm")
+    assert dataset.training.epochs == 5 and dataset.parameter_budget == 4000
+    assert dataset.settings.sequence_length == 12
+
+
+@pytest.mark.parametrize("path", sorted(EXPERIMENTS.glob("*.toml")), ids=lambda p: p.name)
+def test_shipped_suites_are_valid(path):
+    suite = load_suite(path)
+    assert suite.datasets and suite.models and suite.seeds
+
+
+def test_run_config_hash_is_stable_and_sensitive(tmp_path):
+    suite = load_suite(write(tmp_path, VALID))
+    dataset = suite.datasets[0]
+    first = run_config(suite, dataset, "lstm", 0)
+    assert config_hash(first) == config_hash(run_config(suite, dataset, "lstm", 0))
+    assert config_hash(first) != config_hash(run_config(suite, dataset, "lstm", 1))
+    flat = flatten(first)
+    assert flat["training.epochs"] == 2 and flat["settings.sequence_length"] == 12
+
+
+BAD_CONFIGS = {
+    "malformed-toml": ("[suite\nname = 1", "malformed TOML"),
+    "unknown-top-level-key": (VALID + "\n[extras]\na = 1\n", "unknown top-level key 'extras'"),
+    "unknown-training-key": (
+        VALID.replace("epochs = 2", "epochs = 2\nepoch = 3"),
+        "'training.epoch'; valid keys: batch_size",
+    ),
+    "unknown-dataset-key": (
+        VALID.replace("train_size = 64", "train_size = 64\nlength = 9"),
+        "'datasets.adding-short.length'",
+    ),
+    "unknown-model": (
+        VALID.replace('"lstm"]', '"transformer"]'),
+        "'transformer' is not valid; valid choices: simple_rnn, lstm",
+    ),
+    "unknown-dataset": (
+        VALID.replace('dataset = "adding"', 'dataset = "imagenet"'),
+        "'imagenet' is not a known dataset; valid choices: adding, copy-memory",
+    ),
+    "wrong-type": (
+        VALID.replace("epochs = 2", 'epochs = "two"'),
+        "'training.epochs' must be an integer, got 'two'",
+    ),
+    "out-of-range": (
+        VALID.replace("epochs = 2", "epochs = 2\nlearning_rate = -0.5"),
+        "'training.learning_rate' = -0.5 is out of range",
+    ),
+    "empty-seeds": (
+        VALID.replace("seeds = [0, 1]", "seeds = []"),
+        "'suite.seeds' must not be empty",
+    ),
+    "no-datasets": (VALID.split("[datasets")[0], "no datasets"),
+    "model-option-in-the-dataset-table": (
+        VALID + '\n[datasets.fr]\ndataset = "numbers-dates-fr"\nattention = "luong"\n',
+        "'datasets.fr.attention' is a model option: move it to a [datasets.fr.model] table",
+    ),
+    "unknown-model-option": (
+        VALID + "\n[datasets.adding-short.model]\nunits = 3\n",
+        "unknown key 'datasets.adding-short.model.units'; valid keys: (none)",
+    ),
+    "bad-model-option": (
+        VALID + '\n[datasets.fr]\ndataset = "numbers-dates-fr"\n[datasets.fr.model]\n'
+        'attention = "bahdanau"\n',
+        "'datasets.fr.model.attention' = 'bahdanau' is not valid; valid choices: none, luong",
+    ),
+    "unreachable-budget": (
+        VALID.replace("parameter_budget = 3000", "parameter_budget = 40"),
+        "parameter_budget",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CONFIGS))
+def test_bad_config_exits_2_with_one_line_and_creates_no_run(case, tmp_path, capsys, monkeypatch):
+    text, message = BAD_CONFIGS[case]
+    path = write(tmp_path, text)
+    store = tmp_path / "store.db"
+    monkeypatch.chdir(tmp_path)
+    code = main(["run", str(path), "--tracking-uri", f"sqlite:///{store}", "--quiet"])
+    error = capsys.readouterr().err.strip()
+    assert code == 2
+    assert error.startswith("error: ") and str(path) in error and message in error, error
+    assert "\n" not in error and "Traceback" not in error
+    assert not store.exists() and not (tmp_path / "mlartifacts").exists()
+
+
+def test_missing_file_exits_2(tmp_path, capsys):
+    missing = tmp_path / "nope.toml"
+    assert main(["run", str(missing)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {missing}: config file not found"
+
+
+def test_missing_base_file_is_named(tmp_path):
+    path = write(tmp_path, 'base = "gone.toml"\n' + VALID)
+    with pytest.raises(ConfigError, match=r"gone\.toml: config file not found"):
+        load_suite(path)

@@ -1,0 +1,205 @@
+"""The Ray executor against real processes on 127.0.0.1: an `mlflow server` (sqlite backend
+in a temporary directory) and a local Ray instance started by the CLI."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from cli import gru_keras, runs_of
+
+from gru_keras.experiment.config import ConfigError, load_suite
+from gru_keras.experiment.executors.ray import check_shared_store, require_ray
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("mlflow-server")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{directory / 'server.db'}",
+            "--artifacts-destination",
+            str(directory / "artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(directory / "server.log").open("w"),
+    )
+    uri = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{uri}/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail(
+            "mlflow server did not start: " + (directory / "server.log").read_text()[-2000:]
+        )
+    yield uri
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def ray_run(directory, uri, suite, background=False):
+    """`gru_keras run SUITE --executor ray` against the server at `uri`."""
+    return gru_keras(
+        directory,
+        "run",
+        suite,
+        "--quiet",
+        "--executor",
+        "ray",
+        tracking_uri=uri,
+        background=background,
+    )
+
+
+def ray_processes() -> list[int]:
+    """Pids of live processes whose command line Ray set to `ray::...` (its workers)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    if handle.read().startswith(b"ray::"):
+                        pids.append(int(entry))
+            except OSError:
+                continue
+    return pids
+
+
+def test_twenty_concurrent_runs_finish_on_the_server_once_with_nothing_lost(
+    server, tmp_path, tiny_suite
+):
+    # 10 seeds x 2 models at 0.1 CPU each: all 20 runs execute at once against one server.
+    suite = tiny_suite("ray-load", seeds=tuple(range(10)), suite="cpus_per_run = 0.1")
+    started = time.monotonic()
+    result = ray_run(tmp_path, server, suite)
+    # The summary on stdout names each failed run and its reason.
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-1500:]
+    assert "finished 20, skipped 0, failed 0" in result.stdout
+    client, runs = runs_of(server, "ray-load")
+    names = [run.info.run_name for run in runs]
+    assert sorted(names) == sorted(
+        f"adding-short__{model}__{seed}"
+        for model in ("custom_gru", "simple_rnn")
+        for seed in range(10)
+    )
+    metric_points = 0
+    for run in runs:
+        assert run.info.status == "FINISHED"
+        assert run.data.tags["executor"] == "ray" and int(run.data.tags["ray_worker_pid"]) > 0
+        assert {"test_mse", "mean_epoch_seconds"} <= set(run.data.metrics)
+        for name in ("train_loss", "val_loss"):
+            history = client.get_metric_history(run.info.run_id, name)
+            assert [point.step for point in history] == [0, 1], (run.info.run_name, name)
+            metric_points += len(history)
+        assert "model" in {item.path for item in client.list_artifacts(run.info.run_id)}
+    assert metric_points == 20 * 2 * 2
+    print(f"20 concurrent runs in {time.monotonic() - started:.0f}s, {metric_points} points")
+    # The datasets were prepared once for the node and cached for every worker.
+    assert len(list((tmp_path / "data" / "cache" / "datasets").glob("adding-short-*.npz"))) == 1
+    # The local Ray instance went down with its workers.
+    deadline = time.monotonic() + 60
+    while ray_processes() and time.monotonic() < deadline:
+        time.sleep(1)
+    assert not ray_processes()
+
+    again = ray_run(tmp_path, server, suite)
+    assert again.returncode == 0 and "finished 0, skipped 20, failed 0" in again.stdout
+    assert len(runs_of(server, "ray-load")[1]) == 20
+
+
+def test_a_killed_worker_fails_its_run_and_a_rerun_completes_the_suite(
+    server, tmp_path, tiny_suite
+):
+    suite = tiny_suite("ray-fault", models=("custom_gru",), epochs=10, length=40, train_size=1024)
+    process = ray_run(tmp_path, server, suite, background=True)
+    victim = None
+    deadline = time.monotonic() + 300
+    while victim is None and time.monotonic() < deadline:
+        for run in runs_of(server, "ray-fault")[1]:
+            if run.info.status == "RUNNING" and "ray_worker_pid" in run.data.tags:
+                victim = run
+                break
+        time.sleep(0.5)
+    assert victim is not None, "no run started"
+    time.sleep(2)  # let it get into training
+    os.kill(int(victim.data.tags["ray_worker_pid"]), signal.SIGKILL)
+    stdout, _ = process.communicate(timeout=600)
+    assert process.returncode == 1
+    assert f"FAILED {victim.info.run_name}: the Ray worker running it died" in stdout
+    client, runs = runs_of(server, "ray-fault")
+    killed = client.get_run(victim.info.run_id)
+    assert killed.info.status == "FAILED"
+    assert "Ray worker running it died" in killed.data.tags["failure_reason"]
+    assert not [run for run in runs if run.info.status == "RUNNING"]
+
+    rerun = ray_run(tmp_path, server, suite)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    finished = [
+        run.info.run_name
+        for run in runs_of(server, "ray-fault")[1]
+        if run.info.status == "FINISHED"
+    ]
+    assert finished == ["adding-short__custom_gru__0"]
+
+
+def test_sqlite_and_files_are_refused_for_ray_and_servers_accepted():
+    for uri in ("sqlite:///mlflow.db", "file:///tmp/mlruns", "./mlruns"):
+        with pytest.raises(ConfigError, match="unsafe for concurrent writers"):
+            check_shared_store(uri)
+    for uri in ("http://127.0.0.1:5000", "https://mlflow.example.org", "postgresql://u@h/db"):
+        check_shared_store(uri)
+
+
+def test_the_cli_refuses_ray_with_sqlite_before_any_run(tmp_path, tiny_suite):
+    suite = tiny_suite("ray-sqlite", epochs=1)
+    result = gru_keras(tmp_path, "run", suite, "--executor", "ray", timeout=300)
+    assert result.returncode == 2
+    assert "unsafe for concurrent writers" in result.stderr
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_suite_toml_can_choose_ray_and_its_resources(tiny_suite):
+    path = tiny_suite(
+        "ray-config", suite='cpus_per_run = 0.5\nexecutor = "ray"\nray_address = "auto"'
+    )
+    executor = load_suite(path).executor
+    assert (executor.name, executor.address, executor.cpus_per_run) == ("ray", "auto", 0.5)
+    path.write_text(path.read_text().replace('executor = "ray"', 'executor = "dask"'))
+    with pytest.raises(ConfigError, match="valid choices: local, ray"):
+        load_suite(path)
+
+
+def test_without_ray_installed_the_error_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
+    with pytest.raises(ConfigError, match=r"pip install -e '\.\[ray\]'"):
+        require_ray()

@@ -1,0 +1,233 @@
+"""End-to-end: the real CLI on tiny suites, into a temporary sqlite MLflow store."""
+
+import signal
+import time
+
+import keras
+import numpy as np
+import pytest
+from cli import ADDING, DIVERGING, gru_keras, runs_of, store
+
+from gru_keras.__main__ import main
+from gru_keras.experiment.config import load_suite
+from gru_keras.experiment.plan import expand
+
+pytestmark = pytest.mark.slow
+
+
+def run_cli(tmp_path, *args, background=False):
+    """`gru_keras run ARGS --quiet` into the test directory's store."""
+    return gru_keras(tmp_path, "run", *args, "--quiet", background=background)
+
+
+def runs_in(tmp_path, experiment="tiny"):
+    return runs_of(store(tmp_path), experiment)
+
+
+def test_suite_logs_runs_params_metrics_artifacts_and_resumes(tmp_path, tiny_suite):
+    suite = tiny_suite()
+    result = run_cli(tmp_path, suite)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "finished 2, skipped 0, failed 0" in result.stdout
+    assert "family probes" in result.stdout
+
+    client, runs = runs_in(tmp_path)
+    by_name = {run.info.run_name: run for run in runs}
+    assert set(by_name) == {"adding-short__custom_gru__0", "adding-short__simple_rnn__0"}
+    run = by_name["adding-short__custom_gru__0"]
+    assert run.info.status == "FINISHED"
+    params, tags, metrics = run.data.params, run.data.tags, run.data.metrics
+    assert params["model"] == "custom_gru" and params["training.epochs"] == "2"
+    assert params["settings.sequence_length"] == "10"
+    units, recurrent = int(params["units"]), int(params["recurrent_params"])
+    assert recurrent == 3 * units * (2 + units + 1) and abs(recurrent - 3000) / 3000 <= 0.03
+    assert (
+        tags["model"] == "custom_gru" and tags["dataset"] == "adding-short" and tags["seed"] == "0"
+    )
+    assert tags["task"] == "last_step_regression" and len(tags["config_hash"]) == 16
+    assert "git_commit" in tags and tags["version.keras"] == keras.__version__
+    assert {"test_mse", "test_mae", "mean_epoch_seconds", "mean_step_seconds"} <= set(metrics)
+    history = client.get_metric_history(run.info.run_id, "val_loss")
+    assert [m.step for m in history] == [0, 1]
+    assert len(client.get_metric_history(run.info.run_id, "train_loss")) == 2
+    assert run.inputs.dataset_inputs[0].dataset.name == "adding-short"
+
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"model", "config.json"} <= artifacts
+    local = client.download_artifacts(run.info.run_id, "model/model.keras", str(tmp_path))
+    model = keras.saving.load_model(local)
+    prediction = model.predict(np.zeros((3, 10, 2), "float32"), verbose=0)
+    assert prediction.shape == (3, 1) and np.isfinite(prediction).all()
+    assert (tmp_path / "mlartifacts").is_dir()
+
+    assert (
+        main(
+            [
+                "report",
+                "--experiment",
+                "tiny",
+                "--tracking-uri",
+                f"sqlite:///{tmp_path / 'mlflow.db'}",
+                "--output-dir",
+                str(tmp_path / "reports"),
+            ]
+        )
+        == 0
+    )
+    table = (tmp_path / "reports" / "tiny-summary.md").read_text()
+    assert (
+        "| adding-short | custom_gru | mse" in table
+        and "| adding-short | simple_rnn | mse" in table
+    )
+
+    again = run_cli(tmp_path, suite)
+    assert again.returncode == 0 and "finished 0, skipped 2, failed 0" in again.stdout
+    # The two results, and the report's own run (tagged kind=report), which resuming ignores.
+    kinds = sorted(run.data.tags.get("kind", "result") for run in runs_in(tmp_path)[1])
+    assert kinds == ["report", "result", "result"]
+
+
+def test_same_config_and_seed_give_the_same_metrics(tmp_path, tiny_suite):
+    suite = tiny_suite(models=("custom_gru",))
+    assert run_cli(tmp_path, suite).returncode == 0
+    assert run_cli(tmp_path, suite, "--force").returncode == 0
+    _, runs = runs_in(tmp_path)
+    assert len(runs) == 2
+    assert runs[0].data.metrics["test_mse"] == runs[1].data.metrics["test_mse"]
+    assert runs[0].data.metrics["train_loss"] == runs[1].data.metrics["train_loss"]
+
+
+def test_a_diverging_run_fails_with_its_reason_and_the_suite_goes_on(tmp_path, tiny_suite):
+    suite = tiny_suite(
+        models=("simple_rnn",), datasets=DIVERGING + ADDING.format(length=10, train_size=64)
+    )
+    result = run_cli(tmp_path, suite)
+    _, runs = runs_in(tmp_path)
+    statuses = {run.info.run_name: run.info.status for run in runs}
+    assert statuses == {
+        "adding-diverging__simple_rnn__0": "FAILED",
+        "adding-short__simple_rnn__0": "FINISHED",
+    }
+    assert result.returncode == 1
+    (failed,) = [run for run in runs if run.info.status == "FAILED"]
+    assert "loss became" in failed.data.tags["failure_reason"]
+    assert (
+        "FAILED adding-diverging__simple_rnn__0: NonFiniteLossError: training loss became"
+        in result.stdout
+    )
+    assert "finished 1, skipped 0, failed 1" in result.stdout
+
+
+def _wait_for(predicate, timeout=240.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def _statuses(tmp_path):
+    try:
+        return [run.info.status for run in runs_in(tmp_path)[1]]
+    except Exception:  # the store may not be initialised yet
+        return []
+
+
+def test_killed_process_resumes_with_only_the_missing_runs(tmp_path, tiny_suite):
+    suite = tiny_suite(seeds=(0, 1, 2), epochs=3, length=40, train_size=512)
+    process = run_cli(tmp_path, suite, background=True)
+    try:
+        assert _wait_for(
+            lambda: "FINISHED" in _statuses(tmp_path) and "RUNNING" in _statuses(tmp_path)
+        )
+    finally:
+        process.kill()  # SIGKILL: no chance to clean up
+        process.communicate(timeout=60)
+    _, before = runs_in(tmp_path)
+    finished_before = {
+        run.info.run_name: run.info.run_id for run in before if run.info.status == "FINISHED"
+    }
+    assert any(run.info.status == "RUNNING" for run in before)
+
+    result = run_cli(tmp_path, suite)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"skipped {len(finished_before)}" in result.stdout and "marked KILLED" in result.stdout
+    _, after = runs_in(tmp_path)
+    assert not [run for run in after if run.info.status == "RUNNING"]
+    finished = [run for run in after if run.info.status == "FINISHED"]
+    names = [run.info.run_name for run in finished]
+    expected = {spec.name for spec in expand(load_suite(suite))}
+    assert sorted(names) == sorted(expected)  # exactly one FINISHED run per combination
+    for name, run_id in finished_before.items():  # earlier results kept, not re-run
+        assert {run.info.run_name: run.info.run_id for run in finished}[name] == run_id
+    killed = [run for run in after if run.info.status == "KILLED"]
+    assert len(killed) == 1 and "RUNNING" in killed[0].data.tags["failure_reason"]
+
+
+def test_ctrl_c_marks_the_current_run_killed(tmp_path, tiny_suite):
+    suite = tiny_suite(seeds=(0, 1), epochs=20, length=40, train_size=512)
+    process = run_cli(tmp_path, suite, background=True)
+    try:
+        assert _wait_for(lambda: "RUNNING" in _statuses(tmp_path))
+        time.sleep(2)
+        process.send_signal(signal.SIGINT)
+        stdout, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130
+    assert "interrupted" in stdout
+    statuses = _statuses(tmp_path)
+    assert "RUNNING" not in statuses and statuses.count("KILLED") == 1
+
+
+CSV_SERIES = """
+[datasets.load]
+dataset = "csv"
+path = "series.csv"
+time_column = "hour"
+target_column = "load"
+season_length = 12
+input_length = 24
+horizon = 6
+"""
+
+
+def test_forecasting_suite_logs_baselines_and_forecast_artifacts(tmp_path, tiny_suite):
+    hours = np.arange(400)
+    load = 100 + 10 * np.sin(2 * np.pi * hours / 12) + np.random.default_rng(0).normal(0, 1, 400)
+    (tmp_path / "series.csv").write_text(
+        "hour,load\n" + "\n".join(f"{h},{v:.3f}" for h, v in zip(hours, load, strict=True))
+    )
+    suite = tiny_suite("tiny-forecast", models=("custom_gru",), datasets=CSV_SERIES)
+    result = run_cli(tmp_path, suite)
+    assert result.returncode == 0, result.stderr[-3000:]
+    client, runs = runs_in(tmp_path, "tiny-forecast")
+    by_model = {run.data.tags["model"]: run for run in runs}
+    assert set(by_model) == {"custom_gru", "naive", "seasonal_naive", "ets"}
+    for model, run in by_model.items():
+        assert run.info.status == "FINISHED", model
+        assert {"test_mae", "test_rmse", "test_mase"} <= set(run.data.metrics)
+        artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+        assert {"forecast.csv", "forecast.png"} <= artifacts
+    # A seasonal series: the seasonal-naive baseline beats the naive one.
+    assert (
+        by_model["seasonal_naive"].data.metrics["test_mase"]
+        < by_model["naive"].data.metrics["test_mase"]
+    )
+    assert (
+        "units" in by_model["custom_gru"].data.params and "units" not in by_model["ets"].data.params
+    )
+
+
+def test_a_bad_csv_is_a_config_error_with_no_run(tmp_path, tiny_suite, capsys):
+    (tmp_path / "series.csv").write_text("hour,load\n1,2\n2,oops\n")
+    suite = tiny_suite("tiny-forecast", models=("custom_gru",), datasets=CSV_SERIES)
+    store = tmp_path / "store.db"
+    assert main(["run", str(suite), "--tracking-uri", f"sqlite:///{store}"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == (
+        f"error: {suite}: 'datasets.load': {tmp_path / 'series.csv'}: column 'load' is not numeric (line 3: 'oops')"
+    )
+    assert not store.exists()

@@ -1,0 +1,116 @@
+"""End-to-end: run real suites through the CLI into a temporary MLflow store, then build the
+report from that store alone and read the PDF back."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from cli import ADDING, DIVERGING, gru_keras, pdf_text
+from mlflow.tracking import MlflowClient
+
+from gru_keras.variants import VARIANTS
+
+pytestmark = pytest.mark.slow
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+SMOKE = REPOSITORY / "experiments" / "smoke.toml"
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("smoke")
+    run = gru_keras(directory, "run", SMOKE, "--quiet")
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = gru_keras(directory, "report", SMOKE)
+    assert report.returncode == 0, report.stderr[-3000:]
+    return directory, report
+
+
+def test_smoke_report_is_written_next_to_its_tables(smoke):
+    directory, report = smoke
+    reports = directory / "reports"
+    (stamped,) = reports.glob("smoke-2*.pdf")
+    assert (reports / "latest.pdf").read_bytes() == stamped.read_bytes()
+    for name in ("smoke-summary.csv", "smoke-head-to-head.csv", "smoke-summary.md"):
+        assert (reports / name).stat().st_size > 0
+    summary = pd.read_csv(reports / "smoke-summary.csv")
+    assert set(summary["model"]) >= set(VARIANTS)
+    assert "| dataset | model |" in report.stdout  # the Markdown summary is printed too
+
+
+def test_smoke_report_has_every_section_dataset_and_model(smoke):
+    directory, _ = smoke
+    pages, text = pdf_text(directory / "reports" / "latest.pdf")
+    assert pages >= 8
+    for heading in (
+        "when is a GRU worth it?",  # the summary page
+        "Head-to-head",
+        "Task family: probes",
+        "Task family: forecasting",
+        "Task family: translation",
+        "Task family: speech",
+        "Speech: confusion matrices, japanese-vowels",
+        "forecasts on the test split",
+        "how far back do gradients reach?",
+        "gate activity",
+        "Claims check",
+        "Correctness of the custom layer",
+    ):
+        assert heading.lower() in text.lower(), heading
+    summary = pd.read_csv(directory / "reports" / "smoke-summary.csv")
+    for name in [*summary["dataset"].unique(), *summary["model"].unique()]:
+        assert name in text, name
+    assert "1 seed, no CI" in text
+
+
+def test_smoke_report_is_logged_to_mlflow_as_a_report_run(smoke):
+    directory, _ = smoke
+    client = MlflowClient(f"sqlite:///{directory / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("smoke")
+    (run,) = client.search_runs([experiment.experiment_id], filter_string="tags.kind = 'report'")
+    assert run.info.run_name == "smoke__report" and run.info.status == "FINISHED"
+    logged = {Path(item.path).name for item in client.list_artifacts(run.info.run_id, "report")}
+    assert "smoke-summary.md" in logged and any(name.endswith(".pdf") for name in logged)
+
+
+def test_report_by_experiment_name_rebuilds_without_the_suite_file(smoke, tmp_path):
+    directory, _ = smoke
+    result = gru_keras(
+        directory, "report", "--experiment", "smoke", "--output-dir", tmp_path, "--no-log"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert pdf_text(tmp_path / "latest.pdf")[0] >= 8
+
+
+def test_unknown_experiment_is_a_usage_error_naming_the_ones_there(smoke, tmp_path):
+    directory, _ = smoke
+    result = gru_keras(directory, "report", "--experiment", "nope", "--output-dir", tmp_path)
+    assert result.returncode == 2
+    assert "no experiment named 'nope'" in result.stderr and "smoke" in result.stderr
+    assert not list(tmp_path.iterdir())
+
+
+# Two seeds so intervals exist, a dataset that diverges (FAILED runs), and a second suite
+# file asking for a third seed that never ran (MISSING runs).
+EDGE_DATASETS = ADDING.format(length=10, train_size=128) + DIVERGING
+
+
+def test_report_with_failed_and_missing_runs_still_builds_and_says_why(tmp_path, tiny_suite):
+    suite = tiny_suite("report-edge", seeds=(0, 1), datasets=EDGE_DATASETS)
+    run = gru_keras(tmp_path, "run", suite, "--quiet")
+    assert run.returncode == 1  # the diverging runs failed; the others went on
+    wider = tiny_suite(
+        "report-edge", seeds=(0, 1, 2), datasets=EDGE_DATASETS, directory=tmp_path / "wider"
+    )
+    report = gru_keras(tmp_path, "report", wider)
+    assert report.returncode == 0, report.stderr[-3000:]
+    _, text = pdf_text(tmp_path / "reports" / "latest.pdf")
+    assert "FAILED" in text and "no run in the tracking store" in text
+    pairs = pd.read_csv(tmp_path / "reports" / "report-edge-head-to-head.csv").set_index("dataset")
+    # Two finished seeds per model on the short problem: an interval, so a real verdict.
+    assert pairs.loc["adding-short", "verdict"] in {"better", "worse", "no significant difference"}
+    assert pairs.loc["adding-short", "seeds"] == "2 vs 2"
+    summary = pd.read_csv(tmp_path / "reports" / "report-edge-summary.csv")
+    short = summary[summary["dataset"] == "adding-short"]
+    assert (short["not_finished"] == 1).all()  # seed 2 of each model is missing
+    assert short["why_not_finished"].str.contains("MISSING").all()
