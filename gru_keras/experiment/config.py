@@ -38,7 +38,7 @@ from typing import Any
 import keras
 
 from gru_keras.experiment.executors import EXECUTORS
-from gru_keras.families import DATASETS, family_of, get_dataset
+from gru_keras.families import DATASETS, Task, family_of, get_dataset
 from gru_keras.registry import Registry
 from gru_keras.schema import SCHEMA_VERSION
 from gru_keras.variants import VARIANTS
@@ -110,7 +110,7 @@ class DatasetConfig:
         return family_of(self.dataset).name
 
     @property
-    def task(self) -> Any:
+    def task(self) -> Task:
         return get_dataset(self.dataset).task
 
 
