@@ -2,6 +2,7 @@
 runs and a PDF's text, as the tests read them back."""
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -56,7 +57,13 @@ def gru_keras(
     if background:
         with (directory / "stderr.txt").open("w") as stderr:
             return subprocess.Popen(
-                command, cwd=directory, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True
+                command,
+                cwd=directory,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+                preexec_fn=_default_sigint,
             )
     return subprocess.run(
         command,
@@ -67,6 +74,13 @@ def gru_keras(
         timeout=timeout,
         check=False,
     )
+
+
+def _default_sigint() -> None:
+    """In the child: Ctrl-C back to its default. A test suite started in the background of a
+    non-interactive shell inherits SIGINT ignored, and so would the CLI, which then never
+    sees the Ctrl-C a test sends it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def runs_of(uri: str, experiment: str) -> tuple[MlflowClient, list]:
