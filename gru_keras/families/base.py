@@ -12,7 +12,6 @@ import abc
 import dataclasses
 import hashlib
 import json
-import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -118,9 +117,6 @@ def _typed(value: Any, hint: Any) -> Any:
         return tuple(_typed(item, kind) for item, kind in zip(value, arguments, strict=True))
     if origin is list:
         return [_typed(item, arguments[0]) for item in value]
-    if origin in (typing.Union, types.UnionType):
-        chosen = [kind for kind in arguments if kind is not type(None)]
-        return None if value is None else _typed(value, chosen[0])
     return value
 
 
