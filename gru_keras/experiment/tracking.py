@@ -186,15 +186,16 @@ def log_model(model: keras.Model) -> None:
         mlflow.log_artifact(str(path), artifact_path=schema.MODEL_DIR)
 
 
-def log_evaluation(evaluation: Any) -> None:
-    """Log a task's `Evaluation`: `test_*` metrics, tables as CSV, figures as PNG."""
-    mlflow.log_metrics(
-        {schema.as_test_metric(name): value for name, value in evaluation.metrics.items()}
-    )
+def log_evaluation(evaluation: Any) -> dict[str, float]:
+    """Log a task's `Evaluation`: `test_*` metrics, tables as CSV, figures as PNG; returns
+    the metrics as logged."""
+    metrics = {schema.as_test_metric(name): value for name, value in evaluation.metrics.items()}
+    mlflow.log_metrics(metrics)
     for name, table in evaluation.tables.items():
         mlflow.log_text(table.to_csv(index=False), name)
     for name, figure in evaluation.figures.items():
         mlflow.log_figure(figure, name)
+    return metrics
 
 
 def log_arrays(arrays: dict[str, np.ndarray], artifact_file: str) -> None:

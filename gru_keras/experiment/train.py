@@ -48,8 +48,7 @@ def train_and_evaluate(
         evaluation = run_baseline(spec, task, data)
     else:
         evaluation = fit_recurrent(spec, task, data, units, verbose)
-    tracking.log_evaluation(evaluation)
-    return {schema.as_test_metric(name): value for name, value in evaluation.metrics.items()}
+    return tracking.log_evaluation(evaluation)
 
 
 def fit_recurrent(

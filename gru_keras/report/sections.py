@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 
 from gru_keras.analysis import claims
 from gru_keras.analysis.tables import deviation_table
-from gru_keras.families import FAMILIES, TASKS
+from gru_keras.families import FAMILIES
 from gru_keras.report import plots
 from gru_keras.report.inputs import ReportInputs
 from gru_keras.report.layout import chunked, message_page, table_pages
@@ -126,10 +126,11 @@ def _diagnostic_datasets(inputs: ReportInputs) -> list[str]:
     measured = set(inputs.gradients["dataset"])
     ordered = inputs.summary.drop_duplicates("dataset")
     ordered = ordered[ordered["dataset"].isin(measured)]
-    task_of = dict(zip(inputs.runs["dataset"], inputs.runs["task"], strict=True))
-    tasks = ordered["dataset"].map(lambda dataset: TASKS.get(task_of.get(dataset)))
-    is_probe = tasks.map(lambda task: task is not None and task.memory_probe)
-    at_last_step = tasks.map(lambda task: task is not None and task.loss_at_last_step)
+    runs = inputs.runs
+    is_probe = ordered["dataset"].isin(runs.loc[runs["task"].isin(claims.MEMORY_PROBES), "dataset"])
+    at_last_step = ordered["dataset"].isin(
+        runs.loc[runs["task"].isin(claims.LAST_STEP_TASKS), "dataset"]
+    )
     probes = ordered[is_probe]
     adding = ordered[is_probe & at_last_step]
     chosen = list((adding if len(adding) else probes)["dataset"][:1])

@@ -78,12 +78,13 @@ class CopyMemoryFacts(DataFacts):
     baseline_recall_accuracy: float = 1.0 / 8
 
 
-def _generated(name: str, settings, generate, facts: DataFacts) -> SequenceData:
-    """Train, validation and test drawn in turn from one generator seeded by `data_seed`."""
+def _generated(name: str, settings, generate) -> SequenceData:
+    """Train, validation and test drawn in turn from one generator seeded by `data_seed`
+    (the loader adds its facts)."""
     rng = np.random.default_rng(settings.data_seed)
     sizes = (settings.train_size, settings.validation_size, settings.test_size)
     splits = [generate(size, rng) for size in sizes]
-    return SequenceData(name, *(array for split in splits for array in split), facts=facts)
+    return SequenceData(name, *(array for split in splits for array in split))
 
 
 def load_adding(settings: AddingSettings) -> SequenceData:
@@ -91,7 +92,6 @@ def load_adding(settings: AddingSettings) -> SequenceData:
         "adding",
         settings,
         lambda size, rng: adding_examples(size, settings.sequence_length, rng),
-        facts=AddingFacts(settings.sequence_length),
     )
     data.facts = AddingFacts(settings.sequence_length, float(np.mean((data.y_test - 1.0) ** 2)))
     return data
@@ -138,9 +138,10 @@ def copy_examples(
 
 
 def load_copy_memory(settings: CopyMemorySettings) -> SequenceData:
-    return _generated(
+    data = _generated(
         "copy-memory",
         settings,
         lambda size, rng: copy_examples(size, settings.delay, settings.symbols, rng),
-        facts=CopyMemoryFacts(settings.delay, settings.symbols, settings.symbols, 1.0 / ALPHABET),
     )
+    data.facts = CopyMemoryFacts(settings.delay, settings.symbols, settings.symbols, 1.0 / ALPHABET)
+    return data
