@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gru_keras.experiment.executors import EXECUTORS
 
-EXIT_USAGE = 2
+EXIT_USAGE, EXIT_RUNTIME, EXIT_INTERRUPTED = 2, 1, 130
 
 
 def _add_suite_arguments(parser: argparse.ArgumentParser) -> None:
@@ -152,9 +152,15 @@ def _add_report(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Na
 
     def run(args: argparse.Namespace) -> int:
         from gru_keras.experiment.config import ConfigError, load_suite
+        from gru_keras.names import check_name
 
         experiment, expected = args.experiment, None
-        if experiment is None:
+        if experiment is not None:
+            try:
+                check_name(experiment, "--experiment")
+            except ValueError as error:
+                return _usage_error(error)
+        else:
             try:
                 suite = load_suite(args.suite)
             except ConfigError as error:
@@ -163,21 +169,26 @@ def _add_report(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Na
 
             experiment, expected = suite.name, expected_runs(suite)
         from gru_keras.experiment import tracking
-        from gru_keras.report.build import build_report
+        from gru_keras.experiment.store import STORE_ERRORS, describe
+        from gru_keras.report.build import build_report, log_report
 
+        client = tracking.connect(args.tracking_uri, create=False)
         try:
-            paths = build_report(
-                tracking.connect(args.tracking_uri),
-                experiment,
-                args.output_dir,
-                expected=expected,
-                log=not args.no_log,
-            )
+            paths = build_report(client, experiment, args.output_dir, expected=expected, log=False)
         except ValueError as error:
             return _usage_error(error)
-        summary = (args.output_dir / f"{experiment}-summary.md").read_text()
-        print(summary)
+        print(paths[-1].read_text())
         print("wrote " + ", ".join(str(path) for path in paths))
+        if not args.no_log:
+            try:
+                log_report(client, experiment, [paths[0], *paths[2:]])
+            except STORE_ERRORS as error:
+                print(
+                    f"error: the report files are written, but logging them to "
+                    f"{client.tracking_uri} failed: {describe(error)} (--no-log skips it)",
+                    file=sys.stderr,
+                )
+                return EXIT_RUNTIME
         return 0
 
     return run
@@ -198,10 +209,38 @@ def build_parser() -> tuple[
     return parser, handlers
 
 
+def _one_line(error: Exception) -> int:
+    """The exit code of an error the user can act on, printed as one line; anything else is
+    a bug and keeps its traceback."""
+    import mlflow
+
+    from gru_keras.experiment.config import ConfigError
+    from gru_keras.experiment.store import STORE_ERRORS, StoreError, describe
+
+    if isinstance(error, StoreError):
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    if isinstance(error, ConfigError):
+        return _usage_error(error)
+    if isinstance(error, STORE_ERRORS):
+        print(
+            f"error: tracking store {mlflow.get_tracking_uri()}: {describe(error)}",
+            file=sys.stderr,
+        )
+        return EXIT_RUNTIME
+    raise error
+
+
 def main(argv: list[str] | None = None) -> int:
     parser, handlers = build_parser()
     args = parser.parse_args(argv)
-    return handlers[args.command](args)
+    try:
+        return handlers[args.command](args)
+    except KeyboardInterrupt:  # before or after a suite's runs (they handle their own)
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        return _one_line(error)
 
 
 if __name__ == "__main__":

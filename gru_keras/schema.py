@@ -41,8 +41,11 @@ TAG_FAILURE = "failure_reason"
 TAG_VERSION_PREFIX = "version."
 TAG_KIND = "kind"  # `report` marks the run that holds the report files, not a result
 KIND_REPORT = "report"
-# Where a run executed (set by the Ray executor).
-TAG_EXECUTOR, TAG_RAY_NODE, TAG_RAY_WORKER_PID = "executor", "ray_node", "ray_worker_pid"
+# Where a run executed: the host and process (a RUNNING run is marked KILLED only once its
+# process is gone) and the executor.
+TAG_HOST, TAG_PID, TAG_EXECUTOR = "host", "pid", "executor"
+# Experiment tag: the lease of the `run` command driving it on a tracking server.
+TAG_DRIVER = "gru_keras.driver"
 
 # --- params ---------------------------------------------------------------------------------
 PARAM_UNITS = "units"

@@ -10,6 +10,8 @@ from pathlib import Path
 from mlflow.tracking import MlflowClient
 from pypdf import PdfReader
 
+from gru_keras.experiment.store import StoreError, open_store
+
 # Dataset tables of the tiny suites (see the `tiny_suite` fixture).
 ADDING = """
 [datasets.adding-short]
@@ -84,8 +86,13 @@ def _default_sigint() -> None:
 
 
 def runs_of(uri: str, experiment: str) -> tuple[MlflowClient, list]:
-    """The client of a store and every run of `experiment` in it (none if it does not exist)."""
-    client = MlflowClient(uri)
+    """The client of a store and every run of `experiment` in it (none if the store or the
+    experiment does not exist). The store is opened as the CLI opens it, under its creation
+    lock, so a test never migrates a store a CLI child is creating."""
+    try:
+        client = open_store(uri, create=False)
+    except StoreError:
+        return MlflowClient(uri), []
     found = client.get_experiment_by_name(experiment)
     if found is None:
         return client, []

@@ -12,8 +12,20 @@ from gru_keras.families import get_task
 from gru_keras.variants import model_order
 
 
-def _why_not_finished(group: pd.DataFrame) -> str:
+def _results(group: pd.DataFrame, column: str) -> pd.DataFrame:
+    """The runs that count as results: FINISHED with a finite headline metric. (A store
+    written before non-finite metrics failed their run can hold FINISHED runs with NaN.)"""
+    if column not in group:
+        return group.iloc[0:0]
+    values = pd.to_numeric(group[column], errors="coerce").to_numpy(float)
+    return group[(group["status"] == schema.FINISHED).to_numpy() & np.isfinite(values)]
+
+
+def _why_not_finished(group: pd.DataFrame, counted: pd.DataFrame) -> str:
     reasons = []
+    non_finite = group[(group["status"] == schema.FINISHED) & ~group.index.isin(counted.index)]
+    if len(non_finite):
+        reasons.append(f"{len(non_finite)} FINISHED with a non-finite result")
     for status, rows in group[group["status"] != schema.FINISHED].groupby("status"):
         first = str(rows["failure_reason"].iloc[0] or "").splitlines()
         detail = f": {first[0][:80]}" if first and first[0] else ""
@@ -30,8 +42,8 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
         column = task.headline_column
         for model in model_order(by_dataset["model"].unique()):
             group = by_dataset[by_dataset["model"] == model]
-            finished = group[group["status"] == schema.FINISHED]
-            values = finished[column].to_numpy() if column in finished else np.array([])
+            finished = _results(group, column)
+            values = finished[column].to_numpy(float) if len(finished) else np.array([])
             mean, low, high = bootstrap_ci(values)
             rows.append(
                 {
@@ -46,7 +58,7 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
                     "ci_high": high,
                     "seeds": len(finished),
                     "not_finished": len(group) - len(finished),
-                    "why_not_finished": _why_not_finished(group),
+                    "why_not_finished": _why_not_finished(group, finished),
                     "units": finished["units"].median() if len(finished) else np.nan,
                     "recurrent_params": finished["recurrent_params"].median()
                     if len(finished)
@@ -78,7 +90,7 @@ def head_to_head(
     for dataset, group in runs.groupby("dataset", sort=True):
         task = get_task(group["task"].iloc[0])
         column = task.headline_column
-        finished = group[group["status"] == schema.FINISHED]
+        finished = _results(group, column)
         if column not in finished:
             # No run of this dataset has finished yet: every pair is "missing runs".
             finished = finished.assign(**{column: np.nan})

@@ -177,9 +177,10 @@ def run_bench(
 def log_bench(csv_path: Path, quick: bool, repeats: int, tracking_uri: str | None = None) -> str:
     """Log a benchmark table to the MLflow experiment `bench`, where the report finds it."""
     from gru_keras.experiment import tracking
+    from gru_keras.experiment.store import ensure_experiment
 
     client = tracking.connect(tracking_uri)
-    experiment_id = tracking.ensure_experiment(client, schema.BENCH_EXPERIMENT)
+    experiment_id = ensure_experiment(client, schema.BENCH_EXPERIMENT)
     run = client.create_run(
         experiment_id,
         run_name="bench-quick" if quick else "bench",

@@ -29,6 +29,7 @@ choices; the CLI prints it and exits with code 2.
 import dataclasses
 import hashlib
 import json
+import math
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ import keras
 
 from gru_keras.experiment.executors import EXECUTORS
 from gru_keras.families import DATASETS, Task, family_of, get_dataset
+from gru_keras.names import check_name
 from gru_keras.registry import Registry
 from gru_keras.schema import SCHEMA_VERSION
 from gru_keras.variants import VARIANTS
@@ -149,10 +151,11 @@ class SuiteConfig:
 class _SuiteTable:
     name: str = field(default="", metadata={})
     models: tuple[str, ...] = field(
-        default=tuple(VARIANTS), metadata={"nonempty": True, "choices": tuple(VARIANTS)}
+        default=tuple(VARIANTS),
+        metadata={"nonempty": True, "unique": True, "choices": tuple(VARIANTS)},
     )
     seeds: tuple[int, ...] = field(
-        default=(0, 1, 2), metadata={"nonempty": True, **_range(0, 2**31 - 1)}
+        default=(0, 1, 2), metadata={"nonempty": True, "unique": True, **_range(0, 2**31 - 1)}
     )
     parameter_budget: int = field(default=10_000, metadata=BUDGET_RANGE)
     executor: str = field(default="local", metadata={"choices": EXECUTORS})
@@ -179,8 +182,11 @@ _SCALAR_CHECKS = {
 
 
 def _check_scalar(value: Any, kind: Any) -> Any:
-    """The value converted to `kind`, or raise TypeError."""
+    """The value converted to `kind`, or raise TypeError (NaN and infinities included: a
+    range check cannot catch NaN, which every comparison lets through)."""
     if not _SCALAR_CHECKS[kind](value):
+        raise TypeError
+    if kind is float and not math.isfinite(value):
         raise TypeError
     return float(value) if kind is float else value
 
@@ -192,11 +198,16 @@ def _check_value(value: Any, kind: Any, meta: dict, where: str) -> Any:
         if meta.get("nonempty") and not value:
             raise ConfigError(f"{where} must not be empty")
         item_kind = typing.get_args(kind)[0]
-        return tuple(_check_value(item, item_kind, meta, where) for item in value)
+        items = tuple(_check_value(item, item_kind, meta, where) for item in value)
+        repeated = sorted({item for item in items if items.count(item) > 1}, key=str)
+        if meta.get("unique") and repeated:
+            raise ConfigError(f"{where} lists {repeated[0]!r} twice; each value may appear once")
+        return items
     try:
         value = _check_scalar(value, kind)
     except TypeError:
-        raise ConfigError(f"{where} must be {_type_name(kind)}, got {value!r}") from None
+        finite = " (finite)" if kind is float else ""
+        raise ConfigError(f"{where} must be {_type_name(kind)}{finite}, got {value!r}") from None
     choices = meta.get("choices")
     if choices and value not in choices:
         raise ConfigError(f"{where} = {value!r} is not valid; valid choices: {', '.join(choices)}")
@@ -275,11 +286,15 @@ def _dataset_config(
     key: str, table: Any, suite: _SuiteTable, training: dict, directory: Path
 ) -> DatasetConfig:
     where = f"datasets.{key}"
+    try:
+        check_name(key, "dataset key")
+    except ValueError as error:
+        raise ConfigError(f"'{where}': {error}") from None
     if not isinstance(table, dict):
         raise ConfigError(f"'{where}' must be a table")
     table = dict(table)
     name = table.pop("dataset", key)
-    if name not in DATASETS:
+    if not isinstance(name, str) or name not in DATASETS:
         raise ConfigError(
             f"'{where}.dataset' = {name!r} is not a known dataset; valid choices: {', '.join(sorted(DATASETS))}"
         )
@@ -331,10 +346,15 @@ def load_suite(path: str | Path) -> SuiteConfig:
             _dataset_config(key, table, suite, training, path.parent)
             for key, table in datasets.items()
         )
+        name = suite.name or path.stem
+        try:
+            check_name(name, "suite name" if suite.name else "suite name (the file's stem)")
+        except ValueError as error:
+            raise ConfigError(f"{error}; set [suite] name") from None
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}") from None
     return SuiteConfig(
-        name=suite.name or path.stem,
+        name=name,
         path=path,
         models=suite.models,
         seeds=suite.seeds,

@@ -9,6 +9,7 @@ JSON, written atomically, shared by every process on the machine.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -29,13 +30,16 @@ from gru_keras.experiment.config import (
     config_hash,
     run_config,
 )
+from gru_keras.experiment.store import pid_running
 from gru_keras.families import DataError, SequenceData, get_dataset
 from gru_keras.families.base import from_arrays, to_arrays
+from gru_keras.names import inside
 from gru_keras.variants import get_variant, solve_units
 
 CACHE_DIRECTORY = Path("data/cache/datasets")
 # Bump when the cached layout changes, so old files are rebuilt rather than misread.
 CACHE_FORMAT = 1
+PARTIAL = ".partial"
 
 
 @dataclass(frozen=True)
@@ -102,9 +106,17 @@ class DatasetCache:
         return f"{dataset.key}-{digest.hexdigest()[:16]}"
 
     def path(self, dataset: DatasetConfig) -> Path | None:
-        return None if self.directory is None else self.directory / f"{self.key(dataset)}.npz"
+        if self.directory is None:
+            return None
+        return inside(self.directory, f"{self.key(dataset)}.npz")
 
     def get(self, dataset: DatasetConfig) -> SequenceData:
+        """The dataset, from memory, from disk, or loaded (and then written to disk).
+
+        Raises:
+            DataError: when the loader's data are unusable (non-finite values, ragged
+                splits), or the cache path is taken by something that is not a file.
+        """
         key = self.key(dataset)
         if key not in self._loaded:
             self._loaded[key] = self._from_disk(dataset) or self._build(dataset)
@@ -112,20 +124,27 @@ class DatasetCache:
 
     def _from_disk(self, dataset: DatasetConfig) -> SequenceData | None:
         path = self.path(dataset)
-        if path is None or not path.is_file():
+        if path is None or not path.exists():
             return None
+        if not path.is_file():
+            raise DataError(f"the dataset cache path {path} is not a file: remove it")
         try:
+            # Never allow_pickle: a cache file is data, and a planted pickle would be code.
             with np.load(path, allow_pickle=False) as stored:
                 arrays = {name: stored[name] for name in stored.files}
-            return from_arrays(arrays, get_dataset(dataset.dataset).facts)
-        except Exception:  # partial, corrupted or another layout: rebuild it
+            data = from_arrays(arrays, get_dataset(dataset.dataset).facts)
+            data.check()
+            return data
+        except Exception:  # partial, corrupted, planted or another layout: rebuild it
             print(f"dataset cache {path} is unreadable; rebuilding it", file=sys.stderr)
             return None
 
     def _build(self, dataset: DatasetConfig) -> SequenceData:
         data = get_dataset(dataset.dataset).load(dataset.settings)
+        data.check()
         path = self.path(dataset)
         if path is not None:
+            remove_stale_partials(path.parent)
             write_arrays(path, to_arrays(data))
         return data
 
@@ -139,9 +158,30 @@ def write_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
         name: array.astype(str) if array.dtype == object else array
         for name, array in arrays.items()
     }
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".partial", delete=False) as file:
-        np.savez(file, **plain)
+    # The writer's pid is in the name, so `remove_stale_partials` knows a dead writer's file.
+    with tempfile.NamedTemporaryFile(
+        dir=path.parent, prefix=f"{path.name}.{os.getpid()}.", suffix=PARTIAL, delete=False
+    ) as file:
+        try:
+            np.savez(file, **plain)
+        except BaseException:
+            os.unlink(file.name)
+            raise
     os.replace(file.name, path)
+
+
+def remove_stale_partials(directory: Path) -> list[Path]:
+    """Delete the half-written files (`*.partial`) of writers that are gone, which a crash
+    or a kill mid-write leaves behind; a live writer's file is left alone."""
+    removed = []
+    for partial in directory.glob(f"*{PARTIAL}"):
+        pid = partial.name.removesuffix(PARTIAL).split(".")[-2:-1]
+        if pid and pid[0].isdigit() and pid_running(int(pid[0])):
+            continue
+        with contextlib.suppress(OSError):
+            partial.unlink()
+            removed.append(partial)
+    return removed
 
 
 def preflight(suite: SuiteConfig, cache: DatasetCache) -> dict[tuple[str, str], int]:

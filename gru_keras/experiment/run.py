@@ -1,11 +1,14 @@
 """The tracked-run lifecycle: start an MLflow run, train and evaluate, end it with a status.
 
 A run that raises ends FAILED with its reason as a tag and its traceback as an artifact;
-Ctrl-C (or SIGTERM, which the suite turns into Ctrl-C) ends it KILLED and propagates.
+Ctrl-C (or SIGTERM, which the suite turns into Ctrl-C) ends it KILLED and propagates. A
+store that cannot be written raises `StoreError`: nothing more can be recorded, so the
+suite stops.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -15,6 +18,7 @@ import mlflow
 from gru_keras import schema
 from gru_keras.experiment import tracking
 from gru_keras.experiment.plan import RunSpec
+from gru_keras.experiment.store import STORE_ERRORS, StoreError, describe, is_store_failure
 from gru_keras.experiment.train import train_and_evaluate
 from gru_keras.families import SequenceData
 
@@ -48,25 +52,62 @@ def execute_run(
 
     `extra_tags` say where it ran (the Ray executor tags the worker's host and process)."""
     started = time.perf_counter()
-    mlflow.start_run(
-        experiment_id=experiment_id,
-        run_name=spec.name,
-        tags={
-            **tracking.run_tags(spec.config, spec.config_hash, spec.dataset.task.name),
-            **(extra_tags or {}),
-        },
-    )
+    try:
+        mlflow.start_run(
+            experiment_id=experiment_id,
+            run_name=spec.name,
+            tags={
+                **tracking.run_tags(spec.config, spec.config_hash, spec.dataset.task.name),
+                **(extra_tags or {}),
+            },
+        )
+    except KeyboardInterrupt:
+        if mlflow.active_run() is not None:
+            _end(schema.KILLED, "interrupted by the user")
+        raise
+    except STORE_ERRORS as error:
+        raise StoreError(
+            f"cannot start run {spec.name} in {mlflow.get_tracking_uri()}: {describe(error)}",
+            exit_code=1,
+        ) from None
     try:
         metrics = train_and_evaluate(spec, data, units, verbose)
     except KeyboardInterrupt:
-        mlflow.set_tag(schema.TAG_FAILURE, "interrupted by the user")
-        mlflow.end_run(schema.KILLED)
+        _end(schema.KILLED, "interrupted by the user")
         raise
     except Exception as error:
-        reason = f"{type(error).__name__}: {error}"
-        mlflow.set_tag(schema.TAG_FAILURE, reason[:5000])
-        mlflow.log_text(traceback.format_exc(), schema.FAILURE_FILE)
-        mlflow.end_run(schema.FAILED)
+        reason = f"{type(error).__name__}: {describe(error, limit=2000)}"
+        if is_store_failure(error):
+            # Every later write would fail too: record what can be, and stop the suite.
+            with contextlib.suppress(StoreError):
+                _end(schema.FAILED, reason, traceback.format_exc())
+            raise StoreError(
+                f"tracking store {mlflow.get_tracking_uri()} cannot be written "
+                f"({describe(error)}) during {spec.name}; the suite stopped there",
+                exit_code=1,
+            ) from None
+        _end(schema.FAILED, reason, traceback.format_exc())
         return RunOutcome(spec, schema.FAILED, time.perf_counter() - started, reason)
-    mlflow.end_run(schema.FINISHED)
+    _end(schema.FINISHED)
     return RunOutcome(spec, schema.FINISHED, time.perf_counter() - started, metrics=metrics)
+
+
+def _end(status: str, reason: str = "", details: str = "") -> None:
+    """End the active run with `status` (and its reason); a store that cannot record it
+    (full disk, read-only, gone) stops the suite with one line, not a second traceback."""
+    run = mlflow.active_run()
+    try:
+        if reason:
+            mlflow.set_tag(schema.TAG_FAILURE, reason[:5000])
+        if details:
+            mlflow.log_text(details, schema.FAILURE_FILE)
+        mlflow.end_run(status)
+    except STORE_ERRORS as error:
+        name = run.info.run_name if run else "the run"
+        with contextlib.suppress(Exception):
+            mlflow.end_run(status)  # forget it locally; the next start marks it KILLED
+        raise StoreError(
+            f"cannot record {name} as {status} in {mlflow.get_tracking_uri()}: "
+            f"{describe(error)}" + (f" (the run failed first: {reason[:200]})" if reason else ""),
+            exit_code=1,
+        ) from None

@@ -1,7 +1,8 @@
 """Run a whole suite: plan it, skip what already finished, hand the rest to an executor.
 
-Resume: a run that already FINISHED with the same config hash is skipped, and runs left
-RUNNING by a killed process are marked KILLED at the next start. A run that raises or hits
+One `run` command writes a store at a time (`store.hold_store`). Resume: a run that already
+FINISHED with the same config hash is skipped, and runs left RUNNING by a process that is
+gone are marked KILLED at the next start. A run that raises or hits
 a non-finite loss ends FAILED with the reason as a tag, and the suite goes on.
 """
 
@@ -14,7 +15,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tqdm import tqdm
@@ -25,6 +26,7 @@ from gru_keras.experiment.config import ConfigError, SuiteConfig
 from gru_keras.experiment.executors import get_executor
 from gru_keras.experiment.plan import DatasetCache, SuitePlan, expand, preflight
 from gru_keras.experiment.run import RunOutcome, SuiteInterrupted
+from gru_keras.experiment.store import check_uri, ensure_experiment, hold_store
 
 EXIT_OK, EXIT_FAILED_RUNS, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -36,6 +38,7 @@ class SuiteResult:
     interrupted: bool
     marked_killed: list[str]
     seconds: float
+    left_running: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -89,38 +92,44 @@ def run_suite(
     except ValueError as error:
         raise ConfigError(str(error)) from None
     executor.check(uri)
+    check_uri(uri)
     cache = DatasetCache()
-    units = preflight(suite, cache)
-    client = tracking.connect(uri)
-    experiment_id = tracking.ensure_experiment(client, suite.name)
-    marked = tracking.mark_interrupted(client, experiment_id)
-    done = {} if force else tracking.finished_runs(client, experiment_id)
-    specs = expand(suite)
-    skipped = [spec for spec in specs if (spec.name, spec.config_hash) in done]
-    pending = [spec for spec in specs if spec not in skipped]
-    plan = SuitePlan(suite, experiment_id, uri, pending, units, cache, verbose)
-    outcomes = {spec.name: RunOutcome(spec, schema.SKIPPED) for spec in skipped}
-    interrupted = False
-    progress = tqdm(
-        total=len(specs),
-        initial=len(skipped),
-        desc=suite.name,
-        unit="run",
-        file=sys.stderr,
-        dynamic_ncols=True,
-    )
-    with _sigterm_as_interrupt():
-        try:
-            # Nothing pending (a finished suite run again): no executor to start.
-            finished = executor.execute(plan, progress) if plan.pending else []
-        except (KeyboardInterrupt, SuiteInterrupted) as stop:
-            interrupted = True
-            finished = getattr(stop, "outcomes", [])
-        finally:
-            progress.close()
+    units = preflight(suite, cache)  # a bad dataset is a config error, with nothing written
+    with hold_store(uri, suite.name):
+        client = tracking.connect(uri)
+        experiment_id = ensure_experiment(client, suite.name)
+        marked, live = tracking.mark_interrupted(client, experiment_id)
+        done = {} if force else tracking.finished_runs(client, experiment_id)
+        specs = expand(suite)
+        skipped = [spec for spec in specs if (spec.name, spec.config_hash) in done]
+        # A run another live process still writes (not a `run` command, which would hold
+        # the store) is left to it rather than trained twice.
+        pending = [spec for spec in specs if spec not in skipped and spec.name not in live]
+        plan = SuitePlan(suite, experiment_id, uri, pending, units, cache, verbose)
+        outcomes = {spec.name: RunOutcome(spec, schema.SKIPPED) for spec in skipped}
+        interrupted = False
+        progress = tqdm(
+            total=len(specs),
+            initial=len(skipped),
+            desc=suite.name,
+            unit="run",
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
+        with _sigterm_as_interrupt():
+            try:
+                # Nothing pending (a finished suite run again): no executor to start.
+                finished = executor.execute(plan, progress) if plan.pending else []
+            except (KeyboardInterrupt, SuiteInterrupted) as stop:
+                interrupted = True
+                finished = getattr(stop, "outcomes", [])
+            finally:
+                progress.close()
     outcomes.update({outcome.spec.name: outcome for outcome in finished})
     ordered = [outcomes[spec.name] for spec in specs if spec.name in outcomes]
-    return SuiteResult(suite.name, ordered, interrupted, marked, time.perf_counter() - started)
+    return SuiteResult(
+        suite.name, ordered, interrupted, marked, time.perf_counter() - started, live
+    )
 
 
 def summary(result: SuiteResult) -> str:
@@ -144,6 +153,8 @@ def summary(result: SuiteResult) -> str:
         lines.append(
             f"  marked KILLED (left RUNNING by an earlier process): {', '.join(result.marked_killed)}"
         )
+    if result.left_running:
+        lines.append(f"  left alone (RUNNING in a live process): {', '.join(result.left_running)}")
     for outcome in result.outcomes:
         if outcome.status == schema.FAILED:
             lines.append(f"  FAILED {outcome.spec.name}: {outcome.reason}")

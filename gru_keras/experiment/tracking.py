@@ -6,6 +6,7 @@ import json
 import math
 import os
 import platform
+import socket
 import subprocess
 import tempfile
 import time
@@ -20,9 +21,9 @@ import numpy as np
 from mlflow.tracking import MlflowClient
 
 from gru_keras import schema
+from gru_keras.experiment.store import open_store, process_alive
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
-DEFAULT_ARTIFACT_ROOT = "mlartifacts"
 # What SQL stores say when two writers insert the same row at once (sqlite, MySQL, PostgreSQL).
 DUPLICATE_ROW_ERRORS = ("UNIQUE constraint failed", "Duplicate entry", "duplicate key value")
 Result = TypeVar("Result")
@@ -34,31 +35,19 @@ class NonFiniteLossError(RuntimeError):
     """Training produced a NaN or infinite loss."""
 
 
+class NonFiniteMetricError(RuntimeError):
+    """A run's headline test metric is NaN or infinite: the run FAILS, never FINISHES."""
+
+
 def tracking_uri() -> str:
     """`MLFLOW_TRACKING_URI` if set, else the embedded sqlite store."""
     return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
 
 
-def connect(uri: str | None = None) -> MlflowClient:
-    uri = uri or tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    return MlflowClient(uri)
-
-
-def ensure_experiment(client: MlflowClient, name: str) -> str:
-    """The id of experiment `name`, created (or restored) if needed.
-
-    With a local sqlite store, artifacts go to `./mlartifacts` beside it, as `make ui` serves.
-    """
-    experiment = client.get_experiment_by_name(name)
-    if experiment is not None:
-        if experiment.lifecycle_stage == "deleted":
-            client.restore_experiment(experiment.experiment_id)
-        return experiment.experiment_id
-    artifact_location = None
-    if client.tracking_uri.startswith("sqlite:"):
-        artifact_location = Path(DEFAULT_ARTIFACT_ROOT).resolve().as_uri()
-    return client.create_experiment(name, artifact_location=artifact_location)
+def connect(uri: str | None = None, create: bool = True) -> MlflowClient:
+    """A client of `uri` (default `tracking_uri()`), also made the fluent API's store; see
+    `store.open_store` for `create` and the errors."""
+    return open_store(uri or tracking_uri(), create=create)
 
 
 def _search(client: MlflowClient, experiment_id: str, status: str) -> list:
@@ -84,16 +73,31 @@ def finished_runs(client: MlflowClient, experiment_id: str) -> dict[tuple[str, s
     }
 
 
-def mark_interrupted(client: MlflowClient, experiment_id: str) -> list[str]:
-    """Mark runs left RUNNING by a killed process as KILLED; returns their names."""
-    names = []
+def mark_interrupted(
+    client: MlflowClient,
+    experiment_id: str,
+    reason: str = "process ended while the run was RUNNING",
+    only_dead: bool = True,
+) -> tuple[list[str], list[str]]:
+    """Mark KILLED the RUNNING runs whose process is gone (every RUNNING run, if not
+    `only_dead`: a driver ending the runs of workers it has just cancelled).
+
+    Returns:
+        `(marked, live)`: names of the runs marked KILLED, and of RUNNING runs whose process
+        is still alive on this host, which are left alone.
+    """
+    marked, live = [], []
     for run in _search(client, experiment_id, schema.RUNNING):
-        client.set_tag(
-            run.info.run_id, schema.TAG_FAILURE, "process ended while the run was RUNNING"
-        )
+        tags = run.data.tags
+        pid = int(tags.get(schema.TAG_PID, "0") or 0)
+        host = tags.get(schema.TAG_HOST, "")
+        if only_dead and process_alive(host, pid, run.info.start_time / 1000):
+            live.append(run.info.run_name)
+            continue
+        client.set_tag(run.info.run_id, schema.TAG_FAILURE, reason)
         client.set_terminated(run.info.run_id, status=schema.KILLED)
-        names.append(run.info.run_name)
-    return names
+        marked.append(run.info.run_name)
+    return marked, live
 
 
 def git_commit() -> str:
@@ -142,6 +146,8 @@ def run_tags(config: dict[str, Any], config_digest: str, task: str) -> dict[str,
         schema.TAG_SCHEMA_VERSION: str(schema.SCHEMA_VERSION),
         schema.TAG_GIT_COMMIT: git_commit(),
         schema.TAG_MACHINE: machine(),
+        schema.TAG_HOST: socket.gethostname(),
+        schema.TAG_PID: str(os.getpid()),
     }
     tags.update(
         {

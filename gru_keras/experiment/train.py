@@ -48,7 +48,13 @@ def train_and_evaluate(
         evaluation = run_baseline(spec, task, data)
     else:
         evaluation = fit_recurrent(spec, task, data, units, verbose)
-    return tracking.log_evaluation(evaluation)
+    metrics = tracking.log_evaluation(evaluation)
+    headline = metrics.get(task.headline_column, math.nan)
+    if not math.isfinite(headline):
+        raise tracking.NonFiniteMetricError(
+            f"the headline test metric {task.headline_column} is {headline}, not a result"
+        )
+    return metrics
 
 
 def fit_recurrent(

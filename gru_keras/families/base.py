@@ -76,6 +76,33 @@ class SequenceData:
     def train_size(self) -> int:
         return len(self.y_train)
 
+    def check(self) -> None:
+        """DataError naming the array, unless every split has as many inputs as targets,
+        no array holds Python objects, and every float array (facts included) is finite.
+        Run on every dataset a loader or a cache returns: a non-finite input or target can
+        only become a NaN loss or a meaningless score."""
+        arrays: dict[str, np.ndarray] = {}
+        for split in SPLITS:
+            part = getattr(self, split)
+            parts = part if isinstance(part, dict) else {"": part}
+            arrays.update({f"{split}{'.' + key if key else ''}": v for key, v in parts.items()})
+        facts = {
+            f"facts.{item.name}": getattr(self.facts, item.name)
+            for item in dataclasses.fields(self.facts)
+        }
+        arrays.update({k: v for k, v in facts.items() if isinstance(v, np.ndarray)})
+        for name, array in arrays.items():
+            if not isinstance(array, np.ndarray) or array.dtype == object:
+                raise DataError(f"{self.name}: {name} is not a plain array")
+            if array.dtype.kind == "f" and not np.isfinite(array).all():
+                where = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+                raise DataError(f"{self.name}: {name} holds a non-finite value at index {where}")
+        for prefix in ("train", "val", "test"):
+            inputs = [v for k, v in arrays.items() if k.startswith(f"x_{prefix}")]
+            examples = {len(array) for array in [*inputs, arrays[f"y_{prefix}"]]}
+            if len(examples) > 1:
+                raise DataError(f"{self.name}: the {prefix} split's arrays differ in length")
+
     def digest(self) -> str:
         """A short hash of every array, so a run records exactly which data it saw."""
         sha = hashlib.sha256()

@@ -17,6 +17,7 @@ from mlflow.tracking import MlflowClient
 
 from gru_keras import schema
 from gru_keras.analysis.runs import find_experiment
+from gru_keras.names import check_name, inside
 from gru_keras.report.inputs import ReportInputs, gather
 from gru_keras.report.sections import SECTIONS
 from gru_keras.report.text import display_head_to_head, markdown_table, to_markdown
@@ -28,9 +29,9 @@ def write_tables(
     """Write `<stem>-summary.csv`, `<stem>-head-to-head.csv` and `<stem>-summary.md` (both
     tables) into `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
-    summary_csv = directory / f"{stem}-summary.csv"
-    pairs_csv = directory / f"{stem}-head-to-head.csv"
-    markdown_path = directory / f"{stem}-summary.md"
+    summary_csv = inside(directory, f"{stem}-summary.csv")
+    pairs_csv = inside(directory, f"{stem}-head-to-head.csv")
+    markdown_path = inside(directory, f"{stem}-summary.md")
     summary.to_csv(summary_csv, index=False)
     pairs.to_csv(pairs_csv, index=False)
     markdown = [f"# {stem}: test results", "", to_markdown(summary), ""]
@@ -99,10 +100,13 @@ def build_report(
     Returns:
         The written paths, the timestamped PDF first.
     """
+    check_name(experiment, "experiment")
     inputs = gather(client, experiment, expected)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     pdf = write_pdf(
-        build_pages(inputs), output_dir / f"{experiment}-{stamp}.pdf", f"gru-keras: {experiment}"
+        build_pages(inputs),
+        inside(output_dir, f"{experiment}-{stamp}.pdf"),
+        f"gru-keras: {experiment}",
     )
     latest = output_dir / "latest.pdf"
     shutil.copyfile(pdf, latest)

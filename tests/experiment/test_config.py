@@ -147,6 +147,52 @@ BAD_CONFIGS = {
         'attention = "bahdanau"\n',
         "'datasets.fr.model.attention' = 'bahdanau' is not valid; valid choices: none, luong",
     ),
+    # Non-finite numbers: NaN passes every range check, so it is refused by type.
+    "nan-learning-rate": (
+        VALID.replace("epochs = 2", "epochs = 2\nlearning_rate = nan"),
+        "'training.learning_rate' must be a number (finite), got nan",
+    ),
+    "nan-clip-norm": (
+        VALID.replace("epochs = 2", "epochs = 2\nclip_norm = nan"),
+        "'training.clip_norm' must be a number (finite), got nan",
+    ),
+    "infinite-validation-fraction": (
+        VALID + '\n[datasets.sun]\ndataset = "sunspots-monthly"\nvalidation_fraction = inf\n',
+        "'datasets.sun.validation_fraction' must be a number (finite), got inf",
+    ),
+    "nan-validation-fraction": (
+        VALID + '\n[datasets.sun]\ndataset = "sunspots-monthly"\nvalidation_fraction = nan\n',
+        "'datasets.sun.validation_fraction' must be a number (finite), got nan",
+    ),
+    "dataset-as-a-list": (
+        VALID.replace('dataset = "adding"', 'dataset = ["adding"]'),
+        "'datasets.adding-short.dataset' = ['adding'] is not a known dataset",
+    ),
+    "duplicate-seeds": (
+        VALID.replace("seeds = [0, 1]", "seeds = [0, 0]"),
+        "'suite.seeds' lists 0 twice",
+    ),
+    "duplicate-models": (
+        VALID.replace('"lstm"]', '"lstm", "lstm"]'),
+        "'suite.models' lists 'lstm' twice",
+    ),
+    # Names that become paths.
+    "suite-name-climbing-out": (
+        VALID.replace('name = "tiny"', 'name = "../../x"'),
+        "suite name '../../x' is not a valid name",
+    ),
+    "suite-name-absolute": (
+        VALID.replace('name = "tiny"', 'name = "/tmp/x"'),
+        "suite name '/tmp/x' is not a valid name",
+    ),
+    "suite-name-with-a-newline": (
+        VALID.replace('name = "tiny"', 'name = "a\\nb"'),
+        "suite name 'a\\nb' is not a valid name",
+    ),
+    "dataset-key-climbing-out": (
+        VALID.replace("[datasets.adding-short]", '[datasets."a/../../evil"]'),
+        "dataset key 'a/../../evil' is not a valid name",
+    ),
     "unreachable-budget": (
         VALID.replace("parameter_budget = 3000", "parameter_budget = 40"),
         "parameter_budget",

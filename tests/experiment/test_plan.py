@@ -1,13 +1,17 @@
 """The plan: the runs a suite defines, and the one dataset cache (memory and disk)."""
 
 import dataclasses
+import os
+import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from gru_keras.experiment.config import load_suite
-from gru_keras.experiment.plan import DatasetCache, expand, expected_runs
-from gru_keras.families.base import to_arrays
+from gru_keras.experiment.plan import DatasetCache, expand, expected_runs, write_arrays
+from gru_keras.families.base import DataError, to_arrays
 
 # One dataset of every family, tiny; each has facts of a different shape (vocabularies and
 # pairs, arrays of the series, nested tuples of digits and voices).
@@ -117,3 +121,84 @@ def test_facts_are_frozen_typed_dataclasses(tiny_suite):
     data = DatasetCache(None).get(suite.datasets[0])
     with pytest.raises(dataclasses.FrozenInstanceError):
         data.facts.sequence_length = 3
+
+
+class _Payload:
+    """Unpickling this runs a shell command that leaves a marker file."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_planted_pickle_is_never_executed_and_the_file_is_rebuilt(tmp_path, tiny_suite, capsys):
+    (dataset,) = load_suite(tiny_suite()).datasets
+    clean = DatasetCache(tmp_path / "clean").get(dataset)
+    marker = tmp_path / "pwned"
+    path = DatasetCache(tmp_path).path(dataset)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plants = {
+        "a bare pickle": lambda: path.write_bytes(pickle.dumps(_Payload(marker))),
+        "a pickled object array inside the npz": lambda: np.savez(
+            path, x_train=np.array([_Payload(marker)], dtype=object)
+        ),
+    }
+    for plant in plants.values():
+        plant()
+        assert path.is_file()
+        data = DatasetCache(tmp_path).get(dataset)
+        assert not marker.exists()  # the payload never ran
+        assert data.digest() == clean.digest()
+        assert "unreadable; rebuilding it" in capsys.readouterr().err
+
+
+def test_a_cached_file_with_non_finite_or_ragged_arrays_is_rebuilt(tmp_path, tiny_suite, capsys):
+    (dataset,) = load_suite(tiny_suite()).datasets
+    cache = DatasetCache(tmp_path)
+    clean = cache.get(dataset)
+    path = cache.path(dataset)
+    arrays = to_arrays(clean)
+    for name, damaged in (
+        ("x_train", np.where(arrays["x_train"] > 0.5, np.inf, arrays["x_train"])),
+        ("y_test", arrays["y_test"][:-1]),  # one target short of the inputs
+    ):
+        write_arrays(path, {**arrays, name: damaged})
+        assert DatasetCache(tmp_path).get(dataset).digest() == clean.digest()
+        assert "unreadable; rebuilding it" in capsys.readouterr().err
+
+
+def test_a_loader_giving_non_finite_data_is_a_data_error(tmp_path, tiny_suite):
+    (dataset,) = load_suite(tiny_suite()).datasets
+    data = DatasetCache(None).get(dataset)
+    data.x_val[0, 0, 0] = np.nan
+    with pytest.raises(DataError, match=r"x_val holds a non-finite value at index \(0, 0, 0\)"):
+        data.check()
+
+
+def test_leftover_partials_of_dead_writers_are_removed_and_a_directory_is_refused(
+    tmp_path, tiny_suite
+):
+    (dataset,) = load_suite(tiny_suite()).datasets
+    cache = DatasetCache(tmp_path)
+    path = cache.path(dataset)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    dead = path.parent / f"{path.name}.{gone}.abc123.partial"
+    live = path.parent / f"{path.name}.{os.getpid()}.def456.partial"
+    legacy = path.parent / "tmpq1w2e3.partial"  # written before writers named themselves
+    for partial in (dead, live, legacy):
+        partial.write_bytes(b"half")
+    cache.get(dataset)
+    assert not dead.exists() and not legacy.exists() and live.exists()
+
+    other = load_suite(tiny_suite("other", length=12)).datasets[0]
+    DatasetCache(tmp_path).path(other).mkdir()
+    with pytest.raises(DataError, match="is not a file: remove it"):
+        DatasetCache(tmp_path).get(other)

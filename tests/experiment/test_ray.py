@@ -3,11 +3,8 @@ in a temporary directory) and a local Ray instance started by the CLI."""
 
 import os
 import signal
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 
 import pytest
 from cli import gru_keras, runs_of
@@ -16,55 +13,6 @@ from gru_keras.experiment.config import ConfigError, load_suite
 from gru_keras.experiment.executors.ray import check_shared_store, require_ray
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("mlflow-server")
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "server",
-            "--backend-store-uri",
-            f"sqlite:///{directory / 'server.db'}",
-            "--artifacts-destination",
-            str(directory / "artifacts"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=(directory / "server.log").open("w"),
-    )
-    uri = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{uri}/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail(
-            "mlflow server did not start: " + (directory / "server.log").read_text()[-2000:]
-        )
-    yield uri
-    process.terminate()
-    process.wait(timeout=30)
 
 
 def ray_run(directory, uri, suite, background=False):
@@ -115,7 +63,7 @@ def test_twenty_concurrent_runs_finish_on_the_server_once_with_nothing_lost(
     metric_points = 0
     for run in runs:
         assert run.info.status == "FINISHED"
-        assert run.data.tags["executor"] == "ray" and int(run.data.tags["ray_worker_pid"]) > 0
+        assert run.data.tags["executor"] == "ray" and int(run.data.tags["pid"]) > 0
         assert {"test_mse", "mean_epoch_seconds"} <= set(run.data.metrics)
         for name in ("train_loss", "val_loss"):
             history = client.get_metric_history(run.info.run_id, name)
@@ -146,13 +94,13 @@ def test_a_killed_worker_fails_its_run_and_a_rerun_completes_the_suite(
     deadline = time.monotonic() + 300
     while victim is None and time.monotonic() < deadline:
         for run in runs_of(server, "ray-fault")[1]:
-            if run.info.status == "RUNNING" and "ray_worker_pid" in run.data.tags:
+            if run.info.status == "RUNNING" and "pid" in run.data.tags:
                 victim = run
                 break
         time.sleep(0.5)
     assert victim is not None, "no run started"
     time.sleep(2)  # let it get into training
-    os.kill(int(victim.data.tags["ray_worker_pid"]), signal.SIGKILL)
+    os.kill(int(victim.data.tags["pid"]), signal.SIGKILL)
     stdout, _ = process.communicate(timeout=600)
     assert process.returncode == 1
     assert f"FAILED {victim.info.run_name}: the Ray worker running it died" in stdout

@@ -128,10 +128,7 @@ def _wait_for(predicate, timeout=240.0):
 
 
 def _statuses(tmp_path):
-    try:
-        return [run.info.status for run in runs_in(tmp_path)[1]]
-    except Exception:  # the store may not be initialised yet
-        return []
+    return [run.info.status for run in runs_in(tmp_path)[1]]
 
 
 def test_killed_process_resumes_with_only_the_missing_runs(tmp_path, tiny_suite):
@@ -165,21 +162,34 @@ def test_killed_process_resumes_with_only_the_missing_runs(tmp_path, tiny_suite)
     assert len(killed) == 1 and "RUNNING" in killed[0].data.tags["failure_reason"]
 
 
+def _epochs_logged(tmp_path) -> int:
+    """Epochs the RUNNING run has logged so far (0 before it starts)."""
+    client, runs = runs_in(tmp_path)
+    running = [run for run in runs if run.info.status == "RUNNING"]
+    if not running:
+        return 0
+    return len(client.get_metric_history(running[0].info.run_id, "epoch_seconds"))
+
+
 def test_ctrl_c_marks_the_current_run_killed(tmp_path, tiny_suite):
-    suite = tiny_suite(seeds=(0, 1), epochs=20, length=40, train_size=512)
+    suite = tiny_suite(seeds=(0, 1), epochs=40, length=40, train_size=512)
     process = run_cli(tmp_path, suite, background=True)
     try:
-        assert _wait_for(lambda: "RUNNING" in _statuses(tmp_path))
-        time.sleep(2)
+        # Inside training, whatever the machine's load: after its first logged epoch.
+        assert _wait_for(lambda: _epochs_logged(tmp_path) >= 1)
         process.send_signal(signal.SIGINT)
         stdout, _ = process.communicate(timeout=120)
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 130
-    assert "interrupted" in stdout
-    statuses = _statuses(tmp_path)
-    assert "RUNNING" not in statuses and statuses.count("KILLED") == 1
+    assert process.returncode == 130, stdout
+    assert "interrupted: the current run was marked KILLED" in stdout
+    assert "finished 0, skipped 0, failed 0, killed 1" in stdout
+    _, runs = runs_in(tmp_path)
+    assert [(run.info.run_name, run.info.status) for run in runs] == [
+        ("adding-short__custom_gru__0", "KILLED")
+    ]
+    assert runs[0].data.tags["failure_reason"] == "interrupted by the user"
 
 
 CSV_SERIES = """

@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from gru_keras.experiment import tracking
 from gru_keras.experiment.config import ConfigError
 from gru_keras.experiment.plan import CACHE_DIRECTORY, DatasetCache, RunSpec, SuitePlan
 from gru_keras.experiment.run import RunOutcome, SuiteInterrupted, execute_run
+from gru_keras.names import quoted
 
 WORKER_DIED = "the Ray worker running it died"
 SHARED_STORE_SCHEMES = ("http", "https", "databricks", "postgresql", "mysql", "mssql")
@@ -74,18 +74,16 @@ def run_task(
     if _worker_cache is None or str(_worker_cache.directory) != cache_dir:
         _worker_cache = DatasetCache(Path(cache_dir))
     data = _worker_cache.get(spec.dataset)
-    where = {
-        schema.TAG_EXECUTOR: "ray",
-        schema.TAG_RAY_NODE: socket.gethostname(),
-        schema.TAG_RAY_WORKER_PID: str(os.getpid()),
-    }
-    return execute_run(spec, experiment_id, data, units, verbose, extra_tags=where)
+    return execute_run(
+        spec, experiment_id, data, units, verbose, extra_tags={schema.TAG_EXECUTOR: "ray"}
+    )
 
 
 def _mark_dead(client, experiment_id: str, name: str, reason: str) -> None:
     for run in client.search_runs(
         [experiment_id],
-        filter_string=f"attributes.run_name = '{name}' and attributes.status = '{schema.RUNNING}'",
+        filter_string=f"attributes.run_name = {quoted(name)} "
+        f"and attributes.status = '{schema.RUNNING}'",
     ):
         client.set_tag(run.info.run_id, schema.TAG_FAILURE, reason[:5000])
         client.set_terminated(run.info.run_id, status=schema.FAILED)
@@ -155,7 +153,9 @@ class RayExecutor:
             for task in waiting:
                 ray.cancel(task, force=True)
             # Runs the cancelled workers left RUNNING end KILLED, as a local Ctrl-C leaves them.
-            tracking.mark_interrupted(client, plan.experiment_id)
+            tracking.mark_interrupted(
+                client, plan.experiment_id, "interrupted by the user", only_dead=False
+            )
             raise SuiteInterrupted(outcomes) from None
         finally:
             if started_here:

@@ -9,6 +9,7 @@ the training segment only.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from gru_keras.families.base import DataError, DataFacts, SequenceData
 
 _FRACTION = {"min": 0.05, "max": 0.45}
 _LENGTH = {"min": 1, "max": 100_000}
+MAX_ROWS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -332,10 +334,13 @@ class CsvSettings(SunspotsSettings):
 
     Attributes:
         path: CSV file (relative paths are relative to the suite file).
-        time_column: Column with the time labels (kept in order; not parsed).
+        time_column: Column with the time labels: numbers or dates, in strictly increasing
+            order (rows out of order are an error naming the line).
         value_columns: Numeric input columns; the target is added if missing.
         target_column: Column to forecast.
         missing: `interpolate` (linear, then edge fill) or `drop` rows with missing values.
+        max_rows: Longest series accepted; memory grows linearly with it (measured in the
+            README), so a file larger than planned is an error rather than an exhausted machine.
     """
 
     path: str = field(default="", metadata={"path": True})
@@ -343,6 +348,7 @@ class CsvSettings(SunspotsSettings):
     value_columns: tuple[str, ...] = ()
     target_column: str = ""
     missing: str = field(default="interpolate", metadata={"choices": ("interpolate", "drop")})
+    max_rows: int = field(default=MAX_ROWS, metadata={"min": 100, "max": 100_000_000})
     season_length: int = field(default=12, metadata=_LENGTH)
     input_length: int = field(default=24, metadata=_LENGTH)
     horizon: int = field(default=6, metadata=_LENGTH)
@@ -368,19 +374,24 @@ def csv_series(settings: CsvSettings) -> Series:
         raise DataError(
             f"{path}: no column {missing[0]!r}; columns there: {', '.join(map(str, frame.columns))}"
         )
+    if len(frame) > settings.max_rows:
+        raise DataError(
+            f"{path}: {len(frame)} rows, more than max_rows = {settings.max_rows}; raise "
+            "max_rows (memory grows with it) or aggregate the series to a coarser step"
+        )
     values = frame[columns].apply(pd.to_numeric, errors="coerce")
     for column in columns:
         bad = frame[column].notna() & values[column].isna()
         if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0]) + 2  # 1-based, after the header line
             raise DataError(
-                f"{path}: column {column!r} is not numeric (line {row}: {frame[column][bad].iloc[0]!r})"
+                f"{path}: column {column!r} is not numeric "
+                f"(line {_line(bad)}: {frame[column][bad].iloc[0]!r})"
             )
-    time = (
-        frame[settings.time_column].astype(str)
-        if settings.time_column
-        else pd.Series(frame.index.astype(str))
-    )
+        _check_magnitudes(path, column, values[column].to_numpy(float))
+    time = frame[settings.time_column] if settings.time_column else None
+    if time is not None:
+        _check_time_order(path, settings.time_column, time)
+    time = time.astype(str) if time is not None else pd.Series(frame.index.astype(str))
     if settings.missing == "drop":
         keep = values.notna().all(axis=1)
         values, time = values[keep], time[keep]
@@ -389,6 +400,58 @@ def csv_series(settings: CsvSettings) -> Series:
     if values.isna().any().any():
         raise DataError(f"{path}: a column has no numeric values at all")
     return Series(values.to_numpy(float), tuple(columns), settings.target_column, time.to_numpy())
+
+
+def _line(rows: pd.Series | np.ndarray) -> int:
+    """The file line of the first flagged row: 1-based, after the header line."""
+    return int(np.flatnonzero(np.asarray(rows))[0]) + 2
+
+
+def _check_magnitudes(path: Path, column: str, values: np.ndarray) -> None:
+    """DataError naming the line of an infinite value, or of the value that overflows once
+    the series is differenced and scaled (squared differences summed, as the scalers and
+    RMSE do). Empty cells (NaN) are gaps for the `missing` setting, not errors."""
+    infinite = np.isinf(values)
+    if infinite.any():
+        raise DataError(
+            f"{path}: column {column!r} holds an infinite value (line {_line(infinite)})"
+        )
+    present = values[~np.isnan(values)]
+    if not len(present):
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = np.abs(present - present.mean())
+        overflows = not np.isfinite(len(present) * np.max(2 * spread) ** 2)
+    if overflows:
+        largest = np.zeros(len(values), bool)
+        largest[np.nanargmax(np.abs(values))] = True
+        raise DataError(
+            f"{path}: column {column!r} holds a value too large to scale "
+            f"(line {_line(largest)}: {values[largest][0]:g}); rescale the column"
+        )
+
+
+def _check_time_order(path: Path, column: str, time: pd.Series) -> None:
+    """DataError naming the first line whose time is missing, unreadable, or not after the
+    line before it. Numbers are compared as numbers, anything else parsed as dates."""
+    numeric = pd.to_numeric(time, errors="coerce")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas warns when it must parse element by element
+        parsed = numeric if numeric.notna().all() else pd.to_datetime(time, errors="coerce")
+    if parsed.isna().any():
+        raise DataError(
+            f"{path}: column {column!r} is not a time at line {_line(parsed.isna())} "
+            f"({str(time[parsed.isna()].iloc[0])!r}); use numbers or dates"
+        )
+    steps = parsed.diff().iloc[1:]
+    not_after = np.asarray(steps <= (0 if parsed is numeric else pd.Timedelta(0)))
+    if not_after.any():
+        line = _line(np.r_[False, not_after])
+        raise DataError(
+            f"{path}: rows must be in strictly increasing time order, but line {line} "
+            f"({str(time.iloc[line - 2])!r}) does not come after line {line - 1} "
+            f"({str(time.iloc[line - 3])!r})"
+        )
 
 
 def load_csv(settings: CsvSettings) -> SequenceData:

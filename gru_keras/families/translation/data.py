@@ -383,11 +383,20 @@ def read_tatoeba(path: Path) -> list[tuple[str, str]]:
     if not path.is_file():
         raise DataError(f"Tatoeba file not found: {path}")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise DataError(f"cannot read {path} as UTF-8 text: {error}") from None
+        raw = path.read_bytes()
+    except OSError as error:
+        raise DataError(f"cannot read {path}: {error.strerror}") from None
+    lines = []
+    for number, line_bytes in enumerate(raw.splitlines(), start=1):
+        try:
+            lines.append(line_bytes.decode("utf-8"))
+        except UnicodeDecodeError as error:
+            raise DataError(
+                f"{path}, line {number}: not UTF-8 text (byte {line_bytes[error.start]:#04x} at "
+                f"column {error.start + 1}); save the file as UTF-8"
+            ) from None
     pairs = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         fields = line.split("\t")

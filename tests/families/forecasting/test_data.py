@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from gru_keras.families import DataError, get_dataset
@@ -107,7 +108,8 @@ def write_csv(tmp_path, text):
 
 def test_csv_happy_path_with_interpolation_and_drop(tmp_path):
     rows = ["date,load,temp"] + [
-        f"2020-01-{i:03d},{'' if i == 5 else i},{i * 2}" for i in range(1, 121)
+        f"{day.date()},{'' if i == 5 else i},{i * 2}"
+        for i, day in enumerate(pd.date_range("2020-01-01", periods=120), start=1)
     ]
     path = write_csv(tmp_path, "\n".join(rows))
     settings = CsvSettings(
@@ -132,6 +134,35 @@ def test_csv_happy_path_with_interpolation_and_drop(tmp_path):
         ("t,y\n1,2\n2,abc\n", {"target_column": "y"}, "column 'y' is not numeric (line 3: 'abc')"),
         ("t,y\n1,2\n", {"time_column": "when", "target_column": "y"}, "no column 'when'"),
         ("t,y\n1,2\n", {}, "'target_column' is required"),
+        # Non-finite values: named by column and line; an empty cell stays a gap.
+        ("t,y\n1,2\n2,\n3,inf\n", {"target_column": "y"}, "'y' holds an infinite value (line 4)"),
+        ("t,y\n1,2\n2,-inf\n", {"target_column": "y"}, "'y' holds an infinite value (line 3)"),
+        (
+            "t,y\n1,2\n2,1e308\n3,-1e308\n",
+            {"target_column": "y"},
+            "'y' holds a value too large to scale (line 3: 1e+308)",
+        ),
+        # Time order, numbers and dates alike.
+        (
+            "t,y\n1,2\n2,3\n2,4\n",
+            {"time_column": "t", "target_column": "y"},
+            "strictly increasing time order, but line 4 ('2') does not come after line 3 ('2')",
+        ),
+        (
+            "t,y\n2020-01-02,2\n2020-01-01,3\n",
+            {"time_column": "t", "target_column": "y"},
+            "line 3 ('2020-01-01') does not come after line 2 ('2020-01-02')",
+        ),
+        (
+            "t,y\n2020-01-01,2\nlater,3\n",
+            {"time_column": "t", "target_column": "y"},
+            "column 't' is not a time at line 3 ('later')",
+        ),
+        (
+            "t,y\n" + "".join(f"{i},{i}\n" for i in range(101)),
+            {"target_column": "y", "max_rows": 100},
+            "101 rows, more than max_rows = 100",
+        ),
     ],
 )
 def test_csv_bad_inputs_are_named(tmp_path, text, settings, message):

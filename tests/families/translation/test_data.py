@@ -5,6 +5,7 @@ import pytest
 from babel.dates import format_date
 from num2words import num2words
 
+from gru_keras.__main__ import main
 from gru_keras.families import DataError
 from gru_keras.families.translation.data import (
     END,
@@ -208,3 +209,22 @@ def test_tatoeba_errors_name_the_file_and_line(tmp_path):
         read_tatoeba(empty_target)
     with pytest.raises(DataError, match="'path' is required"):
         load_tatoeba(TatoebaSettings())
+    mixed = tmp_path / "mixed.txt"  # UTF-8, then one line saved as Latin-1
+    mixed.write_bytes(b"Go.\tVa !\n" + "Tea.\tThé.\n".encode("latin-1"))
+    with pytest.raises(
+        DataError, match=r"mixed.txt, line 2: not UTF-8 text \(byte 0xe9 at column 8\)"
+    ):
+        read_tatoeba(mixed)
+
+
+@pytest.mark.parametrize("sources", [1, 2])
+def test_a_tatoeba_file_with_too_few_distinct_sources_is_a_config_error(
+    sources, tmp_path, tiny_suite, capsys
+):
+    path = tmp_path / "pairs.txt"
+    path.write_text("".join(f"S{i % sources}.\tT{i}.\n" for i in range(6)), encoding="utf-8")
+    suite = tiny_suite(datasets=f'[datasets.few]\ndataset = "tatoeba"\npath = "{path}"\n')
+    assert main(["run", str(suite), "--tracking-uri", f"sqlite:///{tmp_path / 's.db'}"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert f"only {sources} distinct source sentences: too few for three splits" in error
+    assert "\n" not in error and not (tmp_path / "s.db").exists()
