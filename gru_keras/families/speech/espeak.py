@@ -193,7 +193,7 @@ def synthesize(jobs: Sequence[SpeechJob], seed: int) -> tuple[list[np.ndarray], 
     if result.returncode != 0:
         last_line = result.stderr.decode(errors="replace").strip().splitlines()[-1]
         raise SynthesisError(last_line.removeprefix(f"{SynthesisError.__name__}: "))
-    with np.load(io.BytesIO(result.stdout)) as arrays:
+    with np.load(io.BytesIO(result.stdout), allow_pickle=False) as arrays:
         samples, ends, rate = arrays["samples"], arrays["ends"], int(arrays["sample_rate"])
     waves = np.split(samples, ends[:-1]) if len(ends) else []
     return [wave.astype("float32") / 32768.0 for wave in waves], rate
