@@ -10,7 +10,7 @@ from __future__ import annotations
 
 # Bump when what a run logs (names, meanings, units) changes. Version 1 is the layout every
 # store written before the version existed already has, so those stores still read the same.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: best_epoch, converged (metric and tags)
 
 # --- variant ids ----------------------------------------------------------------------------
 SIMPLE_RNN, LSTM, KERAS_GRU, CUSTOM_GRU = "simple_rnn", "lstm", "keras_gru", "custom_gru"
@@ -53,6 +53,9 @@ PARAM_RECURRENT_PARAMS = "recurrent_params"
 PARAM_TOTAL_PARAMS = "total_params"
 PARAM_INPUT_DIM = "input_dim"
 PARAM_DATA_DIGEST = "data_digest"
+# Flattened config params the analysis reads back (convergence of runs logged before v3).
+PARAM_MAX_EPOCHS = "training.epochs"
+PARAM_PATIENCE = "training.early_stopping_patience"
 
 # --- metrics --------------------------------------------------------------------------------
 TEST_PREFIX = "test_"  # a task's evaluation metrics, logged once per run
@@ -62,6 +65,10 @@ VAL_LOSS = "val_loss"
 EPOCH_SECONDS = "epoch_seconds"
 STEP_SECONDS = "step_seconds"
 EPOCHS_RUN = "epochs_run"
+# Convergence by `gru_keras.convergence`: the best validation epoch (1-based) and the flag,
+# as metrics (1.0 / 0.0) and as tags ("true" / "false", and the rule that decided).
+BEST_EPOCH, CONVERGED = "best_epoch", "converged"
+TAG_CONVERGED, TAG_CONVERGENCE = "converged", "convergence"
 MEAN_EPOCH_SECONDS = "mean_epoch_seconds"
 MEAN_STEP_SECONDS = "mean_step_seconds"
 FIT_PREDICT_SECONDS = "fit_predict_seconds"  # a non-neural baseline's whole time

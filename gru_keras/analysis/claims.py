@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from gru_keras import schema
-from gru_keras.analysis.stats import BETTER, NO_DIFFERENCE, WORSE, first_reaching
+from gru_keras.analysis.stats import BETTER, NO_DIFFERENCE, NOT_CONVERGED, WORSE, first_reaching
 from gru_keras.families import TASKS
 from gru_keras.variants import get_variant
 
@@ -44,6 +44,8 @@ def _compared(verdict: str, other: str) -> str:
         return f"{GRU} {verdict} than {other}"
     if verdict == NO_DIFFERENCE:
         return f"no significant difference between {GRU} and {other}"
+    if verdict == NOT_CONVERGED:
+        return f"{GRU} vs {other} not converged (early training only)"
     return f"{verdict} whether {GRU} beats {other}"
 
 

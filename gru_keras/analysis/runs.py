@@ -33,6 +33,10 @@ RUN_COLUMNS = (
     "machine",
     "versions",
     "failure_reason",
+    "converged",
+    "best_epoch",
+    "max_epochs",
+    "patience",
 )
 
 EXTRA_METRICS = (
@@ -93,6 +97,11 @@ def _run_row(run) -> dict:
             if name.startswith(schema.TAG_VERSION_PREFIX)
         ),
         "failure_reason": tags.get(schema.TAG_FAILURE, ""),
+        # None where the run did not record it (baselines, runs before schema v3).
+        "converged": {"true": True, "false": False}.get(tags.get(schema.TAG_CONVERGED, "")),
+        "best_epoch": metrics.get(schema.BEST_EPOCH, np.nan),
+        "max_epochs": _number(params, schema.PARAM_MAX_EPOCHS),
+        "patience": _number(params, schema.PARAM_PATIENCE),
     }
     row.update({name: metrics.get(name, np.nan) for name in EXTRA_METRICS})
     row.update(

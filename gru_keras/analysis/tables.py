@@ -7,9 +7,58 @@ import numpy as np
 import pandas as pd
 
 from gru_keras import schema
-from gru_keras.analysis.stats import bootstrap_ci, bootstrap_difference, verdict
+from gru_keras.analysis.stats import (
+    ALPHA,
+    EQUIVALENCE_MARGIN,
+    EQUIVALENT,
+    NOT_CONVERGED,
+    NOT_EQUIVALENT,
+    TOO_FEW,
+    compare,
+    decide,
+    detectable_difference,
+    equivalent,
+    holm,
+    t_interval,
+)
+from gru_keras.convergence import convergence
 from gru_keras.families import get_task
-from gru_keras.variants import model_order
+from gru_keras.variants import VARIANTS, model_order
+
+
+def with_convergence(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
+    """`runs` with `converged` filled in for recurrent runs that did not record it (logged
+    before schema v3), by the same rule, from their validation-loss curves."""
+    runs = runs.copy()
+    if "converged" not in runs:
+        runs["converged"] = None
+    missing = (
+        runs["converged"].isna()
+        & (runs["status"] == schema.FINISHED)
+        & runs["model"].isin(list(VARIANTS))
+    )
+    for index in runs.index[missing]:
+        row = runs.loc[index]
+        curve = curves[
+            (curves["dataset"] == row["dataset"])
+            & (curves["model"] == row["model"])
+            & (curves["seed"] == row["seed"])
+        ].sort_values("epoch")
+        if len(curve) and np.isfinite(row.get("max_epochs", np.nan)):
+            judged = convergence(
+                curve["value"].to_numpy(float),
+                int(row["max_epochs"]),
+                int(row["patience"]) if np.isfinite(row["patience"]) else 0,
+            )
+            runs.at[index, "converged"] = judged.converged
+    return runs
+
+
+def _not_converged(runs: pd.DataFrame) -> int:
+    """Recurrent runs among `runs` that are known not to have converged."""
+    if "converged" not in runs:
+        return 0
+    return int((runs["converged"] == False).sum())  # noqa: E712 - None means "not recorded"
 
 
 def _results(group: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -44,7 +93,7 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
             group = by_dataset[by_dataset["model"] == model]
             finished = _results(group, column)
             values = finished[column].to_numpy(float) if len(finished) else np.array([])
-            mean, low, high = bootstrap_ci(values)
+            mean, low, high = t_interval(values)
             rows.append(
                 {
                     "dataset": dataset,
@@ -57,6 +106,7 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
                     "ci_low": low,
                     "ci_high": high,
                     "seeds": len(finished),
+                    "not_converged": _not_converged(finished),
                     "not_finished": len(group) - len(finished),
                     "why_not_finished": _why_not_finished(group, finished),
                     "units": finished["units"].median() if len(finished) else np.nan,
@@ -84,8 +134,16 @@ HEAD_TO_HEAD_PAIRS = (
 def head_to_head(
     runs: pd.DataFrame, pairs: tuple[tuple[str, str], ...] = HEAD_TO_HEAD_PAIRS
 ) -> pd.DataFrame:
-    """Per dataset and pair: the difference of the headline metric (first minus second) with
-    its stratified bootstrap 95% CI over seeds, and the verdict for the first model."""
+    """Per dataset and pair: the difference of the headline metric (first minus second),
+    Welch's 95% interval and p, Holm's adjustment over the report, and the verdict.
+
+    Two families of tests, each Holm-adjusted on its own: differences (custom_gru against
+    models that compute another function), and equivalence within `EQUIVALENCE_MARGIN` of
+    the reference's mean (custom_gru against keras_gru, which computes the same function).
+    A comparison with a run that did not converge gets no verdict and is left out of the
+    family. `detectable` is the smallest difference the seeds and their spread would detect
+    with 80% power at the strictest level Holm uses here (`ALPHA / comparisons`).
+    """
     rows = []
     for dataset, group in runs.groupby("dataset", sort=True):
         task = get_task(group["task"].iloc[0])
@@ -97,9 +155,11 @@ def head_to_head(
         for first, second in pairs:
             if first not in set(group["model"]) or second not in set(group["model"]):
                 continue
-            first_values = finished.loc[finished["model"] == first, column].to_numpy(float)
-            second_values = finished.loc[finished["model"] == second, column].to_numpy(float)
-            difference, low, high = bootstrap_difference(first_values, second_values)
+            sides = [finished[finished["model"] == model] for model in (first, second)]
+            values = [side[column].to_numpy(float) for side in sides]
+            result = compare(*values)
+            reference = (first, second) == (schema.SUBJECT, schema.REFERENCE)
+            margin = EQUIVALENCE_MARGIN * abs(float(np.mean(values[1]))) if len(values[1]) else 0
             rows.append(
                 {
                     "dataset": dataset,
@@ -107,16 +167,48 @@ def head_to_head(
                     "second": second,
                     "metric": column,
                     "higher_is_better": task.higher_is_better,
-                    "difference": difference,
-                    "ci_low": low,
-                    "ci_high": high,
-                    "seeds": f"{np.isfinite(first_values).sum()} vs {np.isfinite(second_values).sum()}",
-                    "verdict": verdict(low, high, task.higher_is_better)
-                    if np.isfinite(difference)
-                    else "missing runs",
+                    "difference": result.difference,
+                    "ci_low": result.low,
+                    "ci_high": result.high,
+                    "relative": result.relative,
+                    "p_value": equivalent(*values, margin)[1] if reference else result.p_value,
+                    "test": "equivalence" if reference else "difference",
+                    "margin": margin if reference else np.nan,
+                    "seeds": f"{len(values[0])} vs {len(values[1])}",
+                    "converged": not any(_not_converged(side) for side in sides),
+                    "first_values": values[0],
+                    "second_values": values[1],
                 }
             )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if not len(table):
+        return table
+    table["p_adjusted"] = np.nan
+    for _test, members in table.groupby("test"):
+        judged = members[members["converged"]]
+        table.loc[judged.index, "p_adjusted"] = holm(judged["p_value"].to_numpy(float))
+    decided = table[table["converged"] & table["p_value"].notna()]
+    family_size = {test: max(1, len(members)) for test, members in decided.groupby("test")}
+    table["detectable"] = [
+        detectable_difference(
+            row.first_values, row.second_values, ALPHA / family_size.get(row.test, 1)
+        )
+        for row in table.itertuples()
+    ]
+    table["verdict"] = [_verdict(row) for row in table.itertuples()]
+    return table.drop(columns=["first_values", "second_values"])
+
+
+def _verdict(row) -> str:
+    if not np.isfinite(row.difference):
+        return "missing runs"
+    if not row.converged:
+        return NOT_CONVERGED
+    if not np.isfinite(row.p_value):
+        return TOO_FEW
+    if row.test == "equivalence":
+        return EQUIVALENT if row.p_adjusted < ALPHA else NOT_EQUIVALENT
+    return decide(row.p_adjusted, row.difference, row.higher_is_better)
 
 
 def best_models(summary: pd.DataFrame) -> pd.Series:

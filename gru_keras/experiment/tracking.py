@@ -225,6 +225,7 @@ class EpochLogger(keras.callbacks.Callback):
         super().__init__()
         self.steps_per_epoch = steps_per_epoch
         self.epoch_seconds: list[float] = []
+        self.val_losses: list[float] = []
         self._started = 0.0
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
@@ -234,6 +235,7 @@ class EpochLogger(keras.callbacks.Callback):
         seconds = time.perf_counter() - self._started
         self.epoch_seconds.append(seconds)
         logs = {name: float(value) for name, value in (logs or {}).items()}
+        self.val_losses.append(logs.get("val_loss", math.nan))
         metrics = {
             schema.epoch_metric(name): value
             for name, value in logs.items()

@@ -14,6 +14,7 @@ import keras
 import mlflow
 
 from gru_keras import schema
+from gru_keras.convergence import convergence
 from gru_keras.experiment import diagnostics, tracking
 from gru_keras.experiment.config import OPTIMIZERS, TrainingConfig, flatten
 from gru_keras.experiment.plan import RunSpec
@@ -95,11 +96,20 @@ def fit_recurrent(
 
     epochs_run = max(1, len(epoch_logger.epoch_seconds))
     mean_epoch_seconds = sum(epoch_logger.epoch_seconds) / epochs_run
+    judged = convergence(epoch_logger.val_losses, training.epochs, training.early_stopping_patience)
     mlflow.log_metrics(
         {
             schema.EPOCHS_RUN: float(len(epoch_logger.epoch_seconds)),
             schema.MEAN_EPOCH_SECONDS: mean_epoch_seconds,
             schema.MEAN_STEP_SECONDS: mean_epoch_seconds / steps_per_epoch,
+            schema.BEST_EPOCH: float(judged.best_epoch),
+            schema.CONVERGED: float(judged.converged),
+        }
+    )
+    mlflow.set_tags(
+        {
+            schema.TAG_CONVERGED: str(judged.converged).lower(),
+            schema.TAG_CONVERGENCE: judged.why,
         }
     )
     tracking.log_model(model)

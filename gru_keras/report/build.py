@@ -37,7 +37,7 @@ def write_tables(
     markdown = [f"# {stem}: test results", "", to_markdown(summary), ""]
     if len(pairs):
         markdown += [
-            "## Head-to-head (stratified bootstrap over seeds, 95% CI)",
+            "## Head-to-head (Welch's t over seeds, 95% CI; p Holm-adjusted over the report)",
             "",
             markdown_table(display_head_to_head(pairs)),
             "",

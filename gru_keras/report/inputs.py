@@ -11,7 +11,8 @@ from mlflow.tracking import MlflowClient
 
 from gru_keras import schema
 from gru_keras.analysis import runs as stored
-from gru_keras.analysis.tables import head_to_head, summary_table
+from gru_keras.analysis.aggregates import AcrossDatasets, across_datasets, normalized_scores
+from gru_keras.analysis.tables import head_to_head, summary_table, with_convergence
 from gru_keras.families import FAMILIES
 from gru_keras.variants import VARIANTS
 
@@ -25,6 +26,7 @@ class ReportInputs:
     runs: pd.DataFrame
     summary: pd.DataFrame
     pairs: pd.DataFrame
+    across: AcrossDatasets | None
     curves: pd.DataFrame
     gradients: pd.DataFrame
     gates: dict[str, dict[str, np.ndarray]]
@@ -45,6 +47,9 @@ def gather(
     if not len(runs):
         raise ValueError(f"experiment {experiment!r} has no runs to report")
     recurrent = runs[runs["model"].isin(list(VARIANTS))]
+    curves = stored.load_curves(client, recurrent)
+    runs = with_convergence(runs, curves)
+    summary = summary_table(runs)
     tables = {}
     for family in FAMILIES.values():
         of_family = runs[runs["family"] == family.name]
@@ -58,9 +63,10 @@ def gather(
         experiment=experiment,
         tracking_uri=client.tracking_uri,
         runs=runs,
-        summary=summary_table(runs),
+        summary=summary,
         pairs=head_to_head(runs),
-        curves=stored.load_curves(client, recurrent),
+        across=across_datasets(normalized_scores(runs, summary), list(VARIANTS)),
+        curves=curves,
         gradients=stored.load_table_artifacts(client, recurrent, schema.GRADIENT_FILE),
         gates=stored.load_gate_arrays(client, runs),
         tables=tables,

@@ -345,3 +345,51 @@ def claims_page(table: pd.DataFrame, caption: str) -> Figure:
         figure.text(0.07, y - 0.035, evidence, fontsize=8.5, va="top", linespacing=1.5)
         y -= 0.07 + 0.022 * lines
     return figure
+
+
+def interval_points(
+    axis: Axes, labels: Sequence[str], values: pd.DataFrame, column: str, colors: Sequence[str]
+) -> Axes:
+    """One point with its interval per row of `values` (`column`, `low`, `high`), top down."""
+    positions = np.arange(len(labels))[::-1]
+    for position, (_, row), color in zip(positions, values.iterrows(), colors, strict=True):
+        axis.errorbar(
+            row[column],
+            position,
+            xerr=[[row[column] - row["low"]], [row["high"] - row[column]]],
+            fmt="o",
+            color=color,
+            capsize=4,
+            markersize=6,
+        )
+        axis.annotate(
+            f"{row[column]:.2f} [{row['low']:.2f}, {row['high']:.2f}]",
+            (row[column], position),
+            xytext=(0, 8),
+            textcoords="offset points",
+            ha="center",
+            fontsize=8,
+        )
+    axis.set_yticks(positions, labels)
+    axis.grid(axis="x", alpha=0.3)
+    axis.margins(x=0.15, y=0.2)
+    return axis
+
+
+def performance_profiles(
+    axis: Axes,
+    thresholds: np.ndarray,
+    profiles: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> Axes:
+    """rliable's performance profiles: the fraction of runs above each normalized score, with
+    stratified bootstrap bands."""
+    for model, (profile, low, high) in profiles.items():
+        color = model_color(model)
+        axis.plot(thresholds, profile, color=color, linewidth=1.8, label=model)
+        axis.fill_between(thresholds, low, high, color=color, alpha=0.15, linewidth=0)
+    axis.set_xlabel("normalized score τ")
+    axis.set_ylabel("fraction of runs with score > τ")
+    axis.set_ylim(-0.02, 1.02)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    return axis

@@ -7,11 +7,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from gru_keras.analysis import claims
+from gru_keras.analysis.stats import EQUIVALENCE_MARGIN
 from gru_keras.analysis.tables import deviation_table
 from gru_keras.families import FAMILIES
 from gru_keras.report import plots
 from gru_keras.report.inputs import ReportInputs
-from gru_keras.report.layout import chunked, message_page, table_pages
+from gru_keras.report.layout import chunked, message_page, model_color, new_page, table_pages
 from gru_keras.report.text import bench_display, display_head_to_head, display_summary
 from gru_keras.variants import VARIANTS
 
@@ -59,8 +60,10 @@ def summary_pages(inputs: ReportInputs) -> list[Figure]:
     )
     return table_pages(
         f"{inputs.experiment}: when is a GRU worth it?",
-        "Headline test metric per dataset and model: mean over seeds with a 95% percentile "
-        "bootstrap interval; the best mean per dataset in bold. Baselines (naive, seasonal naive, "
+        "Headline test metric per dataset and model: mean over seeds with a 95% Student-t "
+        "interval of the mean; the best mean per dataset in bold; † marks a cell where some "
+        "seeds did not converge (neither early-stopped with patience ≥ 3 nor on a plateau of "
+        "under 1% gain over the last quarter of epochs). Baselines (naive, seasonal naive, "
         "ETS) are deterministic and run once. Units are solved per model so that the recurrent "
         "layers match the dataset's parameter budget; s / epoch is the mean wall time of one "
         "training epoch on the machine above. A dash with a reason marks runs that failed or are "
@@ -82,18 +85,67 @@ def head_to_head_pages(inputs: ReportInputs) -> list[Figure]:
         table["color"] = [
             VERDICT_COLORS.get(verdict, "") for verdict in inputs.pairs["verdict"].tolist()
         ]
+    pairs = inputs.pairs
+    # Holm's families: the comparisons that get a verdict (p present, runs converged).
+    tests = pairs.loc[pairs["p_adjusted"].notna(), "test"].value_counts() if len(pairs) else {}
     return table_pages(
         "Head-to-head: custom GRU against each other recurrent model",
         "Difference of the headline test metric (custom_gru minus the other model; for an ↓ "
-        "metric a negative difference favours custom_gru) with a 95% stratified bootstrap "
-        "interval: each model's seeds are resampled on their own, 10,000 times. The verdict is "
-        "'better' or 'worse' only when the interval excludes zero; otherwise the seeds cannot "
-        "tell the two apart. With fewer than two finished seeds on either side there is no "
-        "interval and no verdict.",
+        "metric a negative difference favours custom_gru) with Welch's 95% t interval over "
+        "seeds, and as a share of the other model's mean. Against LSTM and SimpleRNN, Welch's "
+        f"test gives p, Holm-adjusted over the report's {tests.get('difference', 0)} difference "
+        "comparisons that can get a verdict; 'better' or 'worse' needs an adjusted p < 0.05. keras_gru computes the "
+        "same function as custom_gru, so that pair is tested for equivalence (two one-sided "
+        f"tests, margin ±{EQUIVALENCE_MARGIN:.0%} of keras_gru's mean, Holm over its "
+        f"{tests.get('equivalence', 0)} datasets). A comparison with a run that did not "
+        "converge gets no verdict: it compares early training. 'detectable' is the smallest "
+        "difference these seeds and their spread would detect with 80% power at Holm's "
+        "strictest level here; a smaller true difference would likely go unseen.",
         table,
         color_column="color" if len(table) else None,
-        column_widths=(0.18, 0.2, 0.12, 0.25, 0.07, 0.18),
+        column_widths=(0.1, 0.16, 0.11, 0.15, 0.06, 0.08, 0.06, 0.05, 0.22),
     )
+
+
+def across_pages(inputs: ReportInputs) -> list[Figure]:
+    across = inputs.across
+    if across is None:
+        return [
+            message_page(
+                "Across all datasets",
+                "Fewer than two datasets have every variant finished on the same seeds, so "
+                "there is nothing to pool.",
+            )
+        ]
+    figure = new_page(
+        "Across all datasets",
+        f"Pooled over {across.datasets} datasets and {across.seeds} seeds, following rliable "
+        "(Agarwal et al. 2021). Each dataset's headline metric is normalized: 0 is the worst "
+        "mean among the recurrent variants and the naive baseline (where there is one), 1 the "
+        "best mean of any model there, higher always better. Left: the interquartile mean (IQM) of the "
+        "normalized scores with a 95% stratified bootstrap interval (seeds resampled within "
+        "each dataset, 2,000 times). Middle: the probability that a custom_gru run beats a run "
+        "of the other model on the same dataset, averaged over datasets; 0.5 is a tie. Right: "
+        "performance profiles, the fraction of runs above each normalized score.",
+    )
+    grid = figure.add_gridspec(1, 3, left=0.09, right=0.98, top=0.86, bottom=0.22, wspace=0.5)
+    models = across.iqm["model"].tolist()
+    iqm_axis = plots.interval_points(
+        figure.add_subplot(grid[0, 0]), models, across.iqm, "iqm", [model_color(m) for m in models]
+    )
+    iqm_axis.set_xlabel("IQM of normalized scores")
+    others = across.improvement["other"].tolist()
+    improvement_axis = plots.interval_points(
+        figure.add_subplot(grid[0, 1]),
+        [f"vs {other}" for other in others],
+        across.improvement,
+        "probability",
+        [model_color(other) for other in others],
+    )
+    improvement_axis.axvline(0.5, color="#999999", linewidth=1, linestyle="--")
+    improvement_axis.set_xlabel("P(custom_gru > other)")
+    plots.performance_profiles(figure.add_subplot(grid[0, 2]), across.thresholds, across.profiles)
+    return [figure]
 
 
 def _datasets_by_family(summary: pd.DataFrame) -> dict[str, list[str]]:
@@ -210,6 +262,7 @@ def correctness_pages(inputs: ReportInputs) -> list[Figure]:
 SECTIONS = (
     summary_pages,
     head_to_head_pages,
+    across_pages,
     family_pages,
     inside_pages,
     claims_pages,

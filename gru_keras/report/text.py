@@ -9,17 +9,20 @@ import pandas as pd
 from gru_keras import schema
 from gru_keras.analysis.tables import best_models
 
+UNCONVERGED_MARK = "†"
+
 
 def format_value(row: pd.Series) -> str:
     """`mean [low, high]`, or why there is no interval (one seed, a deterministic baseline),
-    or why there is no value at all."""
+    or why there is no value at all; † marks a cell with runs that did not converge."""
     if not np.isfinite(row["mean"]):
         return f"— ({row['why_not_finished']})" if row.get("why_not_finished") else "—"
+    mark = f" {UNCONVERGED_MARK}" if row.get("not_converged", 0) else ""
     if np.isfinite(row["ci_low"]):
-        return f"{row['mean']:.4g} [{row['ci_low']:.4g}, {row['ci_high']:.4g}]"
+        return f"{row['mean']:.4g} [{row['ci_low']:.4g}, {row['ci_high']:.4g}]{mark}"
     if row.get("baseline"):
         return f"{row['mean']:.4g} (deterministic, 1 run)"
-    return f"{row['mean']:.4g} (1 seed, no CI)"
+    return f"{row['mean']:.4g} (1 seed, no CI){mark}"
 
 
 def _number(value: float, digits: str = ".0f") -> str:
@@ -52,14 +55,25 @@ def display_summary(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _p(value: float) -> str:
+    if not np.isfinite(value):
+        return "—"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
 def display_head_to_head(table: pd.DataFrame) -> pd.DataFrame:
-    """Head-to-head rows as strings: pair, difference [95% CI], seeds, verdict."""
+    """Head-to-head rows as strings: pair, difference [95% CI] and as a share of the second
+    model's mean, Holm-adjusted p, the smallest detectable difference, seeds, verdict."""
     rows = []
     for _, row in table.iterrows():
         if np.isfinite(row["ci_low"]):
-            difference = f"{row['difference']:+.4g} [{row['ci_low']:+.4g}, {row['ci_high']:+.4g}]"
+            difference = f"{row['difference']:+.3g} [{row['ci_low']:+.3g}, {row['ci_high']:+.3g}]"
         else:
-            difference = _number(row["difference"], "+.4g")
+            difference = _number(row["difference"], "+.3g")
+        relative = _number(100 * row["relative"], "+.1f") + (
+            "%" if np.isfinite(row["relative"]) else ""
+        )
+        test = "TOST" if row["test"] == "equivalence" else "Welch"
         rows.append(
             {
                 "dataset": row["dataset"],
@@ -67,6 +81,11 @@ def display_head_to_head(table: pd.DataFrame) -> pd.DataFrame:
                 "test metric": schema.metric_label(row["metric"])
                 + (" ↑" if row["higher_is_better"] else " ↓"),
                 "difference [95% CI]": difference,
+                "relative": relative,
+                "p (Holm)": f"{_p(row['p_adjusted'])} {test}"
+                if np.isfinite(row["p_adjusted"])
+                else "—",
+                "detectable": _number(row["detectable"], ".2g"),
                 "seeds": row["seeds"],
                 "verdict": f"{row['first']} {row['verdict']}"
                 if row["verdict"] in ("better", "worse")
