@@ -103,7 +103,7 @@ def head_to_head_pages(inputs: ReportInputs) -> list[Figure]:
         "strictest level here; a smaller true difference would likely go unseen.",
         table,
         color_column="color" if len(table) else None,
-        column_widths=(0.1, 0.16, 0.11, 0.15, 0.06, 0.08, 0.06, 0.05, 0.22),
+        column_widths=(0.14, 0.09, 0.1, 0.21, 0.05, 0.06, 0.06, 0.04, 0.25),
     )
 
 
@@ -117,6 +117,13 @@ def across_pages(inputs: ReportInputs) -> list[Figure]:
                 "there is nothing to pool.",
             )
         ]
+    judged = inputs.runs["converged"].dropna() if "converged" in inputs.runs else []
+    converged = (
+        f" They pool every finished run, converged or not: {int(sum(judged))} of "
+        f"{len(judged)} recurrent runs converged."
+        if len(judged)
+        else ""
+    )
     figure = new_page(
         "Across all datasets",
         f"Pooled over {across.datasets} datasets and {across.seeds} seeds, following rliable "
@@ -126,7 +133,7 @@ def across_pages(inputs: ReportInputs) -> list[Figure]:
         "normalized scores with a 95% stratified bootstrap interval (seeds resampled within "
         "each dataset, 2,000 times). Middle: the probability that a custom_gru run beats a run "
         "of the other model on the same dataset, averaged over datasets; 0.5 is a tie. Right: "
-        "performance profiles, the fraction of runs above each normalized score.",
+        "performance profiles, the fraction of runs above each normalized score." + converged,
     )
     grid = figure.add_gridspec(1, 3, left=0.09, right=0.98, top=0.86, bottom=0.22, wspace=0.5)
     models = across.iqm["model"].tolist()

@@ -77,7 +77,9 @@ def display_head_to_head(table: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             {
                 "dataset": row["dataset"],
-                "comparison": f"{row['first']} vs {row['second']}",
+                "against": row["second"]
+                if row["first"] == schema.SUBJECT
+                else f"{row['first']} vs {row['second']}",
                 "test metric": schema.metric_label(row["metric"])
                 + (" ↑" if row["higher_is_better"] else " ↓"),
                 "difference [95% CI]": difference,
