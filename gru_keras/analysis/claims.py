@@ -11,7 +11,15 @@ import numpy as np
 import pandas as pd
 
 from gru_keras import schema
-from gru_keras.analysis.stats import BETTER, NO_DIFFERENCE, NOT_CONVERGED, WORSE, first_reaching
+from gru_keras.analysis.stats import (
+    BETTER,
+    EQUIVALENT,
+    NO_DIFFERENCE,
+    NOT_CONVERGED,
+    NOT_EQUIVALENT,
+    WORSE,
+    first_reaching,
+)
 from gru_keras.families import TASKS
 from gru_keras.variants import get_variant
 
@@ -26,6 +34,7 @@ LSTM, SIMPLE_RNN = schema.LSTM, schema.SIMPLE_RNN
 # Tasks that probe memory over a long span, and those whose loss sits at the last step only.
 MEMORY_PROBES = tuple(name for name, task in TASKS.items() if task.memory_probe)
 LAST_STEP_TASKS = tuple(name for name, task in TASKS.items() if task.loss_at_last_step)
+DECIDED = (BETTER, WORSE, NO_DIFFERENCE, EQUIVALENT, NOT_EQUIVALENT)
 
 
 def _verdict_from_counts(better: int, worse: int, decided: int) -> str:
@@ -190,7 +199,7 @@ def trains_faster(
 def effective(summary: pd.DataFrame, pairs: pd.DataFrame) -> dict[str, str]:
     """Does the GRU beat the non-neural baselines, and how often is it the best model?"""
     datasets = sorted(summary["dataset"].unique())
-    beats_baselines, with_baselines, best_or_tied = 0, 0, 0
+    beats_baselines, with_baselines, best_or_tied, measured = 0, 0, 0, 0
     for dataset in datasets:
         rows = summary[summary["dataset"] == dataset].set_index("model")
         if GRU not in rows.index or not np.isfinite(rows.loc[GRU, "mean"]):
@@ -203,15 +212,20 @@ def effective(summary: pd.DataFrame, pairs: pd.DataFrame) -> dict[str, str]:
         others = (
             pairs[(pairs["dataset"] == dataset) & (pairs["first"] == GRU)] if len(pairs) else pairs
         )
-        if len(others) and not (others["verdict"] == WORSE).any():
-            best_or_tied += 1
-    measured = sum(
-        1 for dataset in datasets if GRU in set(summary.loc[summary["dataset"] == dataset, "model"])
-    )
+        # Only comparisons that reached a verdict say anything (not unconverged, not 1 seed).
+        decided = others[others["verdict"].isin(DECIDED)] if len(others) else others
+        if len(decided):
+            measured += 1
+            best_or_tied += not (decided["verdict"] == WORSE).any()
     evidence = (
         f"{GRU} beats every non-neural baseline on {beats_baselines} of {with_baselines} datasets "
         f"that have baselines; it is never significantly worse than another network on "
-        f"{best_or_tied} of {measured} datasets"
+        f"{best_or_tied} of the {measured} datasets whose comparisons reached a verdict"
+        + (
+            f" ({len(datasets) - measured} did not: unconverged or too few seeds)"
+            if len(datasets) > measured
+            else ""
+        )
     )
     if measured == 0:
         verdict = NOT_MEASURED

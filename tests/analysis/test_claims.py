@@ -149,6 +149,10 @@ def test_effective_needs_baselines_beaten_and_no_significant_loss():
     assert "on 0 of 1 datasets that have baselines" in row["evidence"]
     no_gru = summary_with(np.nan, 0.9).iloc[1:]
     assert effective(no_gru, pairs())["verdict"] == NOT_MEASURED
+    # Baselines beaten, but no comparison between networks converged: not measured.
+    early = pairs(("sun", "lstm", 0.01, "not converged: compares early training"))
+    row = effective(summary_with(0.4, 0.9), early)
+    assert row["verdict"] == NOT_MEASURED and "(1 did not: unconverged" in row["evidence"]
 
 
 def test_claims_table_has_one_row_per_claim():
