@@ -68,8 +68,6 @@ class Comparison:
         low, high: Welch's 95% t interval of the difference.
         p_value: Welch's two-sided p (unadjusted); NaN with fewer than 2 seeds a side.
         relative: The difference as a share of |mean(second)|.
-        detectable: The smallest difference these seed counts and this spread would
-            detect with `POWER` at the unadjusted level (see `detectable_difference`).
     """
 
     difference: float
@@ -77,7 +75,6 @@ class Comparison:
     high: float
     p_value: float
     relative: float
-    detectable: float
 
 
 def compare(first: np.ndarray, second: np.ndarray, confidence: float = CONFIDENCE) -> Comparison:
@@ -94,27 +91,25 @@ def compare(first: np.ndarray, second: np.ndarray, confidence: float = CONFIDENC
     """
     first, second = _finite(first), _finite(second)
     if len(first) == 0 or len(second) == 0:
-        return Comparison(*(np.nan,) * 6)
+        return Comparison(*(np.nan,) * 5)
     difference = float(first.mean() - second.mean())
     reference = abs(float(second.mean()))
     relative = difference / reference if reference > 0 else np.nan
     if len(first) < 2 or len(second) < 2:
-        return Comparison(difference, np.nan, np.nan, np.nan, relative, np.nan)
-    spread = np.sqrt(first.var(ddof=1) / len(first) + second.var(ddof=1) / len(second))
-    if spread == 0:
+        return Comparison(difference, np.nan, np.nan, np.nan, relative)
+    if welch_se(first, second) == 0:
         exact = 0.0 if difference != 0 else 1.0
-        return Comparison(difference, difference, difference, exact, relative, 0.0)
+        return Comparison(difference, difference, difference, exact, relative)
     test = scipy_stats.ttest_ind(first, second, equal_var=False)
     interval = test.confidence_interval(confidence)
-    detectable = detectable_difference(first, second, 1 - confidence)
     return Comparison(
-        difference,
-        float(interval.low),
-        float(interval.high),
-        float(test.pvalue),
-        relative,
-        detectable,
+        difference, float(interval.low), float(interval.high), float(test.pvalue), relative
     )
+
+
+def welch_se(first: np.ndarray, second: np.ndarray) -> float:
+    """Standard error of mean(first) - mean(second) without assuming equal variances."""
+    return float(np.sqrt(first.var(ddof=1) / len(first) + second.var(ddof=1) / len(second)))
 
 
 def welch_df(first: np.ndarray, second: np.ndarray) -> float:
@@ -132,7 +127,7 @@ def detectable_difference(
     first, second = _finite(first), _finite(second)
     if len(first) < 2 or len(second) < 2:
         return np.nan
-    spread = np.sqrt(first.var(ddof=1) / len(first) + second.var(ddof=1) / len(second))
+    spread = welch_se(first, second)
     if spread == 0:
         return 0.0
     df = welch_df(first, second)
@@ -173,7 +168,7 @@ def equivalent(
     if len(first) < 2 or len(second) < 2:
         return (False, np.nan)
     difference = first.mean() - second.mean()
-    spread = np.sqrt(first.var(ddof=1) / len(first) + second.var(ddof=1) / len(second))
+    spread = welch_se(first, second)
     if spread == 0:  # both constant: the difference is known exactly
         inside = abs(difference) < margin or difference == 0
         return (bool(inside), 0.0 if inside else 1.0)
