@@ -167,9 +167,9 @@ def family_page(
         f"Task family: {family}",
         "Left: validation loss per epoch (line = mean over seeds, band = min to max; curves "
         "stop where early stopping ended a run). Middle: the headline test metric, mean with "
-        "95% bootstrap CI over seeds; hatched bars are non-neural baselines (deterministic, one "
-        "run). Right: every run's test metric against its training time (squares: baselines; "
-        "those under 1 ms are drawn at 1 ms). A value far off the scale is drawn at the top "
+        "95% Student-t interval of the mean over seeds; hatched bars are non-neural baselines "
+        "(deterministic, one run). Right: every run's test metric against its training time "
+        "(squares: baselines; those under 1 ms are drawn at 1 ms). A value far off the scale is drawn at the top "
         "edge with its value and an arrow. Look for a GRU that is lower/higher than SimpleRNN "
         "and LSTM beyond the whiskers, and for where it sits on the time axis.",
     )
