@@ -59,7 +59,8 @@ def convergence(val_loss: Sequence[float], max_epochs: int, patience: int) -> Co
     if patience >= MIN_PATIENCE and len(losses) < max_epochs:
         return Convergence(best_epoch, True, f"early stopping (patience {patience})")
     if len(losses) < MIN_EPOCHS:
-        return Convergence(best_epoch, False, f"only {len(losses)} epochs")
+        epochs = f"{len(losses)} epoch" + ("s" if len(losses) != 1 else "")
+        return Convergence(best_epoch, False, f"only {epochs}")
     cut = math.ceil(PLATEAU_SHARE * len(losses))
     early = [value for value in losses[:cut] if math.isfinite(value)]
     late = [value for value in losses[cut:] if math.isfinite(value)]
