@@ -28,6 +28,17 @@ def _add_suite_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _count(text: str) -> int:
+    """A non-negative integer argument."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; use 0 for the default")
+    return value
+
+
 def _usage_error(error: Exception) -> int:
     print(f"error: {error}", file=sys.stderr)
     return EXIT_USAGE
@@ -97,26 +108,75 @@ def _add_run(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Names
         default=None,
         help="Ray cluster to join (ray://HOST:10001 or auto); default: start a local Ray",
     )
+    parser.add_argument(
+        "--jobs",
+        type=_count,
+        default=None,
+        help="local runs at once, each in its own process (default [suite] jobs, else 0: one "
+        "per core); 1 runs them one after another in this process",
+    )
+    parser.add_argument(
+        "--threads",
+        type=_count,
+        default=None,
+        help="TensorFlow threads per run (default [suite] threads, else 0: cores // jobs)",
+    )
+    parser.add_argument(
+        "--jit-compile",
+        choices=("auto", "true", "false"),
+        default=None,
+        help="XLA for every dataset, overriding [training] jit_compile (auto: where measured "
+        "faster); not part of a run's config, so it never makes a finished run re-run",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="KEY=VALUES",
+        help="run only some datasets, models or seeds, e.g. --only dataset=sunspots-monthly "
+        "--only seed=0,1 (repeatable; a run must match every filter)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list the runs to do and to skip, with times estimated from earlier runs in the "
+        "store; runs and writes nothing",
+    )
 
     def run(args: argparse.Namespace) -> int:
         import dataclasses
 
-        from gru_keras.experiment.config import ConfigError, load_suite
-        from gru_keras.experiment.suite import run_suite, summary
+        from gru_keras.experiment.config import ConfigError, load_suite, with_jit_compile
+        from gru_keras.experiment.plan import parse_only
+        from gru_keras.experiment.suite import dry_run, format_dry_run, run_suite, summary
 
         try:
             suite = load_suite(args.suite)
-            executor = suite.executor
-            if args.executor:
-                executor = dataclasses.replace(executor, name=args.executor)
-            if args.address is not None:
-                executor = dataclasses.replace(executor, address=args.address)
+            overrides = {
+                "name": args.executor,
+                "address": args.address,
+                "jobs": args.jobs,
+                "threads": args.threads,
+            }
+            executor = dataclasses.replace(
+                suite.executor,
+                **{key: value for key, value in overrides.items() if value is not None},
+            )
             suite = dataclasses.replace(suite, executor=executor)
+            if args.jit_compile is not None:
+                suite = with_jit_compile(
+                    suite, {"true": True, "false": False}.get(args.jit_compile, "auto")
+                )
+            only = parse_only(args.only, suite)
+            if args.dry_run:
+                print(format_dry_run(dry_run(suite, args.force, args.tracking_uri, only)))
+                return 0
             result = run_suite(
                 suite,
                 force=args.force,
                 tracking_uri=args.tracking_uri,
                 verbose=0 if args.quiet else 2,
+                only=only,
             )
         except ConfigError as error:
             return _usage_error(error)

@@ -56,6 +56,9 @@ PARAM_DATA_DIGEST = "data_digest"
 # Flattened config params the analysis reads back (convergence of runs logged before v3).
 PARAM_MAX_EPOCHS = "training.epochs"
 PARAM_PATIENCE = "training.early_stopping_patience"
+# How a run executed (not part of its config hash): worker processes of the suite, TensorFlow
+# threads of the run, and whether XLA compiled its steps ("true" / "false", resolved).
+PARAM_JOBS, PARAM_THREADS, PARAM_JIT_COMPILE = "jobs", "threads", "jit_compile"
 
 # --- metrics --------------------------------------------------------------------------------
 TEST_PREFIX = "test_"  # a task's evaluation metrics, logged once per run
@@ -72,6 +75,10 @@ TAG_CONVERGED, TAG_CONVERGENCE = "converged", "convergence"
 MEAN_EPOCH_SECONDS = "mean_epoch_seconds"
 MEAN_STEP_SECONDS = "mean_step_seconds"
 FIT_PREDICT_SECONDS = "fit_predict_seconds"  # a non-neural baseline's whole time
+# Where a run's wall time went, one metric per part (`time_fit_seconds`, ...): loading its
+# data; building and compiling the model, with the first epoch's tracing beyond a steady
+# epoch; fitting; evaluating the test split; diagnostics; and writing to MLflow.
+TIME_PARTS = ("data", "build", "fit", "evaluate", "diagnostics", "logging")
 GRADIENT_DECAY_INITIAL = "gradient_decay_initial"
 GRADIENT_DECAY_TRAINED = "gradient_decay_trained"
 KERAS_DEVIATION = "keras_max_abs_deviation"
@@ -85,6 +92,11 @@ def as_test_metric(name: str) -> str:
 def metric_label(logged: str) -> str:
     """The name a reader sees: `test_mse` -> `mse`."""
     return logged.removeprefix(TEST_PREFIX)
+
+
+def time_metric(part: str) -> str:
+    """`fit` -> `time_fit_seconds`."""
+    return f"time_{part}_seconds"
 
 
 def epoch_metric(keras_name: str) -> str:

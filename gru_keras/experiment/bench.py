@@ -2,6 +2,9 @@
 
 The models of one shape are built in one process and timed interleaved (one step of each in
 turn, repeated), so drift in machine load hits them alike; the median of the repeats is kept.
+Each step's achieved GFLOP/s counts the GEMM FLOPs of the recurrence (`recurrence_flops`)
+and is set against this machine's fp32 matmul peak, measured in the same run
+(`matmul_peak_gflops`).
 """
 
 from __future__ import annotations
@@ -63,6 +66,35 @@ def default_shapes(quick: bool = False) -> list[BenchShape]:
     ]
 
 
+PEAK_SIZE = 2048  # a square fp32 matmul this large runs at the machine's practical peak
+
+
+def recurrence_flops(gate_blocks: int, batch: int, timesteps: int, features: int, units: int):
+    """`(train, inference)` GEMM FLOPs of one step over a batch: per time step, the input and
+    recurrent products `2 * batch * blocks * units * (features + units)`; training counts
+    the backward pass as twice the forward (gradients of inputs and of weights). Element-wise
+    gate arithmetic and the one-unit head are left out, so this is a lower bound."""
+    forward = 2 * batch * timesteps * gate_blocks * units * (features + units)
+    return 3 * forward, forward
+
+
+def matmul_peak_gflops(size: int = PEAK_SIZE, repeats: int = 10) -> float:
+    """GFLOP/s of the median of `repeats` `size x size` fp32 `tf.matmul`s (2 size^3 FLOPs),
+    with TensorFlow's thread pools as they are: this machine's practical peak."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    a = tf.constant(rng.standard_normal((size, size), "float32"))
+    b = tf.constant(rng.standard_normal((size, size), "float32"))
+    tf.matmul(a, b).numpy()  # warm up
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        tf.matmul(a, b).numpy()
+        times.append(time.perf_counter() - started)
+    return 2 * size**3 / float(np.median(times)) / 1e9
+
+
 def units_per_variant(shape: BenchShape, names: Iterable[str]) -> dict[str, int]:
     """Units for each variant under the shape's sizing rule."""
     if shape.sizing == "same_units":
@@ -121,14 +153,21 @@ def time_shape(
     rows = []
     for name, model in models.items():
         recurrent = model.layers[0]
+        train_flops, infer_flops = recurrence_flops(
+            get_variant(name).gate_blocks, shape.batch, shape.timesteps, shape.features, units[name]
+        )
+        train_ms = 1000 * float(np.median(train_times[name]))
+        infer_ms = 1000 * float(np.median(infer_times[name]))
         rows.append(
             {
                 **asdict(shape),
                 "model": name,
                 "model_units": units[name],
                 "recurrent_params": recurrent.count_params(),
-                "train_ms": 1000 * float(np.median(train_times[name])),
-                "infer_ms": 1000 * float(np.median(infer_times[name])),
+                "train_ms": train_ms,
+                "infer_ms": infer_ms,
+                "train_gflops": train_flops / train_ms / 1e6,
+                "infer_gflops": infer_flops / infer_ms / 1e6,
                 "repeats": repeats,
             }
         )
@@ -161,6 +200,8 @@ def run_bench(
     if REFERENCE not in names:
         names = [REFERENCE, *names]
     rows: list[dict] = []
+    peak = matmul_peak_gflops(512 if all(shape.batch <= 16 for shape in shapes) else PEAK_SIZE)
+    progress(f"fp32 matmul peak of this machine: {peak:.1f} GFLOP/s")
     for index, shape in enumerate(shapes, start=1):
         progress(
             f"[{index}/{len(shapes)}] T={shape.timesteps} units={shape.units} "
@@ -168,6 +209,9 @@ def run_bench(
         )
         rows.extend(time_shape(shape, names, repeats=repeats))
     table = add_ratios(pd.DataFrame(rows))
+    table["peak_gflops"] = peak
+    table["train_peak_share"] = table["train_gflops"] / peak
+    table["infer_peak_share"] = table["infer_gflops"] / peak
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(output, index=False)
@@ -214,5 +258,10 @@ def format_table(table: pd.DataFrame) -> str:
         "train_ratio",
         "infer_ms",
         "infer_ratio",
+        "train_gflops",
+        "train_peak_share",
+        "infer_gflops",
+        "infer_peak_share",
     ]
-    return table[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}")
+    text = table[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}")
+    return f"{text}\n\nfp32 matmul peak, measured in this run: {table['peak_gflops'].iloc[0]:.1f} GFLOP/s"

@@ -26,11 +26,13 @@ Every problem raises `ConfigError` with one line naming the file, the key and th
 choices; the CLI prints it and exits with code 2.
 """
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import math
 import tomllib
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +79,9 @@ class TrainingConfig:
         early_stopping_patience: Epochs without validation improvement before stopping
             (the best weights are restored); 0 turns early stopping off.
         clip_norm: Global gradient-norm clip; 0 turns clipping off.
+        jit_compile: XLA for the training and evaluation steps: "auto" (on where it was
+            measured faster for the task and variant, `Task.xla_variants`), true or false.
+            How a run executes, not what it computes, so it is not part of the config hash.
     """
 
     epochs: int = field(default=10, metadata=_range(1, 10_000))
@@ -85,6 +90,7 @@ class TrainingConfig:
     learning_rate: float = field(default=1e-3, metadata=_range(1e-9, 10.0))
     early_stopping_patience: int = field(default=0, metadata=_range(0, 10_000))
     clip_norm: float = field(default=1.0, metadata=_range(0.0, 1e6))
+    jit_compile: str | bool = field(default="auto", metadata={"choices": ("auto", True, False)})
 
 
 @dataclass(frozen=True)
@@ -126,12 +132,17 @@ class ExecutorConfig:
             run after another) or `ray` (one Ray task per run).
         address: Ray cluster to join (`ray://host:10001`, `auto`); empty starts a local Ray.
         cpus_per_run, gpus_per_run: The resources each run's Ray task asks for.
+        jobs: Local runs at once, each in its own worker process; 0 means one per core, 1
+            runs them one after another in this process.
+        threads: TensorFlow threads of each local run; 0 means cores // jobs.
     """
 
     name: str = "local"
     address: str = ""
     cpus_per_run: float = 1.0
     gpus_per_run: float = 0.0
+    jobs: int = 0
+    threads: int = 0
 
 
 @dataclass(frozen=True)
@@ -162,15 +173,26 @@ class _SuiteTable:
     ray_address: str = field(default="", metadata={})
     cpus_per_run: float = field(default=1.0, metadata=_range(0.01, 1024))
     gpus_per_run: float = field(default=0.0, metadata=_range(0.0, 64))
+    jobs: int = field(default=0, metadata=_range(0, 256))
+    threads: int = field(default=0, metadata=_range(0, 256))
 
 
 def _type_name(kind: Any) -> str:
+    if isinstance(kind, types.UnionType):
+        return " or ".join(_type_name(member) for member in typing.get_args(kind))
     origin = typing.get_origin(kind)
     if origin is tuple:
         return f"a list of {_type_name(typing.get_args(kind)[0])[2:]}s"
     return {int: "an integer", float: "a number", str: "a string", bool: "a boolean"}.get(
         kind, str(kind)
     )
+
+
+def _toml(value: Any, quote: bool = True) -> str:
+    """A value as a TOML file spells it (`true`, not `True`)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return repr(value) if quote else str(value)
 
 
 _SCALAR_CHECKS = {
@@ -184,6 +206,11 @@ _SCALAR_CHECKS = {
 def _check_scalar(value: Any, kind: Any) -> Any:
     """The value converted to `kind`, or raise TypeError (NaN and infinities included: a
     range check cannot catch NaN, which every comparison lets through)."""
+    if isinstance(kind, types.UnionType):  # `str | bool`: the first member it is
+        for member in typing.get_args(kind):
+            with contextlib.suppress(TypeError):
+                return _check_scalar(value, member)
+        raise TypeError
     if not _SCALAR_CHECKS[kind](value):
         raise TypeError
     if kind is float and not math.isfinite(value):
@@ -210,7 +237,10 @@ def _check_value(value: Any, kind: Any, meta: dict, where: str) -> Any:
         raise ConfigError(f"{where} must be {_type_name(kind)}{finite}, got {value!r}") from None
     choices = meta.get("choices")
     if choices and value not in choices:
-        raise ConfigError(f"{where} = {value!r} is not valid; valid choices: {', '.join(choices)}")
+        raise ConfigError(
+            f"{where} = {_toml(value)} is not valid; valid choices: "
+            + ", ".join(_toml(choice, quote=False) for choice in choices)
+        )
     low, high = meta.get("min"), meta.get("max")
     if (low is not None and value < low) or (high is not None and value > high):
         raise ConfigError(f"{where} = {value!r} is out of range [{low}, {high}]")
@@ -361,14 +391,33 @@ def load_suite(path: str | Path) -> SuiteConfig:
         datasets=dataset_configs,
         resolved=document,
         executor=ExecutorConfig(
-            suite.executor, suite.ray_address, suite.cpus_per_run, suite.gpus_per_run
+            suite.executor,
+            suite.ray_address,
+            suite.cpus_per_run,
+            suite.gpus_per_run,
+            suite.jobs,
+            suite.threads,
         ),
     )
 
 
+def with_jit_compile(suite: SuiteConfig, jit_compile: str | bool) -> SuiteConfig:
+    """The suite with every dataset's `training.jit_compile` set to `jit_compile`."""
+    datasets = tuple(
+        dataclasses.replace(
+            dataset, training=dataclasses.replace(dataset.training, jit_compile=jit_compile)
+        )
+        for dataset in suite.datasets
+    )
+    return dataclasses.replace(suite, datasets=datasets)
+
+
 def run_config(suite: SuiteConfig, dataset: DatasetConfig, model: str, seed: int) -> dict[str, Any]:
     """Everything that determines one run, as plain data (logged and hashed). The schema
-    version is part of it, so runs logged under an older schema are not taken as done."""
+    version is part of it, so runs logged under an older schema are not taken as done.
+    How the run executes (XLA, jobs, threads) is left out: it does not change the result."""
+    training = dataclasses.asdict(dataset.training)
+    del training["jit_compile"]
     return {
         "schema_version": SCHEMA_VERSION,
         "suite": suite.name,
@@ -378,7 +427,7 @@ def run_config(suite: SuiteConfig, dataset: DatasetConfig, model: str, seed: int
         "model": model,
         "seed": seed,
         "parameter_budget": dataset.parameter_budget,
-        "training": dataclasses.asdict(dataset.training),
+        "training": training,
         "settings": dataclasses.asdict(dataset.settings),
         "model_options": dataclasses.asdict(dataset.model),
     }

@@ -70,6 +70,51 @@ def expand(suite: SuiteConfig) -> list[RunSpec]:
     return specs
 
 
+SELECTORS = ("dataset", "model", "seed")
+
+
+def parse_only(filters: list[str], suite: SuiteConfig) -> dict[str, tuple[str, ...]]:
+    """`["dataset=a,b", "seed=0"]` -> `{"dataset": ("a", "b"), "seed": ("0",)}`, each value
+    checked against the suite.
+
+    Raises:
+        ConfigError: naming the bad filter and the valid choices.
+    """
+    specs = expand(suite)
+    known = {
+        "dataset": sorted({spec.dataset.key for spec in specs}),
+        "model": sorted({spec.model for spec in specs}),
+        "seed": sorted({str(spec.seed) for spec in specs}, key=int),
+    }
+    selected: dict[str, tuple[str, ...]] = {}
+    for text in filters:
+        key, _, values = text.partition("=")
+        if key not in SELECTORS or not values:
+            raise ConfigError(
+                f"--only {text!r} is not KEY=VALUE[,VALUE...]; valid keys: {', '.join(SELECTORS)}"
+            )
+        for value in values.split(","):
+            if value not in known[key]:
+                raise ConfigError(
+                    f"--only {key}={value!r} is not in suite {suite.name!r}; valid choices: "
+                    + ", ".join(known[key])
+                )
+        selected[key] = (*selected.get(key, ()), *values.split(","))
+    return selected
+
+
+def select(specs: list[RunSpec], only: dict[str, tuple[str, ...]] | None) -> list[RunSpec]:
+    """The runs whose dataset, model and seed are all among the selected (all by default)."""
+    if not only:
+        return specs
+
+    def chosen(spec: RunSpec) -> bool:
+        values = {"dataset": spec.dataset.key, "model": spec.model, "seed": str(spec.seed)}
+        return all(values[key] in allowed for key, allowed in only.items())
+
+    return [spec for spec in specs if chosen(spec)]
+
+
 def expected_runs(suite: SuiteConfig) -> list[tuple[str, str, str, str, int]]:
     """`(dataset, family, task, model, seed)` of every run the suite defines, for the report
     to mark the ones the store does not have."""
@@ -217,6 +262,22 @@ def preflight(suite: SuiteConfig, cache: DatasetCache) -> dict[tuple[str, str], 
     return units
 
 
+@dataclass(frozen=True)
+class Execution:
+    """How the runs execute, logged with each run but not part of its config hash.
+
+    Attributes:
+        jobs: Runs at once (worker processes; "ray" for Ray tasks).
+        threads: TensorFlow threads of each run.
+    """
+
+    jobs: int | str = 1
+    threads: int = 1
+
+
+SEQUENTIAL = Execution(1, 1)
+
+
 @dataclass
 class SuitePlan:
     """What an executor needs: the runs still to do and where to log them."""
@@ -228,6 +289,7 @@ class SuitePlan:
     units: dict[tuple[str, str], int]
     cache: DatasetCache
     verbose: int
+    execution: Execution = SEQUENTIAL
 
     def units_of(self, spec: RunSpec) -> int | None:
         """The matched units of a recurrent run; None for a baseline."""

@@ -13,14 +13,15 @@ import time
 import traceback
 from dataclasses import dataclass, field
 
+import keras
 import mlflow
 
 from gru_keras import schema
 from gru_keras.experiment import tracking
-from gru_keras.experiment.plan import RunSpec
+from gru_keras.experiment.plan import SEQUENTIAL, DatasetCache, Execution, RunSpec
 from gru_keras.experiment.store import STORE_ERRORS, StoreError, describe, is_store_failure
+from gru_keras.experiment.timing import Stopwatch
 from gru_keras.experiment.train import train_and_evaluate
-from gru_keras.families import SequenceData
 
 
 @dataclass
@@ -30,6 +31,7 @@ class RunOutcome:
     seconds: float = 0.0
     reason: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # `schema.TIME_PARTS` -> seconds
 
 
 class SuiteInterrupted(Exception):
@@ -43,15 +45,27 @@ class SuiteInterrupted(Exception):
 def execute_run(
     spec: RunSpec,
     experiment_id: str,
-    data: SequenceData,
+    cache: DatasetCache,
     units: int | None,
     verbose: int,
+    execution: Execution = SEQUENTIAL,
     extra_tags: dict[str, str] | None = None,
+    callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> RunOutcome:
     """One tracked run. Exceptions end it FAILED; Ctrl-C ends it KILLED and propagates.
 
-    `extra_tags` say where it ran (the Ray executor tags the worker's host and process)."""
+    Args:
+        spec: The run.
+        experiment_id: Its MLflow experiment.
+        cache: Where its dataset comes from (loaded inside the run, so the time is counted).
+        units: Matched units of a recurrent variant; None for a baseline.
+        verbose: Keras `fit` verbosity.
+        execution: Jobs and threads, logged as params.
+        extra_tags: Where it ran (the Ray executor tags itself).
+        callbacks: More Keras callbacks for `fit`.
+    """
     started = time.perf_counter()
+    clock = Stopwatch()
     try:
         mlflow.start_run(
             experiment_id=experiment_id,
@@ -71,7 +85,10 @@ def execute_run(
             exit_code=1,
         ) from None
     try:
-        metrics = train_and_evaluate(spec, data, units, verbose)
+        with clock.part("data"):
+            data = cache.get(spec.dataset)
+        metrics = train_and_evaluate(spec, data, units, verbose, execution, clock, callbacks)
+        mlflow.log_metrics(clock.metrics())
     except KeyboardInterrupt:
         _end(schema.KILLED, "interrupted by the user")
         raise
@@ -89,7 +106,13 @@ def execute_run(
         _end(schema.FAILED, reason, traceback.format_exc())
         return RunOutcome(spec, schema.FAILED, time.perf_counter() - started, reason)
     _end(schema.FINISHED)
-    return RunOutcome(spec, schema.FINISHED, time.perf_counter() - started, metrics=metrics)
+    return RunOutcome(
+        spec,
+        schema.FINISHED,
+        time.perf_counter() - started,
+        metrics=metrics,
+        timings=dict(clock.seconds),
+    )
 
 
 def _end(status: str, reason: str = "", details: str = "") -> None:

@@ -24,9 +24,25 @@ from gru_keras import schema
 from gru_keras.experiment import tracking
 from gru_keras.experiment.config import ConfigError, SuiteConfig
 from gru_keras.experiment.executors import get_executor
-from gru_keras.experiment.plan import DatasetCache, SuitePlan, expand, preflight
+from gru_keras.experiment.plan import (
+    SEQUENTIAL,
+    DatasetCache,
+    Execution,
+    RunSpec,
+    SuitePlan,
+    expand,
+    preflight,
+    select,
+)
 from gru_keras.experiment.run import RunOutcome, SuiteInterrupted
-from gru_keras.experiment.store import check_uri, ensure_experiment, hold_store
+from gru_keras.experiment.store import (
+    StoreError,
+    check_uri,
+    ensure_experiment,
+    hold_store,
+    open_store,
+)
+from gru_keras.experiment.workers import plan_jobs
 
 EXIT_OK, EXIT_FAILED_RUNS, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -39,6 +55,7 @@ class SuiteResult:
     marked_killed: list[str]
     seconds: float
     left_running: list[str] = field(default_factory=list)
+    execution: Execution = SEQUENTIAL
 
     @property
     def exit_code(self) -> int:
@@ -62,19 +79,53 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def execution_of(suite: SuiteConfig, runs: int) -> Execution:
+    """Jobs and threads per run: the suite's (0 = one job per core, the cores shared out),
+    never more jobs than runs. A Ray task's threads are its CPUs."""
+    if suite.executor.name == "ray":
+        return Execution("ray", max(1, round(suite.executor.cpus_per_run)))
+    return Execution(*plan_jobs(suite.executor.jobs, suite.executor.threads, runs))
+
+
+def estimates(specs: list[RunSpec], seconds: dict[str, float]) -> dict[str, float]:
+    """Expected seconds of each run that has an earlier time: its own (`run_seconds`), else
+    the mean of the same dataset and model with other seeds."""
+    by_pair: dict[str, list[float]] = defaultdict(list)
+    for name, value in seconds.items():
+        by_pair[name.rsplit("__", 1)[0]].append(value)
+    expected = {}
+    for spec in specs:
+        pair = by_pair.get(spec.name.rsplit("__", 1)[0])
+        if spec.name in seconds:
+            expected[spec.name] = seconds[spec.name]
+        elif pair:
+            expected[spec.name] = sum(pair) / len(pair)
+    return expected
+
+
+def longest_first(specs: list[RunSpec], seconds: dict[str, float]) -> list[RunSpec]:
+    """Runs by expected time, longest first, so that parallel jobs end together; runs with
+    no estimate come first, in suite order."""
+    expected = estimates(specs, seconds)
+    return sorted(specs, key=lambda spec: -expected.get(spec.name, float("inf")))
+
+
 def run_suite(
     suite: SuiteConfig,
     force: bool = False,
     tracking_uri: str | None = None,
     verbose: int = 2,
+    only: dict[str, tuple[str, ...]] | None = None,
 ) -> SuiteResult:
     """Execute every run of `suite` that has not FINISHED yet, with the suite's executor.
 
     Args:
-        suite: A validated suite (its `executor` says where the runs execute).
+        suite: A validated suite (its `executor` says where the runs execute, and how many
+            at once).
         force: Re-run runs that already FINISHED with the same config.
         tracking_uri: MLflow store; `MLFLOW_TRACKING_URI` or `sqlite:///mlflow.db` by default.
         verbose: Keras `fit` verbosity (2: one line per epoch).
+        only: Run only these datasets, models and seeds (`plan.select`).
 
     Returns:
         A `SuiteResult` with one outcome per run, in suite order.
@@ -100,12 +151,15 @@ def run_suite(
         experiment_id = ensure_experiment(client, suite.name)
         marked, live = tracking.mark_interrupted(client, experiment_id)
         done = {} if force else tracking.finished_runs(client, experiment_id)
-        specs = expand(suite)
+        specs = select(expand(suite), only)
         skipped = [spec for spec in specs if (spec.name, spec.config_hash) in done]
         # A run another live process still writes (not a `run` command, which would hold
         # the store) is left to it rather than trained twice.
         pending = [spec for spec in specs if spec not in skipped and spec.name not in live]
-        plan = SuitePlan(suite, experiment_id, uri, pending, units, cache, verbose)
+        execution = execution_of(suite, len(pending))
+        if execution.jobs != 1:
+            pending = longest_first(pending, tracking.run_seconds(client, experiment_id))
+        plan = SuitePlan(suite, experiment_id, uri, pending, units, cache, verbose, execution)
         outcomes = {spec.name: RunOutcome(spec, schema.SKIPPED) for spec in skipped}
         interrupted = False
         progress = tqdm(
@@ -128,18 +182,101 @@ def run_suite(
     outcomes.update({outcome.spec.name: outcome for outcome in finished})
     ordered = [outcomes[spec.name] for spec in specs if spec.name in outcomes]
     return SuiteResult(
-        suite.name, ordered, interrupted, marked, time.perf_counter() - started, live
+        suite.name, ordered, interrupted, marked, time.perf_counter() - started, live, execution
     )
+
+
+@dataclass
+class DryRun:
+    """What `run` would do, without doing anything: each run with its action ("run",
+    "skip" if FINISHED with this config, "busy" if RUNNING in a live process) and its
+    expected seconds from earlier runs (`estimates`; None if there are none)."""
+
+    suite: str
+    rows: list[tuple[RunSpec, str, float | None]]
+    execution: Execution
+
+
+def dry_run(
+    suite: SuiteConfig,
+    force: bool = False,
+    tracking_uri: str | None = None,
+    only: dict[str, tuple[str, ...]] | None = None,
+) -> DryRun:
+    """The runs `run_suite` would do and skip; reads the store, writes nothing (a missing
+    store means every run is to do)."""
+    uri = tracking_uri or tracking.tracking_uri()
+    check_uri(uri)
+    specs = select(expand(suite), only)
+    done, live, seconds = {}, [], {}
+    try:
+        client = open_store(uri, create=False)
+    except StoreError:
+        client = None
+    found = client.get_experiment_by_name(suite.name) if client else None
+    if found is not None:
+        done = {} if force else tracking.finished_runs(client, found.experiment_id)
+        live = tracking.live_runs(client, found.experiment_id)
+        seconds = tracking.run_seconds(client, found.experiment_id)
+    rows, expected = [], estimates(specs, seconds)
+    for spec in specs:
+        action = "run"
+        if (spec.name, spec.config_hash) in done:
+            action = "skip"
+        elif spec.name in live:
+            action = "busy"
+        rows.append((spec, action, expected.get(spec.name)))
+    pending = sum(action == "run" for _, action, _ in rows)
+    return DryRun(suite.name, rows, execution_of(suite, pending))
+
+
+def format_dry_run(plan: DryRun) -> str:
+    """The dry run as lines: one per run, then the counts and the estimated wall time."""
+    lines = []
+    for spec, action, seconds in plan.rows:
+        estimate = f"~{seconds:.0f}s" if seconds is not None else "?"
+        lines.append(f"  {action:<5} {spec.name:<48} {estimate if action == 'run' else ''}")
+    todo = [seconds for _, action, seconds in plan.rows if action == "run"]
+    known = [seconds for seconds in todo if seconds is not None]
+    counts = defaultdict(int)
+    for _, action, _ in plan.rows:
+        counts[action] += 1
+    execution = plan.execution
+    head = (
+        f"suite {plan.suite!r}: {len(plan.rows)} runs: {counts['run']} to run, "
+        f"{counts['skip']} to skip (FINISHED), {counts['busy']} left to a live process; "
+        f"{execution.jobs} job(s) x {execution.threads} thread(s)"
+    )
+    if not todo:
+        tail = "nothing to run"
+    elif known:
+        jobs = execution.jobs if isinstance(execution.jobs, int) else 1
+        tail = (
+            f"estimated time: {sum(known) / jobs / 60:.1f} min for the {len(known)} runs "
+            f"with an earlier time in the store (their sum / {jobs} jobs)"
+        )
+        if len(known) < len(todo):
+            tail += f"; {len(todo) - len(known)} runs have none"
+    else:
+        tail = "no estimate: no run of this suite has finished in the store yet"
+    return "\n".join([head, *lines, tail])
 
 
 def summary(result: SuiteResult) -> str:
     """Counts by status, time per task family, and the reason of every failed run."""
     counts: dict[str, int] = defaultdict(int)
     family_seconds: dict[str, float] = defaultdict(float)
+    parts: dict[str, float] = defaultdict(float)
     for outcome in result.outcomes:
         counts[outcome.status] += 1
         family_seconds[outcome.spec.dataset.family] += outcome.seconds
-    lines = [f"suite {result.suite!r}: {len(result.outcomes)} runs in {result.seconds:.1f}s"]
+        for part, seconds in outcome.timings.items():
+            parts[part] += seconds
+    execution = result.execution
+    lines = [
+        f"suite {result.suite!r}: {len(result.outcomes)} runs in {result.seconds:.1f}s "
+        f"({execution.jobs} job(s) x {execution.threads} thread(s))"
+    ]
     lines.append(
         "  "
         + ", ".join(
@@ -149,6 +286,11 @@ def summary(result: SuiteResult) -> str:
     )
     for family, seconds in sorted(family_seconds.items()):
         lines.append(f"  family {family}: {seconds:.1f}s of training and evaluation")
+    if parts:
+        lines.append(
+            "  time in runs: "
+            + ", ".join(f"{part} {parts[part]:.1f}s" for part in schema.TIME_PARTS)
+        )
     if result.marked_killed:
         lines.append(
             f"  marked KILLED (left RUNNING by an earlier process): {', '.join(result.marked_killed)}"
@@ -159,5 +301,5 @@ def summary(result: SuiteResult) -> str:
         if outcome.status == schema.FAILED:
             lines.append(f"  FAILED {outcome.spec.name}: {outcome.reason}")
     if result.interrupted:
-        lines.append("  interrupted: the current run was marked KILLED; re-run to continue")
+        lines.append("  interrupted: the running runs were marked KILLED; re-run to continue")
     return "\n".join(lines)

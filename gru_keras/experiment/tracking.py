@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -22,6 +23,7 @@ from mlflow.tracking import MlflowClient
 
 from gru_keras import schema
 from gru_keras.experiment.store import open_store, process_alive
+from gru_keras.names import quoted
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 # What SQL stores say when two writers insert the same row at once (sqlite, MySQL, PostgreSQL).
@@ -73,6 +75,33 @@ def finished_runs(client: MlflowClient, experiment_id: str) -> dict[tuple[str, s
     }
 
 
+def run_seconds(client: MlflowClient, experiment_id: str) -> dict[str, float]:
+    """Run name -> wall seconds of its latest FINISHED run in the experiment (any config): an
+    estimate of how long it takes."""
+    seconds = {}
+    for run in sorted(_search(client, experiment_id, schema.FINISHED), key=_started):
+        if run.info.end_time:
+            seconds[run.info.run_name] = (run.info.end_time - run.info.start_time) / 1000
+    return seconds
+
+
+def _started(run: Any) -> int:
+    return run.info.start_time or 0
+
+
+def live_runs(client: MlflowClient, experiment_id: str) -> list[str]:
+    """Names of the RUNNING runs whose process is still alive on this host."""
+    return [
+        run.info.run_name
+        for run in _search(client, experiment_id, schema.RUNNING)
+        if process_alive(
+            run.data.tags.get(schema.TAG_HOST, ""),
+            int(run.data.tags.get(schema.TAG_PID, "0") or 0),
+            run.info.start_time / 1000,
+        )
+    ]
+
+
 def mark_interrupted(
     client: MlflowClient,
     experiment_id: str,
@@ -100,7 +129,21 @@ def mark_interrupted(
     return marked, live
 
 
+def mark_failed(client: MlflowClient, experiment_id: str, name: str, reason: str) -> None:
+    """Mark FAILED, with `reason`, the RUNNING run called `name`: its worker died, and only
+    the driver can record that."""
+    for run in client.search_runs(
+        [experiment_id],
+        filter_string=f"attributes.run_name = {quoted(name)} "
+        f"and attributes.status = '{schema.RUNNING}'",
+    ):
+        client.set_tag(run.info.run_id, schema.TAG_FAILURE, reason[:5000])
+        client.set_terminated(run.info.run_id, status=schema.FAILED)
+
+
+@functools.cache
 def git_commit() -> str:
+    """The package's commit, once per process (every run is tagged with it)."""
     try:
         result = subprocess.run(
             ["git", "rev-parse", "HEAD"],
@@ -116,6 +159,7 @@ def git_commit() -> str:
         return "unknown"
 
 
+@functools.cache
 def package_versions() -> dict[str, str]:
     versions = {}
     for package in PACKAGES:
@@ -226,6 +270,7 @@ class EpochLogger(keras.callbacks.Callback):
         self.steps_per_epoch = steps_per_epoch
         self.epoch_seconds: list[float] = []
         self.val_losses: list[float] = []
+        self.logging_seconds = 0.0  # spent writing to MLflow, inside `fit`'s time
         self._started = 0.0
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
@@ -243,9 +288,11 @@ class EpochLogger(keras.callbacks.Callback):
         }
         metrics[schema.EPOCH_SECONDS] = seconds
         metrics[schema.STEP_SECONDS] = seconds / max(1, self.steps_per_epoch)
+        started = time.perf_counter()
         mlflow.log_metrics(
             {name: value for name, value in metrics.items() if math.isfinite(value)}, step=epoch
         )
+        self.logging_seconds += time.perf_counter() - started
         loss = logs.get("loss", 0.0)
         if not math.isfinite(loss):
             raise NonFiniteLossError(f"training loss became {loss} in epoch {epoch + 1}")

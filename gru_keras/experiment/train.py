@@ -2,6 +2,7 @@
 
 Everything here happens inside an active MLflow run (`gru_keras.experiment.run` opens and
 closes it); a baseline run skips training and scores its forecasts on the same test split.
+Each part's wall time goes to the run's `Stopwatch` (`time_*_seconds` metrics).
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from typing import Any
 
 import keras
 import mlflow
+import numpy as np
 
 from gru_keras import schema
 from gru_keras.convergence import convergence
 from gru_keras.experiment import diagnostics, tracking
 from gru_keras.experiment.config import OPTIMIZERS, TrainingConfig, flatten
-from gru_keras.experiment.plan import RunSpec
+from gru_keras.experiment.plan import SEQUENTIAL, Execution, RunSpec
+from gru_keras.experiment.timing import Stopwatch
 from gru_keras.families import Evaluation, SequenceData, Task
 from gru_keras.variants import get_variant
 
@@ -30,26 +33,62 @@ def make_optimizer(training: TrainingConfig) -> keras.optimizers.Optimizer:
     return OPTIMIZERS.lookup(training.optimizer)(learning_rate=training.learning_rate, **clip)
 
 
+def use_xla(setting: str | bool, task: Task, model: str) -> bool:
+    """Whether XLA compiles this run's steps: on "auto" where it was measured faster
+    (`Task.xla_variants`), else as set."""
+    if setting == "auto":
+        return model in task.xla_variants
+    return bool(setting)
+
+
 def train_and_evaluate(
-    spec: RunSpec, data: SequenceData, units: int | None, verbose: int
+    spec: RunSpec,
+    data: SequenceData,
+    units: int | None,
+    verbose: int,
+    execution: Execution = SEQUENTIAL,
+    stopwatch: Stopwatch | None = None,
+    callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> dict[str, float]:
     """Run one model (a recurrent variant or a baseline) inside the active MLflow run and
-    return its `test_*` metrics."""
+    return its `test_*` metrics.
+
+    Args:
+        spec: The run.
+        data: Its dataset.
+        units: The matched units of a recurrent variant (None for a baseline).
+        verbose: Keras `fit` verbosity.
+        execution: How the suite executes its runs (logged as params).
+        stopwatch: Collects where the time goes.
+        callbacks: More Keras callbacks for `fit` (a worker's epoch lines).
+    """
     task = spec.dataset.task
-    mlflow.log_params(
-        {
-            **flatten(spec.config),
-            schema.PARAM_INPUT_DIM: data.input_dim,
-            schema.PARAM_DATA_DIGEST: data.digest(),
-        }
+    clock = stopwatch or Stopwatch()
+    xla = spec.model not in task.baselines and use_xla(
+        spec.dataset.training.jit_compile, task, spec.model
     )
-    tracking.log_json(spec.config, schema.CONFIG_FILE)
-    tracking.log_dataset(spec.dataset.key, data.x_train, data.y_train, loader=spec.dataset.dataset)
+    with clock.part("logging"):
+        mlflow.log_params(
+            {
+                **flatten(spec.config),
+                schema.PARAM_INPUT_DIM: data.input_dim,
+                schema.PARAM_DATA_DIGEST: data.digest(),
+                schema.PARAM_JOBS: execution.jobs,
+                schema.PARAM_THREADS: execution.threads,
+                schema.PARAM_JIT_COMPILE: str(xla).lower(),
+            }
+        )
+        tracking.log_json(spec.config, schema.CONFIG_FILE)
+        tracking.log_dataset(
+            spec.dataset.key, data.x_train, data.y_train, loader=spec.dataset.dataset
+        )
     if spec.model in task.baselines:
-        evaluation = run_baseline(spec, task, data)
+        with clock.part("fit"):
+            evaluation = run_baseline(spec, task, data)
     else:
-        evaluation = fit_recurrent(spec, task, data, units, verbose)
-    metrics = tracking.log_evaluation(evaluation)
+        evaluation = fit_recurrent(spec, task, data, units, verbose, xla, clock, callbacks or [])
+    with clock.part("logging"):
+        metrics = tracking.log_evaluation(evaluation)
     headline = metrics.get(task.headline_column, math.nan)
     if not math.isfinite(headline):
         raise tracking.NonFiniteMetricError(
@@ -59,27 +98,37 @@ def train_and_evaluate(
 
 
 def fit_recurrent(
-    spec: RunSpec, task: Task, data: SequenceData, units: int, verbose: int
+    spec: RunSpec,
+    task: Task,
+    data: SequenceData,
+    units: int,
+    verbose: int,
+    xla: bool,
+    clock: Stopwatch,
+    extra_callbacks: list[keras.callbacks.Callback],
 ) -> Evaluation:
     """Build, train and evaluate one recurrent variant, logging its params, epochs and model."""
     training, options = spec.dataset.training, spec.dataset.model
-    keras.utils.set_random_seed(spec.seed)
-    model = task.build_model(get_variant(spec.model), units, data, options)
-    model.compile(optimizer=make_optimizer(training), **task.compile_kwargs())
-    mlflow.log_params(
-        {
-            schema.PARAM_UNITS: units,
-            schema.PARAM_RECURRENT_PARAMS: task.recurrent_parameter_count(model),
-            schema.PARAM_TOTAL_PARAMS: model.count_params(),
-        }
-    )
+    with clock.part("build"):
+        keras.utils.set_random_seed(spec.seed)
+        model = task.build_model(get_variant(spec.model), units, data, options)
+        model.compile(optimizer=make_optimizer(training), jit_compile=xla, **task.compile_kwargs())
+    with clock.part("logging"):
+        mlflow.log_params(
+            {
+                schema.PARAM_UNITS: units,
+                schema.PARAM_RECURRENT_PARAMS: task.recurrent_parameter_count(model),
+                schema.PARAM_TOTAL_PARAMS: model.count_params(),
+            }
+        )
 
-    fit_inputs = task.fit_inputs(data, training.batch_size, spec.seed)
+    with clock.part("data"):
+        fit_inputs = task.fit_inputs(data, training.batch_size, spec.seed, xla)
     steps_per_epoch = fit_inputs.get("steps_per_epoch") or math.ceil(
         data.train_size / training.batch_size
     )
     epoch_logger = tracking.EpochLogger(steps_per_epoch)
-    callbacks: list[keras.callbacks.Callback] = [epoch_logger]
+    callbacks: list[keras.callbacks.Callback] = [epoch_logger, *extra_callbacks]
     if training.early_stopping_patience > 0:
         callbacks.append(
             keras.callbacks.EarlyStopping(
@@ -90,32 +139,50 @@ def fit_recurrent(
     probe = diagnostic_batch(data) if task.supports_diagnostics else None
     initial_norms = None
     if probe is not None:
-        initial_norms = diagnostics.hidden_state_gradient_norms(model, *probe, task.loss)
+        with clock.part("diagnostics"):
+            initial_norms = diagnostics.hidden_state_gradient_norms(model, *probe, task.loss)
 
-    model.fit(**fit_inputs, epochs=training.epochs, callbacks=callbacks, verbose=verbose)
+    with clock.part("fit"):
+        model.fit(**fit_inputs, epochs=training.epochs, callbacks=callbacks, verbose=verbose)
+    clock.move(epoch_logger.logging_seconds, "fit", "logging")
+    clock.move(first_epoch_overhead(epoch_logger.epoch_seconds), "fit", "build")
 
     epochs_run = max(1, len(epoch_logger.epoch_seconds))
     mean_epoch_seconds = sum(epoch_logger.epoch_seconds) / epochs_run
     judged = convergence(epoch_logger.val_losses, training.epochs, training.early_stopping_patience)
-    mlflow.log_metrics(
-        {
-            schema.EPOCHS_RUN: float(len(epoch_logger.epoch_seconds)),
-            schema.MEAN_EPOCH_SECONDS: mean_epoch_seconds,
-            schema.MEAN_STEP_SECONDS: mean_epoch_seconds / steps_per_epoch,
-            schema.BEST_EPOCH: float(judged.best_epoch),
-            schema.CONVERGED: float(judged.converged),
-        }
-    )
-    mlflow.set_tags(
-        {
-            schema.TAG_CONVERGED: str(judged.converged).lower(),
-            schema.TAG_CONVERGENCE: judged.why,
-        }
-    )
-    tracking.log_model(model)
+    with clock.part("logging"):
+        mlflow.log_metrics(
+            {
+                schema.EPOCHS_RUN: float(len(epoch_logger.epoch_seconds)),
+                schema.MEAN_EPOCH_SECONDS: mean_epoch_seconds,
+                schema.MEAN_STEP_SECONDS: mean_epoch_seconds / steps_per_epoch,
+                schema.BEST_EPOCH: float(judged.best_epoch),
+                schema.CONVERGED: float(judged.converged),
+            }
+        )
+        mlflow.set_tags(
+            {
+                schema.TAG_CONVERGED: str(judged.converged).lower(),
+                schema.TAG_CONVERGENCE: judged.why,
+            }
+        )
+        tracking.log_model(model)
+    # One pass over the test split: compiling a second XLA graph for it costs more than it
+    # saves, so evaluation runs the plain graph (the XLA agreement test bounds the difference).
+    model.jit_compile = False
     if probe is not None:
-        log_diagnostics(model, probe, initial_norms, task.loss)
-    return task.evaluate(model, data, training.batch_size, options)
+        with clock.part("diagnostics"):
+            log_diagnostics(model, probe, initial_norms, task.loss)
+    with clock.part("evaluate"):
+        return task.evaluate(model, data, training.batch_size, options)
+
+
+def first_epoch_overhead(epoch_seconds: list[float]) -> float:
+    """How much longer the first epoch took than a steady one (the median of the rest): the
+    tracing and compiling of the train and test steps. 0 with fewer than 2 epochs."""
+    if len(epoch_seconds) < 2:
+        return 0.0
+    return max(0.0, epoch_seconds[0] - float(np.median(epoch_seconds[1:])))
 
 
 def diagnostic_batch(data: SequenceData) -> tuple[Any, Any]:

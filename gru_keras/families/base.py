@@ -258,6 +258,10 @@ class Task(abc.ABC):
             (the claims check reads GRU vs SimpleRNN on these).
         loss_at_last_step: The loss sits at the last step only, so how much gradient reaches
             step 1 measures distance (the gradient page prefers such a task).
+        xla_variants: The variants whose runs `jit_compile = "auto"` compiles with XLA: those
+            measured faster with it at the task's default size, compile time included.
+            (Every task's steps compile under XLA, masking and CTC included, and agree with
+            the plain steps: tests/experiment/test_xla.py.)
     """
 
     name: str = ""
@@ -269,6 +273,7 @@ class Task(abc.ABC):
     model_options: type = NoOptions
     memory_probe: bool = False
     loss_at_last_step: bool = False
+    xla_variants: frozenset[str] = frozenset()
 
     @property
     def headline_column(self) -> str:
@@ -302,9 +307,12 @@ class Task(abc.ABC):
         """Parameters the recurrent core of a built model actually has (logged per run)."""
         return model.get_layer("recurrent").count_params()
 
-    def fit_inputs(self, data: SequenceData, batch_size: int, seed: int) -> dict[str, Any]:
+    def fit_inputs(
+        self, data: SequenceData, batch_size: int, seed: int, xla: bool = False
+    ) -> dict[str, Any]:
         """Keyword arguments of `model.fit` for the training and validation data (`x`, `y`,
-        `validation_data`, and `batch_size` or `steps_per_epoch`)."""
+        `validation_data`, and `batch_size` or `steps_per_epoch`); `xla` says the steps are
+        compiled with XLA, which compiles once per batch shape."""
         return {
             "x": data.x_train,
             "y": data.y_train,

@@ -6,7 +6,13 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from gru_keras.analysis.runs import load_bench
-from gru_keras.experiment.bench import BenchShape, add_ratios, default_shapes, units_per_variant
+from gru_keras.experiment.bench import (
+    BenchShape,
+    add_ratios,
+    default_shapes,
+    recurrence_flops,
+    units_per_variant,
+)
 from gru_keras.variants import PARAMETER_TOLERANCE, VARIANTS, get_variant
 
 
@@ -112,3 +118,13 @@ def test_cli_help_lists_the_commands():
     )
     assert result.returncode == 0
     assert "bench" in result.stdout
+
+
+def test_recurrence_flops_count_the_gate_gemms_by_hand():
+    # A GRU (3 blocks), batch 2, 5 steps, 4 features, 3 units: per step and example the
+    # input product is 4 x 9 and the recurrent one 3 x 9 multiply-adds.
+    train, inference = recurrence_flops(3, batch=2, timesteps=5, features=4, units=3)
+    assert inference == 2 * 2 * 5 * (4 * 9 + 3 * 9) == 1260
+    assert train == 3 * inference
+    # The shape B=64, T=100, D=32, U=128: 2.36 GFLOP per training step.
+    assert recurrence_flops(3, 64, 100, 32, 128)[0] == pytest.approx(2.359e9, rel=0.001)

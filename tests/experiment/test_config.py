@@ -102,6 +102,29 @@ def test_run_config_hash_is_stable_and_sensitive(tmp_path):
     assert flat["training.epochs"] == 2 and flat["settings.sequence_length"] == 12
 
 
+def test_jit_compile_jobs_and_threads_are_settings_outside_the_config_hash(tmp_path):
+    plain = load_suite(write(tmp_path, VALID))
+    tuned = load_suite(
+        write(
+            tmp_path,
+            VALID.replace("epochs = 2", "epochs = 2\njit_compile = true").replace(
+                "parameter_budget = 3000", "parameter_budget = 3000\njobs = 3\nthreads = 1"
+            ),
+            "tuned.toml",
+        )
+    )
+    assert plain.datasets[0].training.jit_compile == "auto"
+    assert tuned.datasets[0].training.jit_compile is True
+    assert (tuned.executor.jobs, tuned.executor.threads) == (3, 1)
+    assert (plain.executor.jobs, plain.executor.threads) == (0, 0)
+    for model, seed in (("lstm", 0), ("custom_gru", 1)):
+        config = run_config(plain, plain.datasets[0], model, seed)
+        assert "jit_compile" not in config["training"]
+        assert config_hash(config) == config_hash(
+            run_config(tuned, tuned.datasets[0], model, seed) | {"suite": plain.name}
+        )
+
+
 BAD_CONFIGS = {
     "malformed-toml": ("[suite\nname = 1", "malformed TOML"),
     "unknown-top-level-key": (VALID + "\n[extras]\na = 1\n", "unknown top-level key 'extras'"),
@@ -167,6 +190,18 @@ BAD_CONFIGS = {
     "dataset-as-a-list": (
         VALID.replace('dataset = "adding"', 'dataset = ["adding"]'),
         "'datasets.adding-short.dataset' = ['adding'] is not a known dataset",
+    ),
+    "jit-compile-word": (
+        VALID.replace("epochs = 2", 'epochs = 2\njit_compile = "yes"'),
+        "'training.jit_compile' = 'yes' is not valid; valid choices: auto, true, false",
+    ),
+    "jit-compile-number": (
+        VALID.replace("epochs = 2", "epochs = 2\njit_compile = 1"),
+        "'training.jit_compile' must be a string or a boolean, got 1",
+    ),
+    "negative-jobs": (
+        VALID.replace("parameter_budget = 3000", "parameter_budget = 3000\njobs = -1"),
+        "'suite.jobs' = -1 is out of range [0, 256]",
     ),
     "duplicate-seeds": (
         VALID.replace("seeds = [0, 1]", "seeds = [0, 0]"),

@@ -9,8 +9,15 @@ import sys
 import numpy as np
 import pytest
 
-from gru_keras.experiment.config import load_suite
-from gru_keras.experiment.plan import DatasetCache, expand, expected_runs, write_arrays
+from gru_keras.experiment.config import ConfigError, load_suite
+from gru_keras.experiment.plan import (
+    DatasetCache,
+    expand,
+    expected_runs,
+    parse_only,
+    select,
+    write_arrays,
+)
 from gru_keras.families.base import DataError, to_arrays
 
 # One dataset of every family, tiny; each has facts of a different shape (vocabularies and
@@ -202,3 +209,30 @@ def test_leftover_partials_of_dead_writers_are_removed_and_a_directory_is_refuse
     DatasetCache(tmp_path).path(other).mkdir()
     with pytest.raises(DataError, match="is not a file: remove it"):
         DatasetCache(tmp_path).get(other)
+
+
+def test_only_selects_runs_matching_every_filter(tiny_suite):
+    suite = load_suite(tiny_suite(seeds=(0, 1, 2)))
+    specs = expand(suite)
+    only = parse_only(["model=simple_rnn", "seed=0,2"], suite)
+    assert only == {"model": ("simple_rnn",), "seed": ("0", "2")}
+    assert [spec.name for spec in select(specs, only)] == [
+        "adding-short__simple_rnn__0",
+        "adding-short__simple_rnn__2",
+    ]
+    assert select(specs, parse_only([], suite)) == specs
+    assert len(select(specs, parse_only(["dataset=adding-short"], suite))) == 6
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("seed=7", "--only seed='7' is not in suite 'tiny'; valid choices: 0"),
+        ("colour=red", "valid keys: dataset, model, seed"),
+        ("model", "is not KEY=VALUE"),
+        ("dataset=nope", "valid choices: adding-short"),
+    ],
+)
+def test_only_names_the_bad_filter_and_the_choices(text, message, tiny_suite):
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
+        parse_only([text], load_suite(tiny_suite()))

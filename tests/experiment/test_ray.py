@@ -47,7 +47,17 @@ def test_twenty_concurrent_runs_finish_on_the_server_once_with_nothing_lost(
     server, tmp_path, tiny_suite
 ):
     # 10 seeds x 2 models at 0.1 CPU each: all 20 runs execute at once against one server.
-    suite = tiny_suite("ray-load", seeds=tuple(range(10)), suite="cpus_per_run = 0.1")
+    # The models are as small as the executor allows: what is under test is 20 processes
+    # writing one store, not training.
+    suite = tiny_suite(
+        "ray-load",
+        seeds=tuple(range(10)),
+        suite="cpus_per_run = 0.1",
+        epochs=1,
+        budget=300,
+        length=5,
+        train_size=32,
+    )
     started = time.monotonic()
     result = ray_run(tmp_path, server, suite)
     # The summary on stdout names each failed run and its reason.
@@ -67,10 +77,10 @@ def test_twenty_concurrent_runs_finish_on_the_server_once_with_nothing_lost(
         assert {"test_mse", "mean_epoch_seconds"} <= set(run.data.metrics)
         for name in ("train_loss", "val_loss"):
             history = client.get_metric_history(run.info.run_id, name)
-            assert [point.step for point in history] == [0, 1], (run.info.run_name, name)
+            assert [point.step for point in history] == [0], (run.info.run_name, name)
             metric_points += len(history)
         assert "model" in {item.path for item in client.list_artifacts(run.info.run_id)}
-    assert metric_points == 20 * 2 * 2
+    assert metric_points == 20 * 2
     print(f"20 concurrent runs in {time.monotonic() - started:.0f}s, {metric_points} points")
     # The datasets were prepared once for the node and cached for every worker.
     assert len(list((tmp_path / "data" / "cache" / "datasets").glob("adding-short-*.npz"))) == 1

@@ -26,9 +26,7 @@ def test_a_run_whose_headline_metric_is_not_finite_fails(value, tmp_path, tiny_s
     )
     client = tracking.connect(f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment_id = ensure_experiment(client, suite.name)
-    outcome = execute_run(
-        spec, experiment_id, cache.get(spec.dataset), units[(spec.dataset.key, spec.model)], 0
-    )
+    outcome = execute_run(spec, experiment_id, cache, units[(spec.dataset.key, spec.model)], 0)
     assert outcome.status == schema.FAILED
     assert f"test_mse is {value}, not a result" in outcome.reason
     (run,) = client.search_runs([experiment_id])

@@ -132,8 +132,9 @@ def _statuses(tmp_path):
 
 
 def test_killed_process_resumes_with_only_the_missing_runs(tmp_path, tiny_suite):
+    # In this process, one run at a time (tests/experiment/test_workers.py kills workers).
     suite = tiny_suite(seeds=(0, 1, 2), epochs=3, length=40, train_size=512)
-    process = run_cli(tmp_path, suite, background=True)
+    process = run_cli(tmp_path, suite, "--jobs", "1", background=True)
     try:
         assert _wait_for(
             lambda: "FINISHED" in _statuses(tmp_path) and "RUNNING" in _statuses(tmp_path)
@@ -147,7 +148,7 @@ def test_killed_process_resumes_with_only_the_missing_runs(tmp_path, tiny_suite)
     }
     assert any(run.info.status == "RUNNING" for run in before)
 
-    result = run_cli(tmp_path, suite)
+    result = run_cli(tmp_path, suite, "--jobs", "1")
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"skipped {len(finished_before)}" in result.stdout and "marked KILLED" in result.stdout
     _, after = runs_in(tmp_path)
@@ -173,7 +174,7 @@ def _epochs_logged(tmp_path) -> int:
 
 def test_ctrl_c_marks_the_current_run_killed(tmp_path, tiny_suite):
     suite = tiny_suite(seeds=(0, 1), epochs=40, length=40, train_size=512)
-    process = run_cli(tmp_path, suite, background=True)
+    process = run_cli(tmp_path, suite, "--jobs", "1", background=True)
     try:
         # Inside training, whatever the machine's load: after its first logged epoch.
         assert _wait_for(lambda: _epochs_logged(tmp_path) >= 1)
@@ -183,7 +184,7 @@ def test_ctrl_c_marks_the_current_run_killed(tmp_path, tiny_suite):
         if process.poll() is None:
             process.kill()
     assert process.returncode == 130, stdout
-    assert "interrupted: the current run was marked KILLED" in stdout
+    assert "interrupted: the running runs were marked KILLED" in stdout
     assert "finished 0, skipped 0, failed 0, killed 1" in stdout
     _, runs = runs_in(tmp_path)
     assert [(run.info.run_name, run.info.status) for run in runs] == [

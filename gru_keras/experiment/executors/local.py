@@ -1,23 +1,37 @@
-"""The local executor: run after run in this process, one model at a time."""
+"""The local executor: a suite's runs on this machine, `jobs` at a time.
+
+With one job, run after run in this process (the simplest to debug). With more, each run
+goes to one of `jobs` worker processes (`gru_keras.experiment.workers`), longest expected
+first, each with `threads` TensorFlow threads so that jobs x threads fit the cores.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 
 from tqdm import tqdm
 
 from gru_keras import schema
-from gru_keras.experiment.plan import SuitePlan
+from gru_keras.experiment import tracking
+from gru_keras.experiment.plan import CACHE_DIRECTORY, SuitePlan
 from gru_keras.experiment.run import RunOutcome, SuiteInterrupted, execute_run
+from gru_keras.experiment.workers import Job, WorkerPool, WorkerSetup, configure_threads
 
 
 class LocalExecutor:
-    """Runs `plan.pending` in order. Ctrl-C marks the current run KILLED and stops."""
+    """Runs `plan.pending`; Ctrl-C marks the running runs KILLED and stops."""
 
     def check(self, tracking_uri: str) -> None:
-        """Any store works for one process."""
+        """Any store works: several local writers to sqlite wait for each other's locks."""
 
     def execute(self, plan: SuitePlan, progress: tqdm) -> list[RunOutcome]:
+        if plan.execution.jobs == 1:
+            return self._in_process(plan, progress)
+        return self._in_workers(plan, progress)
+
+    def _in_process(self, plan: SuitePlan, progress: tqdm) -> list[RunOutcome]:
+        configure_threads(plan.execution.threads)
         outcomes = []
         for spec in plan.pending:
             progress.set_postfix_str(spec.name)
@@ -26,18 +40,61 @@ class LocalExecutor:
                 outcome = execute_run(
                     spec,
                     plan.experiment_id,
-                    plan.cache.get(spec.dataset),
+                    plan.cache,
                     plan.units_of(spec),
                     plan.verbose,
+                    plan.execution,
                 )
             except KeyboardInterrupt:
                 outcomes.append(RunOutcome(spec, schema.KILLED, reason="interrupted by the user"))
                 raise SuiteInterrupted(outcomes) from None
-            if outcome.status == schema.FAILED:
-                tqdm.write(f"FAILED {outcome.spec.name}: {outcome.reason}", file=sys.stderr)
-            outcomes.append(outcome)
-            progress.update()
+            _record(outcome, outcomes, progress)
         return outcomes
+
+    def _in_workers(self, plan: SuitePlan, progress: tqdm) -> list[RunOutcome]:
+        client = tracking.connect(plan.tracking_uri)
+
+        def died(job: Job, reason: str) -> RunOutcome:
+            tracking.mark_failed(client, plan.experiment_id, job.spec.name, reason)
+            return RunOutcome(job.spec, schema.FAILED, reason=reason)
+
+        setup = WorkerSetup(
+            experiment_id=plan.experiment_id,
+            tracking_uri=plan.tracking_uri,
+            cache_dir=str((plan.cache.directory or CACHE_DIRECTORY).resolve()),
+            threads=plan.execution.threads,
+            jobs=int(plan.execution.jobs),
+            epoch_lines=plan.verbose > 0,
+            driver_pid=os.getpid(),
+        )
+        pool = WorkerPool(setup, on_died=died)
+        outcomes: list[RunOutcome] = []
+        try:
+            pool.run(
+                [Job(spec, plan.units_of(spec)) for spec in plan.pending],
+                lambda outcome: _record(outcome, outcomes, progress),
+            )
+        except KeyboardInterrupt:
+            reported, lost = pool.interrupt()
+            outcomes += reported
+            # A worker that could not end its run in time leaves it RUNNING, its process gone.
+            tracking.mark_interrupted(client, plan.experiment_id, "interrupted by the user")
+            outcomes += [
+                RunOutcome(job.spec, schema.KILLED, reason="interrupted by the user")
+                for job in lost
+            ]
+            raise SuiteInterrupted(outcomes) from None
+        finally:
+            pool.stop()
+        return outcomes
+
+
+def _record(outcome: RunOutcome, outcomes: list[RunOutcome], progress: tqdm) -> None:
+    if outcome.status == schema.FAILED:
+        tqdm.write(f"FAILED {outcome.spec.name}: {outcome.reason}", file=sys.stderr)
+    outcomes.append(outcome)
+    progress.set_postfix_str(outcome.spec.name)
+    progress.update()
 
 
 EXECUTOR = LocalExecutor()

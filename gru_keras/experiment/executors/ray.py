@@ -21,9 +21,8 @@ from tqdm import tqdm
 from gru_keras import schema
 from gru_keras.experiment import tracking
 from gru_keras.experiment.config import ConfigError
-from gru_keras.experiment.plan import CACHE_DIRECTORY, DatasetCache, RunSpec, SuitePlan
+from gru_keras.experiment.plan import CACHE_DIRECTORY, DatasetCache, Execution, RunSpec, SuitePlan
 from gru_keras.experiment.run import RunOutcome, SuiteInterrupted, execute_run
-from gru_keras.names import quoted
 
 WORKER_DIED = "the Ray worker running it died"
 SHARED_STORE_SCHEMES = ("http", "https", "databricks", "postgresql", "mysql", "mssql")
@@ -66,6 +65,7 @@ def run_task(
     units: int | None,
     verbose: int,
     cache_dir: str,
+    threads: int,
 ) -> RunOutcome:
     """One run inside a Ray worker (the body of the remote task)."""
     global _worker_cache
@@ -73,20 +73,15 @@ def run_task(
     tracking.connect(tracking_uri)
     if _worker_cache is None or str(_worker_cache.directory) != cache_dir:
         _worker_cache = DatasetCache(Path(cache_dir))
-    data = _worker_cache.get(spec.dataset)
     return execute_run(
-        spec, experiment_id, data, units, verbose, extra_tags={schema.TAG_EXECUTOR: "ray"}
+        spec,
+        experiment_id,
+        _worker_cache,
+        units,
+        verbose,
+        Execution("ray", threads),
+        extra_tags={schema.TAG_EXECUTOR: "ray"},
     )
-
-
-def _mark_dead(client, experiment_id: str, name: str, reason: str) -> None:
-    for run in client.search_runs(
-        [experiment_id],
-        filter_string=f"attributes.run_name = {quoted(name)} "
-        f"and attributes.status = '{schema.RUNNING}'",
-    ):
-        client.set_tag(run.info.run_id, schema.TAG_FAILURE, reason[:5000])
-        client.set_terminated(run.info.run_id, status=schema.FAILED)
 
 
 class RayExecutor:
@@ -128,6 +123,7 @@ class RayExecutor:
                 plan.units_of(spec),
                 plan.verbose,
                 cache_dir,
+                int(threads),
             ): spec
             for spec in plan.pending
         }
@@ -142,7 +138,7 @@ class RayExecutor:
                     outcome = ray.get(ready[0])
                 except ray.exceptions.RayError as error:
                     reason = f"{WORKER_DIED}: {type(error).__name__}"
-                    _mark_dead(client, plan.experiment_id, spec.name, reason)
+                    tracking.mark_failed(client, plan.experiment_id, spec.name, reason)
                     outcome = RunOutcome(spec, schema.FAILED, reason=reason)
                 if outcome.status == schema.FAILED:
                     tqdm.write(f"FAILED {spec.name}: {outcome.reason}", file=sys.stderr)

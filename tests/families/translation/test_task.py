@@ -8,7 +8,9 @@ from gru_keras.families.translation.data import END, PAD, START, translation_dat
 from gru_keras.families.translation.decoding import beam_search, decode, greedy_search
 from gru_keras.families.translation.model import EMBEDDING_DIM, LuongAttention, TranslationOptions
 from gru_keras.families.translation.task import (
+    BUCKETS,
     SAMPLES_FILE,
+    bucket_width,
     length_batches,
     token_cross_entropy,
     translation_scores,
@@ -141,6 +143,32 @@ def test_length_batches_cut_each_batch_to_its_longest_pair():
     for inputs, targets in batches:
         assert (inputs["source"][:, -1] != PAD).any() and (targets[:, -1] != PAD).any()
         assert inputs["target_in"].shape == targets.shape
+
+
+def test_for_xla_length_batches_are_padded_to_few_bucket_widths():
+    data = copy_data()
+    batches = length_batches(data.x_train, data.y_train, batch_size=4, buckets=BUCKETS)
+    assert sum(len(targets) for _, targets in batches) == len(data.y_train)
+    source_width, target_width = data.x_train["source"].shape[1], data.y_train.shape[1]
+    for inputs, targets in batches:
+        source, target = inputs["source"].shape[1], targets.shape[1]
+        assert source in {bucket_width(w, source_width) for w in range(1, source_width + 1)}
+        assert target in {bucket_width(w, target_width) for w in range(1, target_width + 1)}
+        # Nothing is cut, and no narrower bucket would hold the batch.
+        longest_source = int((inputs["source"] != PAD).sum(axis=1).max())
+        longest_target = int((targets != PAD).sum(axis=1).max())
+        assert longest_source <= source and longest_target <= target
+        assert bucket_width(longest_source, source_width) == source
+        assert bucket_width(longest_target, target_width) == target
+        assert inputs["target_in"].shape == targets.shape
+    shapes = {(inputs["source"].shape[1], targets.shape[1]) for inputs, targets in batches}
+    assert len(shapes) <= BUCKETS * BUCKETS
+
+
+def test_bucket_widths_are_few_and_round_up():
+    assert [bucket_width(w, 20) for w in (1, 5, 6, 10, 11, 19, 20)] == [5, 5, 10, 10, 15, 20, 20]
+    assert len({bucket_width(w, 37) for w in range(1, 38)}) == 4
+    assert bucket_width(3, 3) == 3
 
 
 def test_token_cross_entropy_of_a_uniform_model_is_log_vocabulary():

@@ -1,0 +1,343 @@
+"""Local worker processes: a suite's runs on several cores at once.
+
+The driver (`python -m gru_keras run --jobs N`) starts N worker processes, spawned so that
+each has its own TensorFlow with its thread pools sized to its share of the cores, and hands
+each one run at a time. A worker runs exactly what the sequential executor runs
+(`execute_run`), so params, metrics, FAILED marking and resume are the same. Its epoch lines
+come back to the driver prefixed with the run name, so the one progress bar stays whole.
+
+Lifetimes. A worker starts with Ctrl-C ignored (the terminal sends SIGINT to the whole
+process group; the driver decides) and takes SIGTERM as an interrupt: its run ends KILLED
+and it exits. On Ctrl-C or SIGTERM the driver sends SIGTERM to every worker, waits, kills
+what is left and marks any run still RUNNING as KILLED. If the driver dies, even by SIGKILL,
+every worker gets SIGTERM from the kernel (Linux's parent-death signal) or sees its parent's
+sentinel close, and ends the same way; one that cannot finish within `GRACE_SECONDS` exits
+hard, and the next `run` marks its run KILLED.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from gru_keras import schema
+
+GRACE_SECONDS = 20.0
+PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+WORKER_DIED = "the worker process running it died"
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its affinity mask, else the machine's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def plan_jobs(jobs: int, threads: int, runs: int) -> tuple[int, int]:
+    """`(jobs, threads)` to use: 0 jobs means one per core, never more jobs than runs; 0
+    threads means the cores shared out, at least one each."""
+    cores = usable_cores()
+    jobs = max(1, min(jobs or cores, max(runs, 1)))
+    return jobs, threads or max(1, cores // jobs)
+
+
+def configure_threads(threads: int) -> None:
+    """Size TensorFlow's thread pools; must happen before TensorFlow runs its first op (in a
+    worker, first thing). A process whose TensorFlow already runs keeps its pools."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        logging.getLogger(__name__).warning(
+            "TensorFlow is already initialized in this process; it keeps its thread pools"
+        )
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """What every worker needs, sent once when it starts."""
+
+    experiment_id: str
+    tracking_uri: str
+    cache_dir: str
+    threads: int
+    jobs: int
+    epoch_lines: bool
+    driver_pid: int
+
+
+@dataclass(frozen=True)
+class Job:
+    spec: Any  # RunSpec
+    units: int | None
+
+
+# --- the worker side ---------------------------------------------------------------------
+
+
+def worker_main(connection: Connection, setup: WorkerSetup) -> None:
+    """A worker's whole life: set up, then run jobs until told to stop (None)."""
+    _interrupt_on_sigterm()
+    _die_with_parent(setup.driver_pid)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    configure_threads(setup.threads)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    from gru_keras.experiment import tracking
+    from gru_keras.experiment.plan import DatasetCache, Execution
+    from gru_keras.experiment.run import RunOutcome, execute_run
+    from gru_keras.experiment.store import StoreError
+
+    execution = Execution(setup.jobs, setup.threads)
+    try:
+        tracking.connect(setup.tracking_uri, create=False)
+        cache = DatasetCache(Path(setup.cache_dir))
+        while (job := connection.recv()) is not None:
+            callbacks = []
+            if setup.epoch_lines:
+                callbacks.append(EpochLines(job.spec.name, lambda line: _send(connection, line)))
+            try:
+                outcome = execute_run(
+                    job.spec,
+                    setup.experiment_id,
+                    cache,
+                    job.units,
+                    0,
+                    execution,
+                    callbacks=callbacks,
+                )
+            except KeyboardInterrupt:
+                outcome = RunOutcome(job.spec, schema.KILLED, reason="interrupted by the user")
+                connection.send(("done", outcome))
+                return
+            except StoreError as error:
+                connection.send(("store", str(error), error.exit_code))
+                return
+            connection.send(("done", outcome))
+    except (KeyboardInterrupt, EOFError, BrokenPipeError):
+        return
+
+
+def _send(connection: Connection, line: str) -> None:
+    connection.send(("line", line))
+
+
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM raises KeyboardInterrupt once (the run ends KILLED); later ones are ignored,
+    and a watchdog ends the process if the cleanup takes longer than `GRACE_SECONDS`."""
+
+    def handler(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        watchdog = threading.Timer(GRACE_SECONDS, os._exit, args=(128 + signal.SIGTERM,))
+        watchdog.daemon = True
+        watchdog.start()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _die_with_parent(driver_pid: int) -> None:
+    """SIGTERM to this process when the driver goes: the kernel's parent-death signal where
+    there is one (Linux), and a thread watching the parent's sentinel everywhere."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+
+        def watch() -> None:
+            wait([parent.sentinel])
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    if os.getppid() != driver_pid:  # the driver went before the signal was armed
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+class EpochLines:
+    """A Keras callback (built lazily, as Keras is imported only in workers) that sends one
+    line per epoch, prefixed with the run name."""
+
+    def __new__(cls, name: str, emit: Callable[[str], None]) -> Any:
+        import keras
+
+        class _EpochLines(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+                self._started = time.perf_counter()
+
+            def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+                values = " ".join(
+                    f"{key} {float(value):.4g}"
+                    for key, value in (logs or {}).items()
+                    if key != "learning_rate"
+                )
+                seconds = time.perf_counter() - self._started
+                total = self.params.get("epochs", "?")
+                emit(f"[{name}] epoch {epoch + 1}/{total} {seconds:.1f}s {values}")
+
+        return _EpochLines()
+
+
+# --- the driver side ---------------------------------------------------------------------
+
+
+class _Worker:
+    """The driver's handle of one worker process and the run it is doing."""
+
+    def __init__(self, context: Any, setup: WorkerSetup) -> None:
+        connection, child = context.Pipe()
+        self.process = context.Process(
+            target=worker_main, args=(child, setup), name="gru_keras-worker", daemon=True
+        )
+        # Started with Ctrl-C ignored, which the child keeps through exec: a terminal Ctrl-C
+        # reaches every process of the group, and only the driver should act on it.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            self.process.start()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        child.close()
+        self.connection = connection
+        self.job: Job | None = None
+
+    def give(self, job: Job | None) -> None:
+        self.job = job
+        self.connection.send(job)
+
+    def stop(self, timeout: float) -> None:
+        """SIGTERM, then SIGKILL after `timeout`."""
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(5)
+
+
+class WorkerPool:
+    """Runs jobs on `setup.jobs` worker processes and reports each outcome as it arrives.
+
+    Args:
+        setup: What every worker needs.
+        on_died: Called with a job whose worker died mid-run and the reason; returns the
+            outcome to record (the driver marks the run FAILED in the store).
+        on_line: Called with every epoch line a worker sends.
+    """
+
+    def __init__(
+        self,
+        setup: WorkerSetup,
+        on_died: Callable[[Job, str], Any],
+        on_line: Callable[[str], None] = lambda line: tqdm.write(line, file=sys.stderr),
+    ) -> None:
+        self.setup = setup
+        self.on_died = on_died
+        self.on_line = on_line
+        self.context = multiprocessing.get_context("spawn")
+        self.workers: list[_Worker] = []
+
+    def run(self, jobs: list[Job], on_outcome: Callable[[Any], None]) -> None:
+        """Every job, at most `setup.jobs` at once, in order; `on_outcome` after each.
+
+        Raises:
+            StoreError: a worker cannot write the store (the others are stopped first).
+        """
+        queue = list(reversed(jobs))
+        self.workers = [
+            _Worker(self.context, self.setup) for _ in range(min(self.setup.jobs, len(jobs)))
+        ]
+        for worker in self.workers:
+            worker.give(queue.pop())
+        while busy := [worker for worker in self.workers if worker.job is not None]:
+            ready = set(wait([w.connection for w in busy] + [w.process.sentinel for w in busy]))
+            for worker in busy:
+                if {worker.connection, worker.process.sentinel} & ready:
+                    outcome = self._collect(worker)
+                    if outcome is None:  # only epoch lines so far
+                        continue
+                    on_outcome(outcome)
+                    if not worker.process.is_alive():  # died mid-run: a fresh one goes on
+                        worker.job = None
+                        if not queue:
+                            continue
+                        worker = self._replace(worker)
+                    worker.give(queue.pop() if queue else None)
+
+    def _collect(self, worker: _Worker) -> Any:
+        """The worker's outcome if it has one (after passing on its epoch lines), None if it
+        is still running; a worker that died without one gets `on_died`'s outcome."""
+        from gru_keras.experiment.store import StoreError
+
+        try:
+            while worker.connection.poll():
+                kind, *payload = worker.connection.recv()
+                if kind == "line":
+                    self.on_line(payload[0])
+                elif kind == "store":
+                    self.stop()
+                    raise StoreError(payload[0], exit_code=payload[1])
+                else:
+                    return payload[0]
+        except (EOFError, OSError):
+            pass
+        if worker.process.is_alive():
+            return None
+        worker.process.join()
+        return self.on_died(worker.job, f"{WORKER_DIED} (exit code {worker.process.exitcode})")
+
+    def _replace(self, dead: _Worker) -> _Worker:
+        fresh = _Worker(self.context, self.setup)
+        self.workers[self.workers.index(dead)] = fresh
+        return fresh
+
+    def interrupt(self) -> tuple[list[Any], list[Job]]:
+        """Stop every worker: each running run ends KILLED in its worker.
+
+        Returns:
+            `(outcomes, lost)`: the outcomes the workers still reported, and the jobs whose
+            worker ended without one (the caller marks their runs KILLED).
+        """
+        for worker in self.workers:
+            if worker.process.is_alive():
+                with contextlib.suppress(OSError):
+                    os.kill(worker.process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + GRACE_SECONDS
+        for worker in self.workers:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+        outcomes, lost = [], []
+        for worker in self.workers:
+            if worker.job is None:
+                continue
+            outcome = None
+            with contextlib.suppress(EOFError, OSError, ValueError):
+                while outcome is None and worker.connection.poll():
+                    kind, *payload = worker.connection.recv()
+                    outcome = payload[0] if kind == "done" else None
+            if outcome is None:
+                lost.append(worker.job)
+            else:
+                outcomes.append(outcome)
+        self.stop()
+        return outcomes, lost
+
+    def stop(self) -> None:
+        """End every worker (SIGTERM, then SIGKILL) and close the pipes."""
+        for worker in self.workers:
+            worker.stop(timeout=GRACE_SECONDS)
+            with contextlib.suppress(OSError):
+                worker.connection.close()

@@ -1,0 +1,238 @@
+"""Local worker processes (`--jobs N`) against a real sqlite store: the same runs as
+sequential mode, failures and kills contained, nothing lost, no orphans."""
+
+import os
+import signal
+import time
+
+import pytest
+from cli import ADDING, DIVERGING, gru_keras, runs_of, store
+
+from gru_keras.experiment.config import load_suite
+from gru_keras.experiment.plan import expand
+from gru_keras.experiment.workers import plan_jobs, usable_cores
+
+pytestmark = pytest.mark.slow
+
+# Differ between two executions of the same run by design.
+EXECUTION_PARAMS = {"jobs"}
+EXECUTION_TAGS = {"pid", "mlflow.runName", "mlflow.source.name", "mlflow.user"}
+
+
+def run_cli(directory, *args, background=False):
+    return gru_keras(directory, "run", *args, "--quiet", background=background)
+
+
+def _by_name(directory, experiment="tiny"):
+    client, runs = runs_of(store(directory), experiment)
+    return client, {run.info.run_name: run for run in runs}
+
+
+def _wait_for(predicate, timeout=240.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def _children(pid: int) -> list[int]:
+    """Live processes whose parent is `pid`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_two_jobs_give_the_same_runs_params_and_metric_values_as_one(tmp_path, tiny_suite):
+    suite = tiny_suite(seeds=(0, 1))
+    sequential, parallel = tmp_path / "sequential", tmp_path / "parallel"
+    for directory, jobs in ((sequential, "1"), (parallel, "2")):
+        directory.mkdir()
+        result = run_cli(directory, suite, "--jobs", jobs, "--threads", "1")
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert f"({jobs} job(s) x 1 thread(s))" in result.stdout
+    client_a, runs_a = _by_name(sequential)
+    client_b, runs_b = _by_name(parallel)
+    assert (
+        sorted(runs_a) == sorted(runs_b) == sorted(spec.name for spec in expand(load_suite(suite)))
+    )
+    for name, run_a in runs_a.items():
+        run_b = runs_b[name]
+        assert run_a.info.status == run_b.info.status == "FINISHED"
+        assert run_a.data.params["jobs"] == "1" and run_b.data.params["jobs"] == "2"
+        assert run_a.data.params["threads"] == run_b.data.params["threads"] == "1"
+        params_a = {k: v for k, v in run_a.data.params.items() if k not in EXECUTION_PARAMS}
+        params_b = {k: v for k, v in run_b.data.params.items() if k not in EXECUTION_PARAMS}
+        assert params_a == params_b
+        assert set(run_a.data.tags) - EXECUTION_TAGS == set(run_b.data.tags) - EXECUTION_TAGS
+        assert set(run_a.data.metrics) == set(run_b.data.metrics)
+        # Every value a model computes is identical; only wall times differ.
+        for metric, value in run_a.data.metrics.items():
+            if "seconds" not in metric:
+                assert run_b.data.metrics[metric] == value, (name, metric)
+        history_a = client_a.get_metric_history(run_a.info.run_id, "val_loss")
+        history_b = client_b.get_metric_history(run_b.info.run_id, "val_loss")
+        assert [p.value for p in history_a] == [p.value for p in history_b]
+
+
+def test_a_diverging_run_in_one_job_fails_and_the_other_job_finishes(tmp_path, tiny_suite):
+    suite = tiny_suite(
+        models=("simple_rnn",), datasets=DIVERGING + ADDING.format(length=10, train_size=64)
+    )
+    result = run_cli(tmp_path, suite, "--jobs", "2")
+    assert result.returncode == 1
+    _, runs = _by_name(tmp_path)
+    assert {name: run.info.status for name, run in runs.items()} == {
+        "adding-diverging__simple_rnn__0": "FAILED",
+        "adding-short__simple_rnn__0": "FINISHED",
+    }
+    assert "loss became" in runs["adding-diverging__simple_rnn__0"].data.tags["failure_reason"]
+    assert "finished 1, skipped 0, failed 1" in result.stdout
+    # Two processes ran them at once.
+    pids = {run.data.tags["pid"] for run in runs.values()}
+    assert len(pids) == 2
+
+
+def test_sigkill_of_the_driver_leaves_no_worker_and_a_rerun_completes(tmp_path, tiny_suite):
+    suite = tiny_suite(seeds=(0, 1, 2), epochs=30, length=40, train_size=512)
+    process = run_cli(tmp_path, suite, "--jobs", "2", "--threads", "1", background=True)
+    try:
+        assert _wait_for(
+            lambda: sum(r.info.status == "RUNNING" for r in _by_name(tmp_path)[1].values()) == 2
+        )
+        workers = _children(process.pid)
+        assert len(workers) >= 2
+    finally:
+        process.kill()  # SIGKILL: the driver cannot clean up
+        process.communicate(timeout=60)
+    # Each worker got the parent-death signal and stopped.
+    assert _wait_for(lambda: not any(map(_alive, workers)), timeout=10)
+    _, runs = _by_name(tmp_path)
+    # A worker ends its own run KILLED on the way out.
+    assert not [run for run in runs.values() if run.info.status == "RUNNING"]
+    assert sum(run.info.status == "KILLED" for run in runs.values()) == 2
+
+    result = run_cli(tmp_path, suite, "--jobs", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    _, runs = runs_of(store(tmp_path), "tiny")
+    finished = sorted(run.info.run_name for run in runs if run.info.status == "FINISHED")
+    assert finished == sorted(spec.name for spec in expand(load_suite(suite)))
+    assert not [run for run in runs if run.info.status == "RUNNING"]
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_with_two_jobs_ends_both_running_runs_killed(stop, tmp_path, tiny_suite):
+    suite = tiny_suite(seeds=(0, 1), epochs=40, length=40, train_size=512)
+    process = run_cli(tmp_path, suite, "--jobs", "2", "--threads", "1", background=True)
+    try:
+        assert _wait_for(
+            lambda: sum(r.info.status == "RUNNING" for r in _by_name(tmp_path)[1].values()) == 2
+        )
+        workers = _children(process.pid)
+        process.send_signal(stop)
+        stdout, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stdout
+    assert "killed 2" in stdout and "interrupted" in stdout
+    _, runs = _by_name(tmp_path)
+    assert sorted(run.info.status for run in runs.values()) == ["KILLED", "KILLED"]
+    assert all(
+        run.data.tags["failure_reason"] == "interrupted by the user" for run in runs.values()
+    )
+    assert not any(map(_alive, workers))
+
+
+def test_a_worker_killed_mid_run_fails_its_run_and_the_suite_goes_on(tmp_path, tiny_suite):
+    suite = tiny_suite(
+        models=("custom_gru",), seeds=(0, 1, 2), epochs=30, length=40, train_size=512
+    )
+    process = run_cli(tmp_path, suite, "--jobs", "2", "--threads", "1", background=True)
+    victim = None
+    try:
+        assert _wait_for(
+            lambda: sum(r.info.status == "RUNNING" for r in _by_name(tmp_path)[1].values()) == 2
+        )
+        victim = next(r for r in _by_name(tmp_path)[1].values() if r.info.status == "RUNNING")
+        os.kill(int(victim.data.tags["pid"]), signal.SIGKILL)
+        stdout, _ = process.communicate(timeout=600)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 1, stdout
+    name = victim.info.run_name
+    assert f"FAILED {name}: the worker process running it died (exit code -9)" in stdout
+    assert "finished 2, skipped 0, failed 1" in stdout
+    _, runs = _by_name(tmp_path)
+    assert runs[name].info.status == "FAILED"
+    assert "worker process running it died" in runs[name].data.tags["failure_reason"]
+    # A fresh worker took the next run.
+    assert sorted(r.info.status for r in runs.values()) == ["FAILED", "FINISHED", "FINISHED"]
+
+
+def test_four_jobs_on_one_sqlite_store_lose_no_run_or_metric_point(tmp_path, tiny_suite):
+    # Oversubscribes the 2 cores on purpose: 4 processes write the store at once.
+    epochs = 6
+    suite = tiny_suite(seeds=(0, 1, 2, 3), epochs=epochs, batch_size=8)
+    result = run_cli(tmp_path, suite, "--jobs", "4", "--threads", "1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "finished 8, skipped 0, failed 0" in result.stdout
+    client, runs = _by_name(tmp_path)
+    assert len(runs) == 8 and len({run.data.tags["pid"] for run in runs.values()}) == 4
+    for run in runs.values():
+        assert run.info.status == "FINISHED"
+        for metric in ("train_loss", "val_loss", "epoch_seconds", "step_seconds"):
+            history = client.get_metric_history(run.info.run_id, metric)
+            assert [point.step for point in history] == list(range(epochs)), metric
+        assert {"test_mse", "time_fit_seconds", "time_logging_seconds"} <= set(run.data.metrics)
+
+
+def test_dry_run_lists_runs_with_estimates_and_writes_nothing(tmp_path, tiny_suite):
+    suite = tiny_suite(seeds=(0, 1))
+    first = run_cli(tmp_path, suite, "--dry-run")
+    assert first.returncode == 0, first.stderr
+    assert "4 runs: 4 to run, 0 to skip" in first.stdout
+    assert "no estimate" in first.stdout
+    assert not (tmp_path / "mlflow.db").exists()
+
+    assert run_cli(tmp_path, suite, "--only", "seed=0").returncode == 0
+    second = run_cli(tmp_path, suite, "--dry-run")
+    assert "4 runs: 2 to run, 2 to skip" in second.stdout
+    assert "skip  adding-short__custom_gru__0" in second.stdout
+    # Seed 1 is estimated from seed 0 of the same dataset and model.
+    assert "estimated time:" in second.stdout and "have none" not in second.stdout
+    assert len(_by_name(tmp_path)[1]) == 2
+
+
+def test_only_with_an_unknown_value_names_the_choices(tmp_path, tiny_suite):
+    result = run_cli(tmp_path, tiny_suite(), "--only", "model=gru")
+    assert result.returncode == 2
+    assert "valid choices: custom_gru, simple_rnn" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_jobs_default_to_one_per_core_and_share_the_cores():
+    cores = usable_cores()
+    assert plan_jobs(0, 0, runs=100) == (cores, 1)
+    assert plan_jobs(0, 0, runs=1) == (1, cores)  # never more jobs than runs
+    assert plan_jobs(2, 0, runs=100) == (2, max(1, cores // 2))
+    assert plan_jobs(3, 4, runs=100) == (3, 4)
