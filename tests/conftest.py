@@ -28,7 +28,9 @@ def tiny_suite(tmp_path):
     """Writes a tiny suite file and returns its path.
 
     By default: the adding problem at T = 10 with 64 training sequences, custom_gru and
-    simple_rnn, seed 0, 2 epochs, a 3,000-parameter budget. `datasets` replaces the dataset
+    simple_rnn, seed 0, 2 epochs, a 3,000-parameter budget, and one job (in the CLI's own
+    process: worker processes would each import TensorFlow again, which the tests of the
+    parallel runner do on purpose with `--jobs`). `datasets` replaces the dataset
     tables (TOML text); `suite` and `training` add lines to those tables.
     """
 
@@ -42,6 +44,7 @@ def tiny_suite(tmp_path):
         budget: int = 3000,
         length: int = 10,
         train_size: int = 64,
+        jobs: int = 1,
         suite: str = "",
         training: str = "",
         datasets: str | None = None,
@@ -54,6 +57,7 @@ def tiny_suite(tmp_path):
                 f"models = {json.dumps(list(models))}",
                 f"seeds = {json.dumps(list(seeds))}",
                 f"parameter_budget = {budget}",
+                f"jobs = {jobs}",
                 suite,
                 "[training]",
                 f"epochs = {epochs}",

@@ -47,14 +47,13 @@ def test_twenty_concurrent_runs_finish_on_the_server_once_with_nothing_lost(
     server, tmp_path, tiny_suite
 ):
     # 10 seeds x 2 models at 0.1 CPU each: all 20 runs execute at once against one server.
-    # The models are as small as the executor allows: what is under test is 20 processes
-    # writing one store, not training.
+    # One epoch of short sequences: what is under test is 20 processes writing one store,
+    # not training.
     suite = tiny_suite(
         "ray-load",
         seeds=tuple(range(10)),
         suite="cpus_per_run = 0.1",
         epochs=1,
-        budget=300,
         length=5,
         train_size=32,
     )
@@ -98,7 +97,7 @@ def test_twenty_concurrent_runs_finish_on_the_server_once_with_nothing_lost(
 def test_a_killed_worker_fails_its_run_and_a_rerun_completes_the_suite(
     server, tmp_path, tiny_suite
 ):
-    suite = tiny_suite("ray-fault", models=("custom_gru",), epochs=10, length=40, train_size=1024)
+    suite = tiny_suite("ray-fault", models=("custom_gru",), epochs=10, length=40, train_size=512)
     process = ray_run(tmp_path, server, suite, background=True)
     victim = None
     deadline = time.monotonic() + 300

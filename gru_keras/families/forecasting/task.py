@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from gru_keras import schema
 from gru_keras.families.base import Evaluation, SequenceData, Task
 from gru_keras.families.forecasting.data import seasonal_index
 from gru_keras.families.forecasting.model import forecast_model
@@ -125,7 +126,7 @@ class DirectForecast(Task):
     # Monthly sunspots, 15 epochs, 2 jobs x 1 thread: the GRUs' epochs take 0.6 s instead
     # of 1.1 s with XLA, which repays its 5 s of compilation; LSTM and SimpleRNN gain less
     # than they pay.
-    xla_variants = frozenset({"custom_gru", "keras_gru"})
+    xla_variants = frozenset({schema.CUSTOM_GRU, schema.KERAS_GRU})
     baselines = {  # noqa: RUF012
         "naive": lambda data: naive_forecasts(
             data.facts.target, data.facts.test_origins, data.facts.horizon

@@ -7,6 +7,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from gru_keras import schema
 from gru_keras.families.base import Evaluation, SequenceData, Task
 from gru_keras.families.probes.model import labeling_model, regression_model
 from gru_keras.variants import RecurrentVariant
@@ -23,7 +24,7 @@ class LastStepRegression(Task):
     # Adding problem at T = 100, 12 epochs, 2 jobs x 1 thread (README, "Both cores, and XLA
     # where it pays"): XLA's 4-5 s of compilation is won back by epochs 1.7-2.1x faster for
     # the gated layers, not for SimpleRNN (1.01 -> 0.89 s an epoch).
-    xla_variants = frozenset({"custom_gru", "keras_gru", "lstm"})
+    xla_variants = frozenset({schema.CUSTOM_GRU, schema.KERAS_GRU, schema.LSTM})
 
     def build_model(
         self, variant: RecurrentVariant, units: int, data: SequenceData, options: Any

@@ -15,6 +15,7 @@ import pandas as pd
 from keras import ops
 from sklearn.metrics import confusion_matrix, f1_score
 
+from gru_keras import schema
 from gru_keras.families.base import Evaluation, SequenceData, Task
 from gru_keras.families.edit_distance import edit_distance, error_rate
 from gru_keras.families.speech.data import DIGITS
@@ -110,7 +111,7 @@ class CTCRecognition(Task):
     # Spoken digits, 10 epochs, 2 jobs x 1 thread: the GRUs' epochs take 2.4-3.1 s instead
     # of 4.2-4.6 s with XLA, which repays its 9-10 s of compilation; LSTM and SimpleRNN do
     # not gain enough (SimpleRNN's epochs are slower).
-    xla_variants = frozenset({"custom_gru", "keras_gru"})
+    xla_variants = frozenset({schema.CUSTOM_GRU, schema.KERAS_GRU})
     headline_metric = "digit_error_rate"
     higher_is_better = False
     supports_diagnostics = False  # masked input
