@@ -112,7 +112,7 @@ def test_a_diverging_run_in_one_job_fails_and_the_other_job_finishes(tmp_path, t
 
 
 def test_sigkill_of_the_driver_leaves_no_worker_and_a_rerun_completes(tmp_path, tiny_suite):
-    suite = tiny_suite(models=("simple_rnn",), seeds=(0, 1, 2), epochs=60, length=20)
+    suite = tiny_suite(models=("simple_rnn",), seeds=(0, 1, 2), epochs=40, length=20)
     process = run_cli(tmp_path, suite, "--jobs", "2", "--threads", "1", background=True)
     try:
         assert _wait_for(
