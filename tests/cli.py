@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from mlflow.tracking import MlflowClient
@@ -83,6 +84,17 @@ def _default_sigint() -> None:
     non-interactive shell inherits SIGINT ignored, and so would the CLI, which then never
     sees the Ctrl-C a test sends it."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def wait_for(predicate, timeout: float = 240.0, interval: float = 0.3) -> bool:
+    """Whether `predicate()` became true within `timeout` seconds (polled: a background CLI
+    reaches a state at a time no test can know)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
 
 
 def runs_of(uri: str, experiment: str) -> tuple[MlflowClient, list]:

@@ -1,12 +1,11 @@
 """End-to-end: the real CLI on tiny suites, into a temporary sqlite MLflow store."""
 
 import signal
-import time
 
 import keras
 import numpy as np
 import pytest
-from cli import ADDING, DIVERGING, gru_keras, runs_of, store
+from cli import ADDING, DIVERGING, gru_keras, runs_of, store, wait_for
 
 from gru_keras.__main__ import main
 from gru_keras.experiment.config import load_suite
@@ -118,15 +117,6 @@ def test_a_diverging_run_fails_with_its_reason_and_the_suite_goes_on(tmp_path, t
     assert "finished 1, skipped 0, failed 1" in result.stdout
 
 
-def _wait_for(predicate, timeout=240.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return False
-
-
 def _statuses(tmp_path):
     return [run.info.status for run in runs_in(tmp_path)[1]]
 
@@ -136,7 +126,7 @@ def test_killed_process_resumes_with_only_the_missing_runs(tmp_path, tiny_suite)
     suite = tiny_suite(seeds=(0, 1, 2), epochs=3, length=40, train_size=512)
     process = run_cli(tmp_path, suite, "--jobs", "1", background=True)
     try:
-        assert _wait_for(
+        assert wait_for(
             lambda: "FINISHED" in _statuses(tmp_path) and "RUNNING" in _statuses(tmp_path)
         )
     finally:
@@ -177,7 +167,7 @@ def test_ctrl_c_marks_the_current_run_killed(tmp_path, tiny_suite):
     process = run_cli(tmp_path, suite, "--jobs", "1", background=True)
     try:
         # Inside training, whatever the machine's load: after its first logged epoch.
-        assert _wait_for(lambda: _epochs_logged(tmp_path) >= 1)
+        assert wait_for(lambda: _epochs_logged(tmp_path) >= 1)
         process.send_signal(signal.SIGINT)
         stdout, _ = process.communicate(timeout=120)
     finally:

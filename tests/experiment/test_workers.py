@@ -3,10 +3,9 @@ sequential mode, failures and kills contained, nothing lost, no orphans."""
 
 import os
 import signal
-import time
 
 import pytest
-from cli import ADDING, DIVERGING, gru_keras, runs_of, store
+from cli import ADDING, DIVERGING, gru_keras, runs_of, store, wait_for
 
 from gru_keras.__main__ import main
 from gru_keras.experiment.config import load_suite
@@ -27,15 +26,6 @@ def run_cli(directory, *args, background=False):
 def _by_name(directory, experiment="tiny"):
     client, runs = runs_of(store(directory), experiment)
     return client, {run.info.run_name: run for run in runs}
-
-
-def _wait_for(predicate, timeout=240.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.3)
-    return False
 
 
 def _children(pid: int) -> list[int]:
@@ -115,7 +105,7 @@ def test_sigkill_of_the_driver_leaves_no_worker_and_a_rerun_completes(tmp_path, 
     suite = tiny_suite(models=("simple_rnn",), seeds=(0, 1, 2), epochs=40, length=20)
     process = run_cli(tmp_path, suite, "--jobs", "2", "--threads", "1", background=True)
     try:
-        assert _wait_for(
+        assert wait_for(
             lambda: sum(r.info.status == "RUNNING" for r in _by_name(tmp_path)[1].values()) == 2
         )
         workers = _children(process.pid)
@@ -124,7 +114,7 @@ def test_sigkill_of_the_driver_leaves_no_worker_and_a_rerun_completes(tmp_path, 
         process.kill()  # SIGKILL: the driver cannot clean up
         process.communicate(timeout=60)
     # Each worker got the parent-death signal and stopped.
-    assert _wait_for(lambda: not any(map(_alive, workers)), timeout=10)
+    assert wait_for(lambda: not any(map(_alive, workers)), timeout=10)
     _, runs = _by_name(tmp_path)
     # A worker ends its own run KILLED on the way out.
     assert not [run for run in runs.values() if run.info.status == "RUNNING"]
@@ -145,7 +135,7 @@ def test_sigterm_with_two_jobs_ends_both_running_runs_killed(tmp_path, tiny_suit
     suite = tiny_suite(seeds=(0, 1), epochs=40, length=40, train_size=512)
     process = run_cli(tmp_path, suite, "--jobs", "2", "--threads", "1", background=True)
     try:
-        assert _wait_for(
+        assert wait_for(
             lambda: sum(r.info.status == "RUNNING" for r in _by_name(tmp_path)[1].values()) == 2
         )
         workers = _children(process.pid)
@@ -171,7 +161,7 @@ def test_a_worker_killed_mid_run_fails_its_run_and_the_suite_goes_on(tmp_path, t
     process = run_cli(tmp_path, suite, "--jobs", "2", "--threads", "1", background=True)
     victim = None
     try:
-        assert _wait_for(
+        assert wait_for(
             lambda: sum(r.info.status == "RUNNING" for r in _by_name(tmp_path)[1].values()) == 2
         )
         victim = next(r for r in _by_name(tmp_path)[1].values() if r.info.status == "RUNNING")
