@@ -87,6 +87,15 @@ def execution_of(suite: SuiteConfig, runs: int) -> Execution:
     return Execution(*plan_jobs(suite.executor.jobs, suite.executor.threads, runs))
 
 
+def action_of(spec: RunSpec, done: dict, live: list[str]) -> str:
+    """What `run` does with a run: "skip" if it FINISHED with this config, "busy" if a
+    live process still runs it (not a `run` command, which would hold the store: it is
+    left to that process rather than trained twice), else "run"."""
+    if (spec.name, spec.config_hash) in done:
+        return "skip"
+    return "busy" if spec.name in live else "run"
+
+
 def estimates(specs: list[RunSpec], seconds: dict[str, float]) -> dict[str, float]:
     """Expected seconds of each run that has an earlier time: its own (`run_seconds`), else
     the mean of the same dataset and model with other seeds."""
@@ -152,10 +161,8 @@ def run_suite(
         marked, live = tracking.mark_interrupted(client, experiment_id)
         done = {} if force else tracking.finished_runs(client, experiment_id)
         specs = select(expand(suite), only)
-        skipped = [spec for spec in specs if (spec.name, spec.config_hash) in done]
-        # A run another live process still writes (not a `run` command, which would hold
-        # the store) is left to it rather than trained twice.
-        pending = [spec for spec in specs if spec not in skipped and spec.name not in live]
+        skipped = [spec for spec in specs if action_of(spec, done, live) == "skip"]
+        pending = [spec for spec in specs if action_of(spec, done, live) == "run"]
         execution = execution_of(suite, len(pending))
         if execution.jobs != 1:
             pending = longest_first(pending, tracking.run_seconds(client, experiment_id))
@@ -218,14 +225,8 @@ def dry_run(
         done = {} if force else tracking.finished_runs(client, found.experiment_id)
         live = tracking.live_runs(client, found.experiment_id)
         seconds = tracking.run_seconds(client, found.experiment_id)
-    rows, expected = [], estimates(specs, seconds)
-    for spec in specs:
-        action = "run"
-        if (spec.name, spec.config_hash) in done:
-            action = "skip"
-        elif spec.name in live:
-            action = "busy"
-        rows.append((spec, action, expected.get(spec.name)))
+    expected = estimates(specs, seconds)
+    rows = [(spec, action_of(spec, done, live), expected.get(spec.name)) for spec in specs]
     pending = sum(action == "run" for _, action, _ in rows)
     return DryRun(suite.name, rows, execution_of(suite, pending))
 

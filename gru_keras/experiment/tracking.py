@@ -89,16 +89,19 @@ def _started(run: Any) -> int:
     return run.info.start_time or 0
 
 
+def _process_alive(run: Any) -> bool:
+    """Whether the process a run is tagged with (`host`, `pid`) still runs it."""
+    tags = run.data.tags
+    pid = int(tags.get(schema.TAG_PID, "0") or 0)
+    return process_alive(tags.get(schema.TAG_HOST, ""), pid, run.info.start_time / 1000)
+
+
 def live_runs(client: MlflowClient, experiment_id: str) -> list[str]:
     """Names of the RUNNING runs whose process is still alive on this host."""
     return [
         run.info.run_name
         for run in _search(client, experiment_id, schema.RUNNING)
-        if process_alive(
-            run.data.tags.get(schema.TAG_HOST, ""),
-            int(run.data.tags.get(schema.TAG_PID, "0") or 0),
-            run.info.start_time / 1000,
-        )
+        if _process_alive(run)
     ]
 
 
@@ -117,10 +120,7 @@ def mark_interrupted(
     """
     marked, live = [], []
     for run in _search(client, experiment_id, schema.RUNNING):
-        tags = run.data.tags
-        pid = int(tags.get(schema.TAG_PID, "0") or 0)
-        host = tags.get(schema.TAG_HOST, "")
-        if only_dead and process_alive(host, pid, run.info.start_time / 1000):
+        if only_dead and _process_alive(run):
             live.append(run.info.run_name)
             continue
         client.set_tag(run.info.run_id, schema.TAG_FAILURE, reason)

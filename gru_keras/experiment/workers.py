@@ -32,6 +32,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+import keras
 from tqdm import tqdm
 
 from gru_keras import schema
@@ -96,7 +97,6 @@ def worker_main(connection: Connection, setup: WorkerSetup) -> None:
     """A worker's whole life: set up, then run jobs until told to stop (None)."""
     _interrupt_on_sigterm()
     _die_with_parent(setup.driver_pid)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     configure_threads(setup.threads)
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     from gru_keras.experiment import tracking
@@ -169,28 +169,26 @@ def _die_with_parent(driver_pid: int) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-class EpochLines:
-    """A Keras callback (built lazily, as Keras is imported only in workers) that sends one
-    line per epoch, prefixed with the run name."""
+class EpochLines(keras.callbacks.Callback):
+    """Sends one line per epoch, prefixed with the run name, to `emit`."""
 
-    def __new__(cls, name: str, emit: Callable[[str], None]) -> Any:
-        import keras
+    def __init__(self, name: str, emit: Callable[[str], None]) -> None:
+        super().__init__()
+        self.name, self.emit = name, emit
+        self._started = 0.0
 
-        class _EpochLines(keras.callbacks.Callback):
-            def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-                self._started = time.perf_counter()
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._started = time.perf_counter()
 
-            def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-                values = " ".join(
-                    f"{key} {float(value):.4g}"
-                    for key, value in (logs or {}).items()
-                    if key != "learning_rate"
-                )
-                seconds = time.perf_counter() - self._started
-                total = self.params.get("epochs", "?")
-                emit(f"[{name}] epoch {epoch + 1}/{total} {seconds:.1f}s {values}")
-
-        return _EpochLines()
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        values = " ".join(
+            f"{key} {float(value):.4g}"
+            for key, value in (logs or {}).items()
+            if key != "learning_rate"
+        )
+        seconds = time.perf_counter() - self._started
+        total = self.params.get("epochs", "?")
+        self.emit(f"[{self.name}] epoch {epoch + 1}/{total} {seconds:.1f}s {values}")
 
 
 # --- the driver side ---------------------------------------------------------------------

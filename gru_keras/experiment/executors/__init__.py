@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
 from typing import TYPE_CHECKING, Protocol
+
+from gru_keras import schema
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -35,6 +38,16 @@ class Executor(Protocol):
     def execute(self, plan: SuitePlan, progress: tqdm) -> list[RunOutcome]:
         """Execute `plan.pending`, updating `progress` per run; Ctrl-C raises
         `SuiteInterrupted` with the outcomes known so far."""
+
+
+def record(outcome: RunOutcome, outcomes: list[RunOutcome], progress: tqdm) -> None:
+    """What every executor does with a run's outcome: name a failure above the progress
+    bar, keep the outcome, and advance the bar."""
+    if outcome.status == schema.FAILED:
+        progress.write(f"FAILED {outcome.spec.name}: {outcome.reason}", file=sys.stderr)
+    outcomes.append(outcome)
+    progress.set_postfix_str(outcome.spec.name)
+    progress.update()
 
 
 def get_executor(name: str) -> Executor:

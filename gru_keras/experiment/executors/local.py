@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from gru_keras import schema
 from gru_keras.experiment import tracking
+from gru_keras.experiment.executors import record
 from gru_keras.experiment.plan import CACHE_DIRECTORY, SuitePlan
 from gru_keras.experiment.run import RunOutcome, SuiteInterrupted, execute_run
 from gru_keras.experiment.workers import Job, WorkerPool, WorkerSetup, configure_threads
@@ -48,7 +49,7 @@ class LocalExecutor:
             except KeyboardInterrupt:
                 outcomes.append(RunOutcome(spec, schema.KILLED, reason="interrupted by the user"))
                 raise SuiteInterrupted(outcomes) from None
-            _record(outcome, outcomes, progress)
+            record(outcome, outcomes, progress)
         return outcomes
 
     def _in_workers(self, plan: SuitePlan, progress: tqdm) -> list[RunOutcome]:
@@ -72,7 +73,7 @@ class LocalExecutor:
         try:
             pool.run(
                 [Job(spec, plan.units_of(spec)) for spec in plan.pending],
-                lambda outcome: _record(outcome, outcomes, progress),
+                lambda outcome: record(outcome, outcomes, progress),
             )
         except KeyboardInterrupt:
             reported, lost = pool.interrupt()
@@ -87,14 +88,6 @@ class LocalExecutor:
         finally:
             pool.stop()
         return outcomes
-
-
-def _record(outcome: RunOutcome, outcomes: list[RunOutcome], progress: tqdm) -> None:
-    if outcome.status == schema.FAILED:
-        tqdm.write(f"FAILED {outcome.spec.name}: {outcome.reason}", file=sys.stderr)
-    outcomes.append(outcome)
-    progress.set_postfix_str(outcome.spec.name)
-    progress.update()
 
 
 EXECUTOR = LocalExecutor()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from tqdm import tqdm
 from gru_keras import schema
 from gru_keras.experiment import tracking
 from gru_keras.experiment.config import ConfigError
+from gru_keras.experiment.executors import record
 from gru_keras.experiment.plan import CACHE_DIRECTORY, DatasetCache, Execution, RunSpec, SuitePlan
 from gru_keras.experiment.run import RunOutcome, SuiteInterrupted, execute_run
 
@@ -94,7 +94,7 @@ class RayExecutor:
     def execute(self, plan: SuitePlan, progress: tqdm) -> list[RunOutcome]:
         ray = require_ray()
         executor = plan.suite.executor
-        threads = str(max(1, round(executor.cpus_per_run)))
+        threads = plan.execution.threads  # the task's CPUs (`suite.execution_of`)
         started_here = not ray.is_initialized()
         if started_here:
             ray.init(
@@ -104,7 +104,7 @@ class RayExecutor:
                 # TensorFlow in each worker uses as many threads as the task has CPUs.
                 runtime_env={
                     "env_vars": {
-                        "TF_NUM_INTRAOP_THREADS": threads,
+                        "TF_NUM_INTRAOP_THREADS": str(threads),
                         "TF_NUM_INTEROP_THREADS": "1",
                         "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
                         "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
@@ -123,7 +123,7 @@ class RayExecutor:
                 plan.units_of(spec),
                 plan.verbose,
                 cache_dir,
-                int(threads),
+                threads,
             ): spec
             for spec in plan.pending
         }
@@ -140,11 +140,7 @@ class RayExecutor:
                     reason = f"{WORKER_DIED}: {type(error).__name__}"
                     tracking.mark_failed(client, plan.experiment_id, spec.name, reason)
                     outcome = RunOutcome(spec, schema.FAILED, reason=reason)
-                if outcome.status == schema.FAILED:
-                    tqdm.write(f"FAILED {spec.name}: {outcome.reason}", file=sys.stderr)
-                outcomes.append(outcome)
-                progress.set_postfix_str(spec.name)
-                progress.update()
+                record(outcome, outcomes, progress)
         except KeyboardInterrupt:
             for task in waiting:
                 ray.cancel(task, force=True)
