@@ -86,16 +86,6 @@ def test_suite_logs_runs_params_metrics_artifacts_and_resumes(tmp_path, tiny_sui
     assert kinds == ["report", "result", "result"]
 
 
-def test_same_config_and_seed_give_the_same_metrics(tmp_path, tiny_suite):
-    suite = tiny_suite(models=("custom_gru",))
-    assert run_cli(tmp_path, suite).returncode == 0
-    assert run_cli(tmp_path, suite, "--force").returncode == 0
-    _, runs = runs_in(tmp_path)
-    assert len(runs) == 2
-    assert runs[0].data.metrics["test_mse"] == runs[1].data.metrics["test_mse"]
-    assert runs[0].data.metrics["train_loss"] == runs[1].data.metrics["train_loss"]
-
-
 def test_a_diverging_run_fails_with_its_reason_and_the_suite_goes_on(tmp_path, tiny_suite):
     suite = tiny_suite(
         models=("simple_rnn",), datasets=DIVERGING + ADDING.format(length=10, train_size=64)

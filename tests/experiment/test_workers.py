@@ -52,6 +52,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_two_jobs_give_the_same_runs_params_and_metric_values_as_one(tmp_path, tiny_suite):
+    # Also the determinism check: two executions of one config and seed, identical values.
     suite = tiny_suite()
     sequential, parallel = tmp_path / "sequential", tmp_path / "parallel"
     for directory, jobs in ((sequential, "1"), (parallel, "2")):
@@ -102,7 +103,8 @@ def test_a_diverging_run_in_one_job_fails_and_the_other_job_finishes(tmp_path, t
 
 
 def test_sigkill_of_the_driver_leaves_no_worker_and_a_rerun_completes(tmp_path, tiny_suite):
-    suite = tiny_suite(models=("simple_rnn",), seeds=(0, 1, 2), epochs=40, length=20)
+    # Runs that cannot end on their own (10,000 epochs): the kill always lands mid-run.
+    suite = tiny_suite(models=("simple_rnn",), seeds=(0, 1), epochs=10_000, length=20)
     process = run_cli(tmp_path, suite, "--jobs", "2", "--threads", "1", background=True)
     try:
         assert wait_for(
@@ -116,23 +118,24 @@ def test_sigkill_of_the_driver_leaves_no_worker_and_a_rerun_completes(tmp_path, 
     # Each worker got the parent-death signal and stopped.
     assert wait_for(lambda: not any(map(_alive, workers)), timeout=10)
     _, runs = _by_name(tmp_path)
-    # A worker ends its own run KILLED on the way out.
-    assert not [run for run in runs.values() if run.info.status == "RUNNING"]
-    assert any(run.info.status == "KILLED" for run in runs.values())
+    # Each worker ended its own run KILLED on the way out.
+    assert sorted(run.info.status for run in runs.values()) == ["KILLED", "KILLED"]
 
-    result = run_cli(tmp_path, suite)
+    # The store and its lock outlive a SIGKILLed driver: the next command runs to the end.
+    short = tiny_suite(models=("simple_rnn",), seeds=(0, 1), epochs=2, length=20)
+    result = run_cli(tmp_path, short)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "finished 2, skipped 0, failed 0" in result.stdout
     _, runs = runs_of(store(tmp_path), "tiny")
-    finished = sorted(run.info.run_name for run in runs if run.info.status == "FINISHED")
-    assert finished == sorted(spec.name for spec in expand(load_suite(suite)))
-    assert not [run for run in runs if run.info.status == "RUNNING"]
+    assert sorted(run.info.status for run in runs) == ["FINISHED", "FINISHED", "KILLED", "KILLED"]
 
 
 def test_sigterm_with_two_jobs_ends_both_running_runs_killed(tmp_path, tiny_suite):
     # The driver turns SIGTERM into the Ctrl-C path (tests/experiment/test_suite.py sends
     # Ctrl-C to a sequential run); from there both stop their workers alike.
     stop = signal.SIGTERM
-    suite = tiny_suite(seeds=(0, 1), epochs=40, length=40, train_size=512)
+    # Runs that cannot end on their own: both are still running when the signal comes.
+    suite = tiny_suite(models=("simple_rnn",), seeds=(0, 1), epochs=10_000, length=20)
     process = run_cli(tmp_path, suite, "--jobs", "2", "--threads", "1", background=True)
     try:
         assert wait_for(
@@ -154,31 +157,52 @@ def test_sigterm_with_two_jobs_ends_both_running_runs_killed(tmp_path, tiny_suit
     assert not any(map(_alive, workers))
 
 
-def test_a_worker_killed_mid_run_fails_its_run_and_the_suite_goes_on(tmp_path, tiny_suite):
-    suite = tiny_suite(
-        models=("custom_gru",), seeds=(0, 1, 2), epochs=30, length=40, train_size=512
+def _endless(key: str) -> str:
+    """A dataset table whose runs cannot end on their own (10,000 epochs)."""
+    return ADDING.format(length=20, train_size=64).replace("adding-short", key) + (
+        f"[datasets.{key}.training]\nepochs = 10000\n"
     )
+
+
+def test_killed_workers_fail_their_runs_and_a_fresh_worker_goes_on(tmp_path, tiny_suite):
+    # Two endless runs occupy both workers (a fresh store runs in suite order); the short
+    # run waits in the queue until a worker dies, so only a fresh worker can run it.
+    suite = tiny_suite(
+        models=("simple_rnn",),
+        datasets=_endless("endless-a")
+        + _endless("endless-b")
+        + ADDING.format(length=10, train_size=64),
+    )
+    victims = ["endless-a__simple_rnn__0", "endless-b__simple_rnn__0"]
     process = run_cli(tmp_path, suite, "--jobs", "2", "--threads", "1", background=True)
-    victim = None
     try:
-        assert wait_for(
-            lambda: sum(r.info.status == "RUNNING" for r in _by_name(tmp_path)[1].values()) == 2
-        )
-        victim = next(r for r in _by_name(tmp_path)[1].values() if r.info.status == "RUNNING")
-        os.kill(int(victim.data.tags["pid"]), signal.SIGKILL)
-        stdout, _ = process.communicate(timeout=600)
+        assert wait_for(lambda: [_status(tmp_path, name) for name in victims] == ["RUNNING"] * 2)
+        runs = _by_name(tmp_path)[1]
+        for name in victims:
+            os.kill(int(runs[name].data.tags["pid"]), signal.SIGKILL)
+        stdout, _ = process.communicate(timeout=300)
     finally:
         if process.poll() is None:
             process.kill()
     assert process.returncode == 1, stdout
-    name = victim.info.run_name
-    assert f"FAILED {name}: the worker process running it died (exit code -9)" in stdout
-    assert "finished 2, skipped 0, failed 1" in stdout
+    for name in victims:
+        assert f"FAILED {name}: the worker process running it died (exit code -9)" in stdout
+    assert "finished 1, skipped 0, failed 2" in stdout
     _, runs = _by_name(tmp_path)
-    assert runs[name].info.status == "FAILED"
-    assert "worker process running it died" in runs[name].data.tags["failure_reason"]
-    # A fresh worker took the next run.
-    assert sorted(r.info.status for r in runs.values()) == ["FAILED", "FINISHED", "FINISHED"]
+    assert {name: run.info.status for name, run in runs.items()} == {
+        victims[0]: "FAILED",
+        victims[1]: "FAILED",
+        "adding-short__simple_rnn__0": "FINISHED",
+    }
+    assert "worker process running it died" in runs[victims[0]].data.tags["failure_reason"]
+    # Neither dead worker ran it.
+    dead = {runs[name].data.tags["pid"] for name in victims}
+    assert runs["adding-short__simple_rnn__0"].data.tags["pid"] not in dead
+
+
+def _status(directory, name: str) -> str | None:
+    run = _by_name(directory)[1].get(name)
+    return run.info.status if run else None
 
 
 def test_four_jobs_on_one_sqlite_store_lose_no_run_or_metric_point(tmp_path, tiny_suite):
