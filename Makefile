@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SUITE ?= experiments/suite.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help experiment test ui report bench lint format clean
+.PHONY: help experiment test ui ui-check report bench lint format clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,8 +25,12 @@ test: $(STAMP) ## run lint and the whole test suite (unit + small end-to-end)
 	$(BIN)/ruff check gru_keras tests
 	$(BIN)/python -m pytest
 
-ui: $(STAMP) ## serve the MLflow UI for the local store on http://127.0.0.1:5000
+ui: $(STAMP) ## serve the MLflow UI for the local store on http://127.0.0.1:5000 (prints SUITE's views first)
+	-@$(BIN)/python -m gru_keras views $(SUITE) --tracking-uri sqlite:///mlflow.db
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --default-artifact-root ./mlartifacts --host 127.0.0.1 --port 5000
+
+ui-check: $(STAMP) ## open a tiny suite's store in the MLflow UI in headless Chromium (needs Debian's chromium)
+	$(BIN)/python -m pytest -m browser -n 0 -p no:cacheprovider tests/ui
 
 report: $(STAMP) ## build the PDF report of SUITE from the tracking store (reports/latest.pdf)
 	$(BIN)/python -m gru_keras report $(SUITE)

@@ -194,7 +194,7 @@ def _add_report(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Na
         "reports/<suite>-<timestamp>.pdf and reports/latest.pdf (summary, head-to-head "
         "verdicts, per-family plots, gradient and gate diagnostics, claims check, correctness "
         "and speed), plus the summary and head-to-head tables as CSV and Markdown. The files "
-        "are also logged to MLflow, to the suite's run named <suite>__report.",
+        "are also logged to MLflow, to the parent run of the suite's latest `run` command.",
     )
     _add_suite_arguments(parser)
     parser.add_argument(
@@ -254,7 +254,63 @@ def _add_report(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Na
     return run
 
 
-COMMANDS = {"run": _add_run, "report": _add_report, "bench": _add_bench}
+def _add_views(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Namespace], int]:
+    parser = subparsers.add_parser(
+        "views",
+        help="print the MLflow UI addresses of a suite's saved runs views",
+        description="Print the MLflow UI addresses of the views `run` saves in a suite's "
+        "experiment: every training run grouped by dataset and model (each variant's seeds "
+        "averaged in one row, the four variants of a dataset together), and one view per "
+        "dataset. `make ui` prints them before serving the UI.",
+    )
+    _add_suite_arguments(parser)
+    parser.add_argument(
+        "--experiment", default=None, help="MLflow experiment name, instead of a suite file"
+    )
+    parser.add_argument(
+        "--ui",
+        default=None,
+        help="the UI's address (default: the tracking server for an http(s) store, else "
+        "http://127.0.0.1:5000, where `make ui` serves)",
+    )
+
+    def run(args: argparse.Namespace) -> int:
+        from gru_keras.experiment import tracking
+        from gru_keras.experiment.config import ConfigError, load_suite
+        from gru_keras.experiment.invocation import view_url
+        from gru_keras.experiment.suite import ui_base
+        from gru_keras.names import check_name
+
+        try:
+            if args.experiment is not None:
+                name = check_name(args.experiment, "--experiment")
+            else:
+                name = load_suite(args.suite).name
+        except (ConfigError, ValueError) as error:
+            return _usage_error(error)
+        uri = args.tracking_uri or tracking.tracking_uri()
+        client = tracking.connect(uri, create=False)
+        found = client.get_experiment_by_name(name)
+        if found is None:
+            return _usage_error(
+                ValueError(f"no experiment {name!r} in {uri} yet; `make experiment` creates it")
+            )
+        base = args.ui or ui_base(uri)
+        experiment_id = found.experiment_id
+        datasets = [d for d in found.tags.get("datasets", "").split(", ") if d]
+        print(f"{name}: every run, grouped by dataset and model")
+        print(f"  {view_url(base, experiment_id)}")
+        if datasets:
+            print("one dataset's variants side by side:")
+            width = max(map(len, datasets))
+            for dataset in datasets:
+                print(f"  {dataset:<{width}}  {view_url(base, experiment_id, dataset)}")
+        return 0
+
+    return run
+
+
+COMMANDS = {"run": _add_run, "report": _add_report, "bench": _add_bench, "views": _add_views}
 
 
 def build_parser() -> tuple[

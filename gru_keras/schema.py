@@ -10,7 +10,9 @@ from __future__ import annotations
 
 # Bump when what a run logs (names, meanings, units) changes. Version 1 is the layout every
 # store written before the version existed already has, so those stores still read the same.
-SCHEMA_VERSION = 3  # 3: best_epoch, converged (metric and tags)
+# 3: best_epoch, converged (metric and tags). 4: grouped metric names (see below), epochs
+# counted from 1, `headline`, models logged with `mlflow.keras`, parent runs.
+SCHEMA_VERSION = 4
 
 # --- variant ids ----------------------------------------------------------------------------
 SIMPLE_RNN, LSTM, KERAS_GRU, CUSTOM_GRU = "simple_rnn", "lstm", "keras_gru", "custom_gru"
@@ -39,8 +41,19 @@ TAG_GIT_COMMIT = "git_commit"
 TAG_MACHINE = "machine"
 TAG_FAILURE = "failure_reason"
 TAG_VERSION_PREFIX = "version."
-TAG_KIND = "kind"  # `report` marks the run that holds the report files, not a result
-KIND_REPORT = "report"
+# Runs that are not results: `invocation` is the parent run of one `run` command (config,
+# summary, report); `report` holds the report of a store that has no invocation run.
+TAG_KIND = "kind"
+KIND_INVOCATION, KIND_REPORT = "invocation", "report"
+# MLflow's own tags: the parent of a nested run, a run's or experiment's Markdown
+# description, the experiment kind (what the UI shows it as), and a saved runs view.
+TAG_PARENT = "mlflow.parentRunId"
+TAG_NOTE = "mlflow.note.content"
+TAG_EXPERIMENT_KIND, MODEL_TRAINING = "mlflow.experimentKind", "custom_model_development"
+TAG_VIEW_PREFIX = "mlflow.sharedViewState."
+TAG_SUITE_FILE = "suite_file"
+TAG_MODEL_URI = "model_uri"  # `models:/...` of the run's logged model
+TAG_REPORT_PDF = "report_pdf"  # an invocation's report, as an artifact path
 # Where a run executed: the host and process (a RUNNING run is marked KILLED only once its
 # process is gone) and the executor.
 TAG_HOST, TAG_PID, TAG_EXECUTOR = "host", "pid", "executor"
@@ -61,55 +74,85 @@ PARAM_PATIENCE = "training.early_stopping_patience"
 PARAM_JOBS, PARAM_THREADS, PARAM_JIT_COMPILE = "jobs", "threads", "jit_compile"
 
 # --- metrics --------------------------------------------------------------------------------
-TEST_PREFIX = "test_"  # a task's evaluation metrics, logged once per run
-TRAIN_PREFIX = "train_"  # Keras's per-epoch training logs (step = epoch, from 0)
-VAL_PREFIX = "val_"  # Keras's per-epoch validation logs
-VAL_LOSS = "val_loss"
-EPOCH_SECONDS = "epoch_seconds"
-STEP_SECONDS = "step_seconds"
-EPOCHS_RUN = "epochs_run"
-# Convergence by `gru_keras.convergence`: the best validation epoch (1-based) and the flag,
-# as metrics (1.0 / 0.0) and as tags ("true" / "false", and the rule that decided).
-BEST_EPOCH, CONVERGED = "best_epoch", "converged"
+# Every metric name is `group/name`, one group per kind of number, so the MLflow UI draws
+# each group as a chart section and a name never means two things:
+#   train/, val/   Keras's per-epoch logs (step = epoch, from 1): `train/loss`, `val/accuracy`
+#   test/          a task's evaluation of the test split, once per run, in the data's own units
+#   best/          the epoch early stopping restored: `best/val_loss`, `best/epoch`
+#   fit/           how training went: `fit/epochs_run`, `fit/converged` (1.0 / 0.0)
+#   time/          wall seconds: per epoch (`time/epoch_seconds`), means, and the parts of a run
+#   diagnostics/   what the gradient and equivalence checks measured
+#   system/        MLflow's own system metrics (CPU, memory), sampled while a run trains
+# plus `headline`: the value of the task's headline test metric, whose name and direction
+# are the run's tags `headline_metric` and `headline_direction`. A value in scaled units says
+# so in its name (`train/mae_scaled`); unscaled names are in the data's own units.
+METRIC_GROUPS = ("train", "val", "test", "best", "fit", "time", "diagnostics", "system")
+TRAIN, VAL, TEST = "train/", "val/", "test/"
+TEST_PREFIX = TEST
+VAL_LOSS = "val/loss"
+HEADLINE = "headline"
+TAG_HEADLINE_METRIC, TAG_HEADLINE_DIRECTION = "headline_metric", "headline_direction"
+BEST_VAL_LOSS, BEST_EPOCH = "best/val_loss", "best/epoch"
+EPOCHS_RUN, CONVERGED = "fit/epochs_run", "fit/converged"
+# Convergence by `gru_keras.convergence`, also as tags ("true" / "false", and the rule).
 TAG_CONVERGED, TAG_CONVERGENCE = "converged", "convergence"
-MEAN_EPOCH_SECONDS = "mean_epoch_seconds"
-MEAN_STEP_SECONDS = "mean_step_seconds"
-FIT_PREDICT_SECONDS = "fit_predict_seconds"  # a non-neural baseline's whole time
-# Where a run's wall time went, one metric per part (`time_fit_seconds`, ...): loading its
+EPOCH_SECONDS = "time/epoch_seconds"
+STEP_SECONDS = "time/step_seconds"
+MEAN_EPOCH_SECONDS = "time/mean_epoch_seconds"
+MEAN_STEP_SECONDS = "time/mean_step_seconds"
+FIT_PREDICT_SECONDS = "time/fit_predict_seconds"  # a non-neural baseline's whole time
+# Where a run's wall time went, one metric per part (`time/fit_seconds`, ...): loading its
 # data; building and compiling the model, with the first epoch's tracing beyond a steady
 # epoch; fitting; evaluating the test split; diagnostics; and writing to MLflow.
 TIME_PARTS = ("data", "build", "fit", "evaluate", "diagnostics", "logging")
-GRADIENT_DECAY_INITIAL = "gradient_decay_initial"
-GRADIENT_DECAY_TRAINED = "gradient_decay_trained"
-KERAS_DEVIATION = "keras_max_abs_deviation"
+# ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ at initialization and trained. A ratio below float32's smallest
+# normal number is logged as that floor, with the tag `<metric>` = "underflow".
+GRADIENT_REACH_INITIAL = "diagnostics/gradient_reach_initial"
+GRADIENT_REACH_TRAINED = "diagnostics/gradient_reach_trained"
+GRADIENT_FLOOR = 1.1754944e-38
+UNDERFLOW = "underflow"
+KERAS_DEVIATION = "diagnostics/keras_max_abs_deviation"
 
 
 def as_test_metric(name: str) -> str:
-    """The logged name of a task's evaluation metric: `mse` -> `test_mse`."""
-    return f"{TEST_PREFIX}{name}"
+    """The logged name of a task's evaluation metric: `mse` -> `test/mse`."""
+    return f"{TEST}{name}"
 
 
 def metric_label(logged: str) -> str:
-    """The name a reader sees: `test_mse` -> `mse`."""
-    return logged.removeprefix(TEST_PREFIX)
+    """The name a reader sees: `test/mse` -> `mse`."""
+    return logged.removeprefix(TEST)
 
 
 def time_metric(part: str) -> str:
-    """`fit` -> `time_fit_seconds`."""
-    return f"time_{part}_seconds"
+    """`fit` -> `time/fit_seconds`."""
+    return f"time/{part}_seconds"
 
 
 def epoch_metric(keras_name: str) -> str:
-    """Keras's per-epoch log name as logged: `loss` -> `train_loss`, `val_loss` stays."""
-    return keras_name if keras_name.startswith(VAL_PREFIX) else f"{TRAIN_PREFIX}{keras_name}"
+    """Keras's per-epoch log name as logged: `loss` -> `train/loss`, `val_loss` -> `val/loss`."""
+    if keras_name.startswith("val_"):
+        return f"{VAL}{keras_name.removeprefix('val_')}"
+    return f"{TRAIN}{keras_name}"
+
+
+def in_scheme(name: str) -> bool:
+    """Whether a logged metric name follows the scheme above."""
+    group, _, rest = name.partition("/")
+    return name == HEADLINE or (group in METRIC_GROUPS and bool(rest))
 
 
 # --- artifacts ------------------------------------------------------------------------------
 CONFIG_FILE = "config.json"
 FAILURE_FILE = "failure.txt"
-MODEL_DIR = "model"
+MODEL_NAME = "model"  # a logged model's default name (a run's model is named after the run)
 GRADIENT_FILE = "diagnostics/gradient_norms.csv"
+GRADIENT_PLOT = "diagnostics/gradient_reach.png"
 GATES_FILE = "diagnostics/gates.npz"
+GATES_PLOT = "diagnostics/gates.png"
+SUMMARY_CSV, SUMMARY_MD = "summary.csv", "summary.md"  # an invocation's runs
+SUITE_FILE = "suite.toml"  # an invocation's suite file as given
+RESOLVED_FILE = "suite.json"  # and as resolved (bases merged, defaults filled)
 REPORT_DIR = "report"
 BENCH_EXPERIMENT = "bench"
 BENCH_FILE = "bench.csv"
@@ -122,3 +165,8 @@ def run_name(dataset: str, model: str, seed: int) -> str:
 
 def report_run_name(experiment: str) -> str:
     return f"{experiment}__report"
+
+
+def invocation_name(experiment: str, started: str) -> str:
+    """`{experiment} @ {started}`: one `run` command's parent run."""
+    return f"{experiment} @ {started}"

@@ -11,6 +11,7 @@ from pathlib import Path
 from mlflow.tracking import MlflowClient
 from pypdf import PdfReader
 
+from gru_keras import schema
 from gru_keras.experiment.store import StoreError, open_store
 
 # Dataset tables of the tiny suites (see the `tiny_suite` fixture).
@@ -97,10 +98,11 @@ def wait_for(predicate, timeout: float = 240.0, interval: float = 0.3) -> bool:
     return False
 
 
-def runs_of(uri: str, experiment: str) -> tuple[MlflowClient, list]:
-    """The client of a store and every run of `experiment` in it (none if the store or the
-    experiment does not exist). The store is opened as the CLI opens it, under its creation
-    lock, so a test never migrates a store a CLI child is creating."""
+def runs_of(uri: str, experiment: str, kind: str | None = None) -> tuple[MlflowClient, list]:
+    """The client of a store and the training runs of `experiment` in it (none if the store
+    or the experiment does not exist); with `kind`, the runs tagged `kind` instead (the
+    parent runs of `run` commands: "invocation"). The store is opened as the CLI opens it,
+    under its creation lock, so a test never migrates a store a CLI child is creating."""
     try:
         client = open_store(uri, create=False)
     except StoreError:
@@ -108,7 +110,25 @@ def runs_of(uri: str, experiment: str) -> tuple[MlflowClient, list]:
     found = client.get_experiment_by_name(experiment)
     if found is None:
         return client, []
-    return client, client.search_runs([found.experiment_id], max_results=1000)
+    runs = client.search_runs([found.experiment_id], max_results=1000)
+    return client, [run for run in runs if run.data.tags.get(schema.TAG_KIND) == kind]
+
+
+def check_metric_scheme(client: MlflowClient, run) -> None:
+    """The run's metrics follow the documented scheme (`schema.in_scheme`); `headline` is the
+    test metric its tag names; a trained run's `best/` values are the best epoch of its
+    `val/loss` history (steps counted from 1)."""
+    metrics, tags = run.data.metrics, run.data.tags
+    name = run.info.run_name
+    assert [m for m in metrics if not schema.in_scheme(m)] == [], name
+    assert metrics[schema.HEADLINE] == metrics[tags[schema.TAG_HEADLINE_METRIC]], name
+    assert tags[schema.TAG_HEADLINE_DIRECTION] in ("lower", "higher"), name
+    history = client.get_metric_history(run.info.run_id, schema.VAL_LOSS)
+    if history:
+        values = [point.value for point in sorted(history, key=lambda point: point.step)]
+        assert sorted(point.step for point in history) == list(range(1, len(values) + 1))
+        assert metrics[schema.BEST_VAL_LOSS] == min(values), name
+        assert metrics[schema.BEST_EPOCH] == 1 + values.index(min(values)), name
 
 
 def pdf_text(path: Path) -> tuple[int, str]:

@@ -111,7 +111,7 @@ def test_variant_ids_tags_and_metric_prefixes_come_from_the_schema():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 assert node.value not in read_back, f"{path.relative_to(PACKAGE)}: {node.value!r}"
-                # The prefix itself, as in f"test_{name}" or .removeprefix("test_").
+                # The prefix itself, as in f"test/{name}" or .removeprefix("test/").
                 assert node.value != schema.TEST_PREFIX, f"{path.relative_to(PACKAGE)} builds it"
 
 
@@ -135,7 +135,14 @@ def test_the_schema_version_enters_every_run_config(tmp_path, tiny_suite, monkey
 
 def test_names_are_built_one_way():
     assert schema.run_name("adding-T100", "lstm", 2) == "adding-T100__lstm__2"
-    assert schema.as_test_metric("mse") == "test_mse"
-    assert schema.metric_label("test_mse") == "mse"
-    assert schema.epoch_metric("loss") == "train_loss"
-    assert schema.epoch_metric("val_loss") == "val_loss"
+    assert schema.as_test_metric("mse") == "test/mse"
+    assert schema.metric_label("test/mse") == "mse"
+    assert schema.epoch_metric("loss") == "train/loss"
+    assert schema.epoch_metric("val_loss") == "val/loss"
+
+
+def test_the_readme_documents_every_metric_group():
+    readme = (PACKAGE.parent / "README.md").read_text()
+    for group in schema.METRIC_GROUPS:
+        assert f"`{group}/`" in readme, group
+    assert f"`{schema.HEADLINE}`" in readme

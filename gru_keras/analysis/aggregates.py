@@ -50,13 +50,11 @@ def normalized_scores(runs: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame
             & (runs["status"] == schema.FINISHED)
             & runs["model"].isin(list(VARIANTS))
         ]
-        for run in chosen.itertuples():
-            value = float(getattr(run, column, np.nan)) if column in chosen else np.nan
+        values = chosen[column] if column in chosen else pd.Series(np.nan, index=chosen.index)
+        for model, seed, value in zip(chosen["model"], chosen["seed"], values, strict=True):
             if np.isfinite(value):
-                score = (sign * value - low) / (high - low)
-                rows.append(
-                    {"dataset": dataset, "model": run.model, "seed": run.seed, "score": score}
-                )
+                score = (sign * float(value) - low) / (high - low)
+                rows.append({"dataset": dataset, "model": model, "seed": seed, "score": score})
     return pd.DataFrame(rows, columns=["dataset", "model", "seed", "score"])
 
 

@@ -81,7 +81,7 @@ def long_dependencies(runs: pd.DataFrame, pairs: pd.DataFrame) -> dict[str, str]
     ]
     # Only where the loss sits at the last step is "reaching step 1" a distance measure.
     last_step = runs[runs["task"].isin(LAST_STEP_TASKS)]
-    decay = last_step.groupby("model")[schema.GRADIENT_DECAY_TRAINED].median()
+    decay = last_step.groupby("model")[schema.GRADIENT_REACH_TRAINED].median()
     if GRU in decay and SIMPLE_RNN in decay:
         parts.append(
             f"share of the last step's gradient that reaches step 1 after training (median, "

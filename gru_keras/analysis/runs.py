@@ -40,8 +40,8 @@ RUN_COLUMNS = (
 )
 
 EXTRA_METRICS = (
-    schema.GRADIENT_DECAY_INITIAL,
-    schema.GRADIENT_DECAY_TRAINED,
+    schema.GRADIENT_REACH_INITIAL,
+    schema.GRADIENT_REACH_TRAINED,
     schema.KERAS_DEVIATION,
 )
 
@@ -121,7 +121,8 @@ def load_runs(client: MlflowClient, experiment: str) -> pd.DataFrame:
     rows = [
         _run_row(run)
         for run in client.search_runs([experiment_id], max_results=50_000)
-        if run.data.tags.get(schema.TAG_KIND) != schema.KIND_REPORT
+        # Invocation and report runs are not results.
+        if schema.TAG_KIND not in run.data.tags
     ]
     frame = pd.DataFrame(rows, columns=None if rows else list(RUN_COLUMNS))
     return latest_runs(frame)
@@ -178,7 +179,7 @@ def load_curves(
                         "dataset": run.dataset,
                         "model": run.model,
                         "seed": run.seed,
-                        "epoch": [point.step + 1 for point in history],
+                        "epoch": [point.step for point in history],
                         "value": [point.value for point in history],
                     }
                 ).sort_values("epoch")

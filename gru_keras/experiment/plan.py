@@ -269,10 +269,13 @@ class Execution:
     Attributes:
         jobs: Runs at once (worker processes; "ray" for Ray tasks).
         threads: TensorFlow threads of each run.
+        parent: The run id of the `run` command's parent run (its invocation), which every
+            run it executes is nested under; "" for none.
     """
 
     jobs: int | str = 1
     threads: int = 1
+    parent: str = ""
 
 
 SEQUENTIAL = Execution(1, 1)

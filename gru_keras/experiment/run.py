@@ -18,6 +18,7 @@ import mlflow
 
 from gru_keras import schema
 from gru_keras.experiment import tracking
+from gru_keras.experiment.interrupts import INTERRUPTED
 from gru_keras.experiment.plan import SEQUENTIAL, DatasetCache, Execution, RunSpec
 from gru_keras.experiment.store import STORE_ERRORS, StoreError, describe, is_store_failure
 from gru_keras.experiment.timing import Stopwatch
@@ -72,8 +73,10 @@ def execute_run(
             run_name=spec.name,
             tags={
                 **tracking.run_tags(spec.config, spec.config_hash, spec.dataset.task.name),
+                **({schema.TAG_PARENT: execution.parent} if execution.parent else {}),
                 **(extra_tags or {}),
             },
+            log_system_metrics=tracking.SYSTEM_METRICS,
         )
     except KeyboardInterrupt:
         if mlflow.active_run() is not None:
@@ -93,6 +96,9 @@ def execute_run(
         _end(schema.KILLED, "interrupted by the user")
         raise
     except Exception as error:
+        if INTERRUPTED.is_set():  # an interrupt that C code turned into another error
+            _end(schema.KILLED, "interrupted by the user")
+            raise KeyboardInterrupt from None
         reason = f"{type(error).__name__}: {describe(error, limit=2000)}"
         if is_store_failure(error):
             # Every later write would fail too: record what can be, and stop the suite.

@@ -9,21 +9,18 @@ a non-finite loss ends FAILED with the reason as a tag, and the suite goes on.
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 from tqdm import tqdm
 
 from gru_keras import schema
-from gru_keras.experiment import tracking
+from gru_keras.experiment import invocation, tracking
 from gru_keras.experiment.config import ConfigError, SuiteConfig
 from gru_keras.experiment.executors import get_executor
+from gru_keras.experiment.interrupts import signals_as_interrupt
 from gru_keras.experiment.plan import (
     SEQUENTIAL,
     DatasetCache,
@@ -56,6 +53,8 @@ class SuiteResult:
     seconds: float
     left_running: list[str] = field(default_factory=list)
     execution: Execution = SEQUENTIAL
+    experiment_id: str = ""
+    tracking_uri: str = ""
 
     @property
     def exit_code(self) -> int:
@@ -63,20 +62,6 @@ class SuiteResult:
             return EXIT_INTERRUPTED
         failed = any(outcome.status == schema.FAILED for outcome in self.outcomes)
         return EXIT_FAILED_RUNS if failed else EXIT_OK
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM like Ctrl-C so the current run is marked KILLED, not left RUNNING."""
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def execution_of(suite: SuiteConfig, runs: int) -> Execution:
@@ -158,12 +143,14 @@ def run_suite(
     with hold_store(uri, suite.name):
         client = tracking.connect(uri)
         experiment_id = ensure_experiment(client, suite.name)
+        invocation.describe_experiment(client, experiment_id, suite)
         marked, live = tracking.mark_interrupted(client, experiment_id)
         done = {} if force else tracking.finished_runs(client, experiment_id)
         specs = select(expand(suite), only)
         skipped = [spec for spec in specs if action_of(spec, done, live) == "skip"]
         pending = [spec for spec in specs if action_of(spec, done, live) == "run"]
-        execution = execution_of(suite, len(pending))
+        parent = invocation.start(client, experiment_id, suite)
+        execution = replace(execution_of(suite, len(pending)), parent=parent)
         if execution.jobs != 1:
             pending = longest_first(pending, tracking.run_seconds(client, experiment_id))
         plan = SuitePlan(suite, experiment_id, uri, pending, units, cache, verbose, execution)
@@ -177,7 +164,7 @@ def run_suite(
             file=sys.stderr,
             dynamic_ncols=True,
         )
-        with _sigterm_as_interrupt():
+        with signals_as_interrupt():
             try:
                 # Nothing pending (a finished suite run again): no executor to start.
                 finished = executor.execute(plan, progress) if plan.pending else []
@@ -186,11 +173,37 @@ def run_suite(
                 finished = getattr(stop, "outcomes", [])
             finally:
                 progress.close()
-    outcomes.update({outcome.spec.name: outcome for outcome in finished})
-    ordered = [outcomes[spec.name] for spec in specs if spec.name in outcomes]
-    return SuiteResult(
-        suite.name, ordered, interrupted, marked, time.perf_counter() - started, live, execution
-    )
+        outcomes.update({outcome.spec.name: outcome for outcome in finished})
+        ordered = [outcomes[spec.name] for spec in specs if spec.name in outcomes]
+        result = SuiteResult(
+            suite.name,
+            ordered,
+            interrupted,
+            marked,
+            time.perf_counter() - started,
+            live,
+            execution,
+            experiment_id,
+            uri,
+        )
+        invocation.finish(
+            client,
+            experiment_id,
+            parent,
+            invocation.summary_rows(client, experiment_id, parent, ordered, done),
+            summary(result),
+            _parent_status(result),
+        )
+    return result
+
+
+def _parent_status(result: SuiteResult) -> str:
+    """An invocation ends KILLED if interrupted, FAILED if a run failed, else FINISHED."""
+    if result.interrupted:
+        return schema.KILLED
+    if any(outcome.status == schema.FAILED for outcome in result.outcomes):
+        return schema.FAILED
+    return schema.FINISHED
 
 
 @dataclass
@@ -303,4 +316,22 @@ def summary(result: SuiteResult) -> str:
             lines.append(f"  FAILED {outcome.spec.name}: {outcome.reason}")
     if result.interrupted:
         lines.append("  interrupted: the running runs were marked KILLED; re-run to continue")
+    if result.experiment_id:
+        lines.append(
+            f"  review: {review_hint(result.tracking_uri)} "
+            + invocation.view_url(ui_base(result.tracking_uri), result.experiment_id)
+        )
     return "\n".join(lines)
+
+
+UI_ADDRESS = "http://127.0.0.1:5000"  # where `make ui` serves a local store
+
+
+def ui_base(uri: str) -> str:
+    """The MLflow UI of a store: a tracking server serves its own; a local store is served
+    by `make ui`."""
+    return uri if uri.startswith(("http://", "https://")) else UI_ADDRESS
+
+
+def review_hint(uri: str) -> str:
+    return "open" if uri.startswith(("http://", "https://")) else "`make ui`, then open"

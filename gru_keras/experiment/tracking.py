@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
+import logging
 import math
 import os
 import platform
@@ -18,6 +20,7 @@ from typing import Any, TypeVar
 
 import keras
 import mlflow
+import mlflow.system_metrics
 import numpy as np
 from mlflow.tracking import MlflowClient
 
@@ -31,6 +34,15 @@ DUPLICATE_ROW_ERRORS = ("UNIQUE constraint failed", "Duplicate entry", "duplicat
 Result = TypeVar("Result")
 
 PACKAGES = ("gru-keras", "keras", "tensorflow-cpu", "mlflow", "numpy")
+
+# MLflow samples CPU, memory, disk and network (`system/...` metrics) while a run is active,
+# with psutil; every 2 s rather than 10, since many runs last under a minute.
+SYSTEM_METRICS = importlib.util.find_spec("psutil") is not None
+SYSTEM_METRICS_INTERVAL = 2.0
+if SYSTEM_METRICS:
+    mlflow.system_metrics.set_system_metrics_sampling_interval(SYSTEM_METRICS_INTERVAL)
+    # It announces every start and stop of its monitor: 4 lines per run on the console.
+    logging.getLogger("mlflow.system_metrics").setLevel(logging.WARNING)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -228,12 +240,47 @@ def log_dataset(name: str, x_train: np.ndarray, y_train: np.ndarray, loader: str
     )
 
 
-def log_model(model: keras.Model) -> None:
-    """Save the model as `.keras` under the run's `model/` artifacts."""
-    with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / "model.keras"
-        model.save(path)
-        mlflow.log_artifact(str(path), artifact_path=schema.MODEL_DIR)
+class _KerasFlavor:
+    """`mlflow.keras` as the flavor `Model.log` saves with, creating the model directory
+    first: `mlflow.keras.save_model` writes the input example before it creates the
+    directory, so `mlflow.keras.log_model(..., input_example=...)` fails (mlflow/mlflow#16183,
+    still open in 3.17)."""
+
+    __name__ = "mlflow.keras"
+
+    @staticmethod
+    def save_model(path: str, validate_serving_input: bool = False, **kwargs: Any) -> None:
+        os.makedirs(path, exist_ok=True)
+        mlflow.keras.save_model(path=path, **kwargs)
+
+
+def log_model(model: keras.Model, example: Any, name: str = schema.MODEL_NAME) -> str:
+    """Log `model` as an MLflow model called `name` (Keras flavor, `.keras` format) with its
+    signature and `example` (a few inputs) as input example, so the UI's Models tab and the
+    registry know it; returns its `models:/` URI, also tagged on the run.
+
+    The package itself is the model's one requirement: inferring requirements would import
+    the model in a subprocess per run, and a custom layer needs `gru_keras` anyway.
+    """
+    import mlflow.keras  # the flavor `_KerasFlavor` saves with
+    from mlflow.models import Model, infer_signature
+
+    # Called directly: `predict` would trace a function for two examples.
+    outputs = keras.ops.convert_to_numpy(model(example, training=False))
+    info = Model.log(
+        artifact_path=None,
+        name=name,
+        flavor=_KerasFlavor,
+        model=model,
+        signature=infer_signature(example, outputs),
+        input_example=example,
+        pip_requirements=[f"gru-keras=={package_versions()['gru-keras']}"],
+        # Loading the model back to check the example costs a second per run; the tests
+        # load logged models and compare predictions instead.
+        validate_serving_input=False,
+    )
+    mlflow.set_tag(schema.TAG_MODEL_URI, info.model_uri)
+    return info.model_uri
 
 
 def log_evaluation(evaluation: Any) -> dict[str, float]:
@@ -262,7 +309,7 @@ def log_json(payload: dict[str, Any], artifact_file: str) -> None:
 
 
 class EpochLogger(keras.callbacks.Callback):
-    """Log every epoch's train and validation metrics (step = epoch) and its timing, and
+    """Log every epoch's train and validation metrics (step = epoch, from 1) and its timing, and
     stop the run with `NonFiniteLossError` as soon as the loss is not finite."""
 
     def __init__(self, steps_per_epoch: int) -> None:
@@ -289,8 +336,10 @@ class EpochLogger(keras.callbacks.Callback):
         metrics[schema.EPOCH_SECONDS] = seconds
         metrics[schema.STEP_SECONDS] = seconds / max(1, self.steps_per_epoch)
         started = time.perf_counter()
+        # Steps count epochs from 1, as the report does.
         mlflow.log_metrics(
-            {name: value for name, value in metrics.items() if math.isfinite(value)}, step=epoch
+            {name: value for name, value in metrics.items() if math.isfinite(value)},
+            step=epoch + 1,
         )
         self.logging_seconds += time.perf_counter() - started
         loss = logs.get("loss", 0.0)

@@ -17,7 +17,7 @@ import numpy as np
 
 from gru_keras import schema
 from gru_keras.convergence import convergence
-from gru_keras.experiment import diagnostics, tracking
+from gru_keras.experiment import diagnostic_plots, diagnostics, tracking
 from gru_keras.experiment.config import OPTIMIZERS, TrainingConfig, flatten
 from gru_keras.experiment.plan import SEQUENTIAL, Execution, RunSpec
 from gru_keras.experiment.timing import Stopwatch
@@ -26,6 +26,7 @@ from gru_keras.variants import get_variant
 
 # The same first validation examples for every model and seed, so diagnostics compare.
 DIAGNOSTIC_EXAMPLES, GATE_EXAMPLES = 64, 4
+MODEL_EXAMPLES = 2  # the logged model's input example
 
 
 def make_optimizer(training: TrainingConfig) -> keras.optimizers.Optimizer:
@@ -94,7 +95,29 @@ def train_and_evaluate(
         raise tracking.NonFiniteMetricError(
             f"the headline test metric {task.headline_column} is {headline}, not a result"
         )
+    with clock.part("logging"):
+        mlflow.log_metric(schema.HEADLINE, headline)
+        mlflow.set_tags(
+            {
+                schema.TAG_HEADLINE_METRIC: task.headline_column,
+                schema.TAG_HEADLINE_DIRECTION: "higher" if task.higher_is_better else "lower",
+                schema.TAG_NOTE: describe_run(spec, task, headline),
+            }
+        )
     return metrics
+
+
+def describe_run(spec: RunSpec, task: Task, headline: float) -> str:
+    """The run's description in the MLflow UI (Markdown): what ran and what came out."""
+    direction = "higher" if task.higher_is_better else "lower"
+    kind = "a non-neural baseline" if spec.model in task.baselines else "a recurrent variant"
+    return (
+        f"**{spec.model}** ({kind}) on **{spec.dataset.key}** (loader `{spec.dataset.dataset}`,"
+        f" family {spec.dataset.family}, task {task.name}), seed {spec.seed}.\n\n"
+        f"Headline: `{task.headline_column}` = {headline:.4g} ({direction} is better). "
+        f"Metric groups: `train/` and `val/` per epoch, `test/` once, `best/` the restored "
+        f"epoch, `time/` seconds, `diagnostics/`, `system/`."
+    )
 
 
 def fit_recurrent(
@@ -150,6 +173,12 @@ def fit_recurrent(
     epochs_run = max(1, len(epoch_logger.epoch_seconds))
     mean_epoch_seconds = sum(epoch_logger.epoch_seconds) / epochs_run
     judged = convergence(epoch_logger.val_losses, training.epochs, training.early_stopping_patience)
+    best = {}
+    if 1 <= judged.best_epoch <= len(epoch_logger.val_losses):
+        best[schema.BEST_VAL_LOSS] = epoch_logger.val_losses[judged.best_epoch - 1]
+    # One pass over the test split: compiling a second XLA graph for it costs more than it
+    # saves, so evaluation runs the plain graph (the XLA agreement test bounds the difference).
+    model.jit_compile = False
     with clock.part("logging"):
         mlflow.log_metrics(
             {
@@ -158,6 +187,7 @@ def fit_recurrent(
                 schema.MEAN_STEP_SECONDS: mean_epoch_seconds / steps_per_epoch,
                 schema.BEST_EPOCH: float(judged.best_epoch),
                 schema.CONVERGED: float(judged.converged),
+                **{name: value for name, value in best.items() if math.isfinite(value)},
             }
         )
         mlflow.set_tags(
@@ -166,10 +196,7 @@ def fit_recurrent(
                 schema.TAG_CONVERGENCE: judged.why,
             }
         )
-        tracking.log_model(model)
-    # One pass over the test split: compiling a second XLA graph for it costs more than it
-    # saves, so evaluation runs the plain graph (the XLA agreement test bounds the difference).
-    model.jit_compile = False
+        tracking.log_model(model, first(data.x_val, MODEL_EXAMPLES), name=spec.name)
     if probe is not None:
         with clock.part("diagnostics"):
             log_diagnostics(model, probe, initial_norms, task.loss)
@@ -185,6 +212,13 @@ def first_epoch_overhead(epoch_seconds: list[float]) -> float:
     return max(0.0, epoch_seconds[0] - float(np.median(epoch_seconds[1:])))
 
 
+def first(inputs: Any, count: int) -> Any:
+    """The first `count` examples of an input array or a dict of them."""
+    if isinstance(inputs, dict):
+        return {name: array[:count] for name, array in inputs.items()}
+    return inputs[:count]
+
+
 def diagnostic_batch(data: SequenceData) -> tuple[Any, Any]:
     return data.x_val[:DIAGNOSTIC_EXAMPLES], data.y_val[:DIAGNOSTIC_EXAMPLES]
 
@@ -192,21 +226,27 @@ def diagnostic_batch(data: SequenceData) -> tuple[Any, Any]:
 def log_diagnostics(
     model: keras.Model, probe: tuple[Any, Any], initial_norms: Any, loss: Any
 ) -> None:
-    """Gradient norms per step (at initialization and trained), and for the custom GRU its
-    gate activity and its deviation from `keras.layers.GRU` holding the same weights."""
+    """Gradient norms per step (at initialization and trained) as a table, a plot and two
+    ratios, and for the custom GRU its gate activity (arrays and a plot) and its deviation
+    from `keras.layers.GRU` holding the same weights."""
     trained_norms = diagnostics.hidden_state_gradient_norms(model, *probe, loss)
     table = diagnostics.gradient_table({"initial": initial_norms, "trained": trained_norms})
     mlflow.log_text(table.to_csv(index=False), schema.GRADIENT_FILE)
-    mlflow.log_metrics(
-        {
-            schema.GRADIENT_DECAY_INITIAL: diagnostics.decay_ratio(initial_norms),
-            schema.GRADIENT_DECAY_TRAINED: diagnostics.decay_ratio(trained_norms),
-        }
-    )
+    mlflow.log_figure(diagnostic_plots.gradient_reach_figure(table), schema.GRADIENT_PLOT)
+    for name, norms in (
+        (schema.GRADIENT_REACH_INITIAL, initial_norms),
+        (schema.GRADIENT_REACH_TRAINED, trained_norms),
+    ):
+        ratio = diagnostics.decay_ratio(norms)
+        if ratio == 0.0:  # below float32's range: say so rather than log a 0
+            mlflow.set_tag(name, schema.UNDERFLOW)
+            ratio = schema.GRADIENT_FLOOR
+        mlflow.log_metric(name, ratio)
     inputs = probe[0]
     gates = diagnostics.gate_activity(model, inputs[:GATE_EXAMPLES])
     if gates is not None:
         tracking.log_arrays(gates, schema.GATES_FILE)
+        mlflow.log_figure(diagnostic_plots.gates_figure(gates), schema.GATES_PLOT)
         mlflow.log_metric(schema.KERAS_DEVIATION, diagnostics.keras_deviation(model, inputs))
 
 

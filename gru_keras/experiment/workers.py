@@ -36,8 +36,10 @@ import keras
 from tqdm import tqdm
 
 from gru_keras import schema
+from gru_keras.experiment.interrupts import raise_interrupt
 
 GRACE_SECONDS = 20.0
+EXIT_SECONDS = 5.0  # for a worker told to stop to exit by itself
 PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 WORKER_DIED = "the worker process running it died"
 
@@ -82,6 +84,7 @@ class WorkerSetup:
     jobs: int
     epoch_lines: bool
     driver_pid: int
+    parent: str = ""  # the invocation's run id (`Execution.parent`)
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ def worker_main(connection: Connection, setup: WorkerSetup) -> None:
     from gru_keras.experiment.run import RunOutcome, execute_run
     from gru_keras.experiment.store import StoreError
 
-    execution = Execution(setup.jobs, setup.threads)
+    execution = Execution(setup.jobs, setup.threads, setup.parent)
     try:
         tracking.connect(setup.tracking_uri, create=False)
         cache = DatasetCache(Path(setup.cache_dir))
@@ -132,6 +135,9 @@ def worker_main(connection: Connection, setup: WorkerSetup) -> None:
             connection.send(("done", outcome))
     except (KeyboardInterrupt, EOFError, BrokenPipeError):
         return
+    finally:
+        # Nothing left to end KILLED: a SIGTERM while the process exits just ends it.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _send(connection: Connection, line: str) -> None:
@@ -139,15 +145,16 @@ def _send(connection: Connection, line: str) -> None:
 
 
 def _interrupt_on_sigterm() -> None:
-    """SIGTERM raises KeyboardInterrupt once (the run ends KILLED); later ones are ignored,
-    and a watchdog ends the process if the cleanup takes longer than `GRACE_SECONDS`."""
+    """SIGTERM raises a remembered KeyboardInterrupt once (`interrupts`: the run ends
+    KILLED); later ones are ignored, and a watchdog ends the process if the cleanup takes
+    longer than `GRACE_SECONDS`."""
 
     def handler(signum: int, frame: Any) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         watchdog = threading.Timer(GRACE_SECONDS, os._exit, args=(128 + signal.SIGTERM,))
         watchdog.daemon = True
         watchdog.start()
-        raise KeyboardInterrupt
+        raise_interrupt(signum, frame)
 
     signal.signal(signal.SIGTERM, handler)
 
@@ -218,7 +225,10 @@ class _Worker:
         self.connection.send(job)
 
     def stop(self, timeout: float) -> None:
-        """SIGTERM, then SIGKILL after `timeout`."""
+        """SIGTERM, then SIGKILL after `timeout`; an idle worker, already told to stop, gets
+        a moment to exit by itself first."""
+        if self.job is None:
+            self.process.join(EXIT_SECONDS)
         if self.process.is_alive():
             self.process.terminate()
             self.process.join(timeout)

@@ -64,17 +64,14 @@ def write_pdf(pages: list[Figure], path: Path, title: str) -> Path:
 
 
 def log_report(client: MlflowClient, experiment: str, paths: list[Path]) -> str:
-    """Attach the report files to the experiment's report run (created once, tagged
-    `kind=report` so it is never read as a result); returns its run id."""
+    """Attach the report files to the experiment's newest invocation run (the parent run of
+    the `run` command whose runs it reports). A store with no invocation run gets one report
+    run (tagged `kind=report`, never read as a result). Returns the run id."""
     experiment_id = find_experiment(client, experiment)
-    existing = client.search_runs(
-        [experiment_id],
-        filter_string=f"tags.{schema.TAG_KIND} = '{schema.KIND_REPORT}'",
-        max_results=1,
+    run_id = _newest(client, experiment_id, schema.KIND_INVOCATION) or _newest(
+        client, experiment_id, schema.KIND_REPORT
     )
-    if existing:
-        run_id = existing[0].info.run_id
-    else:
+    if run_id is None:
         run = client.create_run(
             experiment_id,
             run_name=schema.report_run_name(experiment),
@@ -84,7 +81,19 @@ def log_report(client: MlflowClient, experiment: str, paths: list[Path]) -> str:
         client.set_terminated(run_id, schema.FINISHED)
     for path in paths:
         client.log_artifact(run_id, str(path), schema.REPORT_DIR)
+    # Where the PDF is, for whoever opens the run (paths[0] is the timestamped PDF).
+    client.set_tag(run_id, schema.TAG_REPORT_PDF, f"{schema.REPORT_DIR}/{paths[0].name}")
     return run_id
+
+
+def _newest(client: MlflowClient, experiment_id: str, kind: str) -> str | None:
+    found = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.{schema.TAG_KIND} = '{kind}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return found[0].info.run_id if found else None
 
 
 def build_report(

@@ -50,7 +50,7 @@ def _runs_and_summary():
                         "model": model,
                         "seed": seed,
                         "status": "FINISHED",
-                        "test_mse": mean + 0.001 * seed,
+                        "test/mse": mean + 0.001 * seed,
                     }
                 )
             summary.append(

@@ -23,7 +23,7 @@ def probe_runs(decay_gru=0.3, decay_rnn=1e-6):
                 "family": "probes",
                 "task": "last_step_regression",
                 "model": model,
-                "gradient_decay_trained": decay,
+                "diagnostics/gradient_reach_trained": decay,
             }
         )
     return pd.DataFrame(rows)
@@ -36,7 +36,7 @@ def pairs(*rows):
                 "dataset": dataset,
                 "first": "custom_gru",
                 "second": second,
-                "metric": "test_mse",
+                "metric": "test/mse",
                 "difference": difference,
                 "verdict": verdict,
             }

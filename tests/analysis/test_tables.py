@@ -18,7 +18,7 @@ def _runs(rows):
         "mean_epoch_seconds": 1.0,
         "train_seconds": 1.0,
     }
-    return pd.DataFrame([{**base, "model": model, "test_mase": value} for model, value in rows])
+    return pd.DataFrame([{**base, "model": model, "test/mase": value} for model, value in rows])
 
 
 def test_a_non_finite_result_is_never_counted_ranked_or_compared():

@@ -1,11 +1,14 @@
 """End-to-end: the real CLI on tiny suites, into a temporary sqlite MLflow store."""
 
+import json
 import signal
 
 import keras
+import mlflow.keras
 import numpy as np
+import pandas as pd
 import pytest
-from cli import ADDING, DIVERGING, gru_keras, runs_of, store, wait_for
+from cli import ADDING, DIVERGING, check_metric_scheme, gru_keras, runs_of, store, wait_for
 
 from gru_keras.__main__ import main
 from gru_keras.experiment.config import load_suite
@@ -45,19 +48,54 @@ def test_suite_logs_runs_params_metrics_artifacts_and_resumes(tmp_path, tiny_sui
     )
     assert tags["task"] == "last_step_regression" and len(tags["config_hash"]) == 16
     assert "git_commit" in tags and tags["version.keras"] == keras.__version__
-    assert {"test_mse", "test_mae", "mean_epoch_seconds", "mean_step_seconds"} <= set(metrics)
-    history = client.get_metric_history(run.info.run_id, "val_loss")
-    assert [m.step for m in history] == [0, 1]
-    assert len(client.get_metric_history(run.info.run_id, "train_loss")) == 2
+    assert {"test/mse", "test/mae", "time/mean_epoch_seconds", "time/mean_step_seconds"} <= set(
+        metrics
+    )
+    history = client.get_metric_history(run.info.run_id, "val/loss")
+    assert [m.step for m in history] == [1, 2]  # epochs, counted from 1
+    assert len(client.get_metric_history(run.info.run_id, "train/loss")) == 2
     assert run.inputs.dataset_inputs[0].dataset.name == "adding-short"
+    # Every metric in the documented scheme; the restored epoch is the best one.
+    for each in runs:
+        check_metric_scheme(client, each)
+        assert each.data.tags["headline_metric"] == "test/mse"
+        assert "**adding-short**" in each.data.tags["mlflow.note.content"]
+    # The adding problem's targets are not scaled (forecasting's are: `val/mae_scaled`).
+    assert "val/mae" in metrics and "val/mae_scaled" not in metrics
 
-    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-    assert {"model", "config.json"} <= artifacts
-    local = client.download_artifacts(run.info.run_id, "model/model.keras", str(tmp_path))
-    model = keras.saving.load_model(local)
-    prediction = model.predict(np.zeros((3, 10, 2), "float32"), verbose=0)
+    # The model, the MLflow way: in the experiment's logged models, loadable by its URI.
+    logged = client.search_logged_models(experiment_ids=[run.info.experiment_id])
+    assert sorted(m.source_run_id for m in logged) == sorted(r.info.run_id for r in runs)
+    loaded = mlflow.keras.load_model(tags["model_uri"])
+    prediction = loaded.predict(np.zeros((3, 10, 2), "float32"), verbose=0)
     assert prediction.shape == (3, 1) and np.isfinite(prediction).all()
+    # Diagnostics as pictures next to their tables (gates for the custom GRU only).
+    pictures = {a.path for a in client.list_artifacts(run.info.run_id, "diagnostics")}
+    assert {"diagnostics/gradient_reach.png", "diagnostics/gates.png"} <= pictures
+    other = by_name["adding-short__simple_rnn__0"].info.run_id
+    pictures = {a.path for a in client.list_artifacts(other, "diagnostics")}
+    assert "diagnostics/gradient_reach.png" in pictures and "diagnostics/gates.png" not in pictures
     assert (tmp_path / "mlartifacts").is_dir()
+
+    # The experiment opens as model training, described, with saved views.
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    assert str(suite) in experiment.tags["mlflow.note.content"]
+    assert "When is a GRU worth using?" in experiment.tags["mlflow.note.content"]
+    view = json.loads(experiment.tags["mlflow.sharedViewState.dataset-adding-short"])
+    assert view["groupBy"]["groupByKeys"] == [{"mode": "tag", "groupByData": "model"}]
+    assert "workflowType=machine_learning&viewStateShareKey=by-dataset-and-model" in result.stdout
+
+    # One parent run per command, holding the suite and the summary; the runs nested in it.
+    _, (parent,) = runs_of(store(tmp_path), "tiny", kind="invocation")
+    assert parent.info.status == "FINISHED"
+    assert {r.data.tags["mlflow.parentRunId"] for r in runs} == {parent.info.run_id}
+    summary = _summary(client, parent, tmp_path / "first")
+    assert sorted(summary["action"]) == ["trained", "trained"]
+    assert sorted(summary["run_id"]) == sorted(r.info.run_id for r in runs)
+    assert {"suite.toml", "suite.json"} <= {
+        a.path for a in client.list_artifacts(parent.info.run_id)
+    }
 
     assert (
         main(
@@ -78,12 +116,30 @@ def test_suite_logs_runs_params_metrics_artifacts_and_resumes(tmp_path, tiny_sui
         "| adding-short | custom_gru | mse" in table
         and "| adding-short | simple_rnn | mse" in table
     )
+    # The report went to the parent run, not among the results.
+    pdf = client.get_run(parent.info.run_id).data.tags["report_pdf"]
+    assert pdf.startswith("report/tiny-") and pdf.endswith(".pdf")
 
     again = run_cli(tmp_path, suite)
     assert again.returncode == 0 and "finished 0, skipped 2, failed 0" in again.stdout
-    # The two results, and the report's own run (tagged kind=report), which resuming ignores.
-    kinds = sorted(run.data.tags.get("kind", "result") for run in runs_in(tmp_path)[1])
-    assert kinds == ["report", "result", "result"]
+    # Resumed: the results are not duplicated, keep their first parent and are linked from
+    # the second.
+    assert sorted(r.info.run_id for r in runs_in(tmp_path)[1]) == sorted(
+        r.info.run_id for r in runs
+    )
+    _, parents = runs_of(store(tmp_path), "tiny", kind="invocation")
+    (second,) = [p for p in parents if p.info.run_id != parent.info.run_id]
+    summary = _summary(client, second, tmp_path / "second")
+    assert sorted(summary["action"]) == ["skipped (FINISHED earlier)"] * 2
+    assert sorted(summary["run_id"]) == sorted(r.info.run_id for r in runs)
+    assert all(
+        r.data.tags["mlflow.parentRunId"] == parent.info.run_id for r in runs_in(tmp_path)[1]
+    )
+
+
+def _summary(client, parent, directory) -> pd.DataFrame:
+    directory.mkdir()
+    return pd.read_csv(client.download_artifacts(parent.info.run_id, "summary.csv", str(directory)))
 
 
 def test_a_diverging_run_fails_with_its_reason_and_the_suite_goes_on(tmp_path, tiny_suite):
@@ -113,7 +169,7 @@ def _statuses(tmp_path):
 
 def test_killed_process_resumes_with_only_the_missing_runs(tmp_path, tiny_suite):
     # In this process, one run at a time (tests/experiment/test_workers.py kills workers).
-    suite = tiny_suite(seeds=(0, 1, 2), epochs=3, length=40, train_size=512)
+    suite = tiny_suite(seeds=(0, 1, 2), epochs=3, length=20, train_size=256)
     process = run_cli(tmp_path, suite, "--jobs", "1", background=True)
     try:
         assert wait_for(
@@ -149,7 +205,7 @@ def _epochs_logged(tmp_path) -> int:
     running = [run for run in runs if run.info.status == "RUNNING"]
     if not running:
         return 0
-    return len(client.get_metric_history(running[0].info.run_id, "epoch_seconds"))
+    return len(client.get_metric_history(running[0].info.run_id, "time/epoch_seconds"))
 
 
 def test_ctrl_c_marks_the_current_run_killed(tmp_path, tiny_suite):
@@ -199,17 +255,21 @@ def test_forecasting_suite_logs_baselines_and_forecast_artifacts(tmp_path, tiny_
     assert set(by_model) == {"custom_gru", "naive", "seasonal_naive", "ets"}
     for model, run in by_model.items():
         assert run.info.status == "FINISHED", model
-        assert {"test_mae", "test_rmse", "test_mase"} <= set(run.data.metrics)
+        assert {"test/mae", "test/rmse", "test/mase"} <= set(run.data.metrics)
+        check_metric_scheme(client, run)
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
         assert {"forecast.csv", "forecast.png"} <= artifacts
     # A seasonal series: the seasonal-naive baseline beats the naive one.
     assert (
-        by_model["seasonal_naive"].data.metrics["test_mase"]
-        < by_model["naive"].data.metrics["test_mase"]
+        by_model["seasonal_naive"].data.metrics["test/mase"]
+        < by_model["naive"].data.metrics["test/mase"]
     )
     assert (
         "units" in by_model["custom_gru"].data.params and "units" not in by_model["ets"].data.params
     )
+    # The network trains on scaled series; its Keras metric says so, its test metrics do not.
+    assert {"val/mae_scaled", "train/mae_scaled"} <= set(by_model["custom_gru"].data.metrics)
+    assert "val/mae" not in by_model["custom_gru"].data.metrics
 
 
 def test_a_bad_csv_is_a_config_error_with_no_run(tmp_path, tiny_suite, capsys):

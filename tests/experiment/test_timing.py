@@ -23,7 +23,7 @@ def test_parts_add_up_and_moves_never_go_negative():
     assert clock.seconds["fit"] == 0.0
     assert clock.seconds["build"] + clock.seconds["logging"] == pytest.approx(total)
     assert set(clock.metrics()) == {schema.time_metric(part) for part in schema.TIME_PARTS}
-    assert clock.metrics()["time_logging_seconds"] == pytest.approx(0.04)
+    assert clock.metrics()["time/logging_seconds"] == pytest.approx(0.04)
 
 
 def test_a_part_is_timed_even_when_it_raises():

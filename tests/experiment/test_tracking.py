@@ -1,10 +1,13 @@
+import keras
 import mlflow
+import mlflow.keras
 import numpy as np
 import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from gru_keras.experiment.tracking import log_dataset, retry_duplicate_row
+from gru_keras.experiment.tracking import log_dataset, log_model, retry_duplicate_row
+from gru_keras.layer import GRU
 
 DUPLICATE = (
     "RestException: BAD_REQUEST: (sqlite3.IntegrityError) UNIQUE constraint failed: "
@@ -57,3 +60,50 @@ def test_two_runs_logging_the_same_dataset_share_one_dataset_record(tmp_path):
     assert [len(found) for found in inputs] == [1, 1]
     assert inputs[0][0].dataset.digest == inputs[1][0].dataset.digest
     assert inputs[0][0].dataset.name == "tiny"
+
+
+def _custom_gru_model():
+    inputs = keras.Input((7, 3), name="sequence")
+    outputs = keras.layers.Dense(2)(GRU(5, name="recurrent")(inputs))
+    return keras.Model(inputs, outputs)
+
+
+def _two_input_model():
+    """Shaped like the translation family's: two token-id inputs by name."""
+    source = keras.Input((None,), dtype="int32", name="source")
+    target = keras.Input((None,), dtype="int32", name="target_in")
+    state = GRU(4)(keras.layers.Embedding(10, 3)(source))
+    decoded = GRU(4, return_sequences=True)(
+        keras.layers.Embedding(10, 3)(target), initial_state=state
+    )
+    return keras.Model({"source": source, "target_in": target}, keras.layers.Dense(10)(decoded))
+
+
+@pytest.mark.parametrize(
+    ("build", "inputs"),
+    [
+        (_custom_gru_model, np.random.default_rng(0).normal(size=(6, 7, 3)).astype("float32")),
+        (
+            _two_input_model,
+            {
+                "source": np.random.default_rng(1).integers(0, 10, (6, 5)).astype("int32"),
+                "target_in": np.random.default_rng(2).integers(0, 10, (6, 4)).astype("int32"),
+            },
+        ),
+    ],
+)
+def test_a_logged_model_loads_through_mlflow_and_predicts_identically(tmp_path, build, inputs):
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = mlflow.create_experiment("models", artifact_location=(tmp_path / "a").as_uri())
+    model = build()
+    example = {k: v[:2] for k, v in inputs.items()} if isinstance(inputs, dict) else inputs[:2]
+    with mlflow.start_run(experiment_id=experiment) as run:
+        uri = log_model(model, example)
+    assert MlflowClient().get_run(run.info.run_id).data.tags["model_uri"] == uri
+    expected = model.predict(inputs, verbose=0)
+    assert np.array_equal(mlflow.keras.load_model(uri).predict(inputs, verbose=0), expected)
+    assert np.array_equal(np.asarray(mlflow.pyfunc.load_model(uri).predict(inputs)), expected)
+    info = mlflow.models.get_model_info(uri)
+    assert info.signature is not None and info.saved_input_example_info is not None
+    (logged,) = MlflowClient().search_logged_models(experiment_ids=[experiment])
+    assert logged.source_run_id == run.info.run_id

@@ -8,6 +8,7 @@ import pytest
 from cli import ADDING, DIVERGING, gru_keras, pdf_text
 from mlflow.tracking import MlflowClient
 
+from gru_keras.__main__ import main
 from gru_keras.variants import VARIANTS
 
 pytestmark = pytest.mark.slow
@@ -63,30 +64,37 @@ def test_smoke_report_has_every_section_dataset_and_model(smoke):
     assert "1 seed, no CI" in text
 
 
-def test_smoke_report_is_logged_to_mlflow_as_a_report_run(smoke):
+def test_smoke_report_is_logged_to_the_parent_run_of_the_suite(smoke):
     directory, _ = smoke
     client = MlflowClient(f"sqlite:///{directory / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("smoke")
-    (run,) = client.search_runs([experiment.experiment_id], filter_string="tags.kind = 'report'")
-    assert run.info.run_name == "smoke__report" and run.info.status == "FINISHED"
+    (run,) = client.search_runs(
+        [experiment.experiment_id], filter_string="tags.kind = 'invocation'"
+    )
+    assert run.info.run_name.startswith("smoke @ ") and run.info.status == "FINISHED"
     logged = {Path(item.path).name for item in client.list_artifacts(run.info.run_id, "report")}
     assert "smoke-summary.md" in logged and any(name.endswith(".pdf") for name in logged)
+    assert run.data.tags["report_pdf"].removeprefix("report/") in logged
+    # No run of its own for the report.
+    assert not client.search_runs([experiment.experiment_id], filter_string="tags.kind = 'report'")
 
 
-def test_report_by_experiment_name_rebuilds_without_the_suite_file(smoke, tmp_path):
+def test_unknown_experiment_is_a_usage_error_naming_the_ones_there(smoke, tmp_path, capsys):
     directory, _ = smoke
-    result = gru_keras(
-        directory, "report", "--experiment", "smoke", "--output-dir", tmp_path, "--no-log"
+    code = main(
+        [
+            "report",
+            "--experiment",
+            "nope",
+            "--tracking-uri",
+            f"sqlite:///{directory / 'mlflow.db'}",
+            "--output-dir",
+            str(tmp_path),
+        ]
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert pdf_text(tmp_path / "latest.pdf")[0] >= 8
-
-
-def test_unknown_experiment_is_a_usage_error_naming_the_ones_there(smoke, tmp_path):
-    directory, _ = smoke
-    result = gru_keras(directory, "report", "--experiment", "nope", "--output-dir", tmp_path)
-    assert result.returncode == 2
-    assert "no experiment named 'nope'" in result.stderr and "smoke" in result.stderr
+    assert code == 2
+    error = capsys.readouterr().err
+    assert "no experiment named 'nope'" in error and "smoke" in error
     assert not list(tmp_path.iterdir())
 
 
@@ -116,3 +124,11 @@ def test_report_with_failed_and_missing_runs_still_builds_and_says_why(tmp_path,
     short = summary[summary["dataset"] == "adding-short"]
     assert (short["not_finished"] == 1).all()  # seed 2 of each model is missing
     assert short["why_not_finished"].str.contains("MISSING").all()
+
+    # By experiment name, without a suite file: what the store has, nothing MISSING.
+    rebuilt = gru_keras(
+        tmp_path, "report", "--experiment", "report-edge", "--output-dir", "by-name", "--no-log"
+    )
+    assert rebuilt.returncode == 0, rebuilt.stderr[-3000:]
+    _, text = pdf_text(tmp_path / "by-name" / "latest.pdf")
+    assert "FAILED" in text and "no run in the tracking store" not in text

@@ -30,7 +30,7 @@ def runs_frame(values=None):
                     "mean_epoch_seconds": 2.0,
                     "train_seconds": 10.0,
                     "failure_reason": "" if value is not None else "NonFiniteLossError: boom",
-                    "test_mse": np.nan if value is None else value,
+                    "test/mse": np.nan if value is None else value,
                 }
             )
     return pd.DataFrame(rows)
@@ -42,18 +42,18 @@ def test_summary_counts_finished_seeds_and_picks_the_lower_mse():
     assert summary.loc["custom_gru", "seeds"] == 3 and summary.loc["simple_rnn", "seeds"] == 2
     assert summary.loc["simple_rnn", "not_finished"] == 1
     assert summary.loc["simple_rnn", "why_not_finished"] == "1 FAILED: NonFiniteLossError: boom"
-    assert summary.loc["custom_gru", "metric"] == "test_mse"
+    assert summary.loc["custom_gru", "metric"] == "test/mse"
     assert best_models(summary.reset_index())["adding"] == "custom_gru"
 
 
 def test_a_rerun_with_new_settings_replaces_the_older_run_of_the_same_seed():
     old = runs_frame().assign(start_time=1_000)
     # The suite ran again after a settings change: seed 1 of custom_gru has a newer run.
-    newer = old.iloc[[1]].assign(start_time=2_000, test_mse=0.5)
+    newer = old.iloc[[1]].assign(**{"start_time": 2_000, "test/mse": 0.5})
     runs = latest_runs(pd.concat([newer, old], ignore_index=True))
     assert len(runs) == len(old)
     chosen = runs.set_index(["model", "seed"]).loc[("custom_gru", 1)]
-    assert chosen["test_mse"] == 0.5 and chosen["start_time"] == 2_000
+    assert chosen["test/mse"] == 0.5 and chosen["start_time"] == 2_000
     summary = summary_table(runs).set_index("model")
     assert summary.loc["custom_gru", "seeds"] == 3
     assert summary.loc["custom_gru", "mean"] == pytest.approx((0.01 + 0.5 + 0.03) / 3)
@@ -95,7 +95,7 @@ def test_a_dataset_with_no_run_at_all_is_missing_in_the_head_to_head():
         for seed in range(2)
     ]
     completed = add_missing(runs_frame(), expected)
-    assert "test_digit_error_rate" not in completed
+    assert "test/digit_error_rate" not in completed
     pairs = head_to_head(completed)
     speech = pairs[pairs["dataset"] == "spoken-digits"]
     assert speech["verdict"].tolist() == ["missing runs"]

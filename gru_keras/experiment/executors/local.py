@@ -67,6 +67,7 @@ class LocalExecutor:
             jobs=int(plan.execution.jobs),
             epoch_lines=plan.verbose > 0,
             driver_pid=os.getpid(),
+            parent=plan.execution.parent,
         )
         pool = WorkerPool(setup, on_died=died)
         outcomes: list[RunOutcome] = []

@@ -65,7 +65,7 @@ def run_task(
     units: int | None,
     verbose: int,
     cache_dir: str,
-    threads: int,
+    execution: Execution,
 ) -> RunOutcome:
     """One run inside a Ray worker (the body of the remote task)."""
     global _worker_cache
@@ -79,7 +79,7 @@ def run_task(
         _worker_cache,
         units,
         verbose,
-        Execution("ray", threads),
+        execution,
         extra_tags={schema.TAG_EXECUTOR: "ray"},
     )
 
@@ -123,7 +123,7 @@ class RayExecutor:
                 plan.units_of(spec),
                 plan.verbose,
                 cache_dir,
-                threads,
+                plan.execution,
             ): spec
             for spec in plan.pending
         }

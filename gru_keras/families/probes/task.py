@@ -58,7 +58,7 @@ class RecallLabeling(Task):
     def compile_kwargs(self) -> dict[str, Any]:
         return {
             "loss": "sparse_categorical_crossentropy",
-            "metrics": ["sparse_categorical_accuracy"],
+            "metrics": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         }
 
     def evaluate_predictions(self, probabilities: np.ndarray, data: SequenceData) -> Evaluation:
@@ -70,6 +70,7 @@ class RecallLabeling(Task):
             {
                 "recall_accuracy": float(np.mean(predicted == expected)),
                 "sequence_accuracy": float(np.mean((predicted == expected).all(axis=1))),
-                "cross_entropy": float(-np.mean(np.log(np.clip(picked, 1e-12, 1.0)))),
+                # The training loss over every step, as `train/loss` and `val/loss`.
+                "loss": float(-np.mean(np.log(np.clip(picked, 1e-12, 1.0)))),
             }
         )

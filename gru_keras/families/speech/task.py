@@ -49,7 +49,7 @@ class SpeakerClassification(Task):
     def compile_kwargs(self) -> dict[str, Any]:
         return {
             "loss": "sparse_categorical_crossentropy",
-            "metrics": ["sparse_categorical_accuracy"],
+            "metrics": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         }
 
     def evaluate_predictions(self, probabilities: np.ndarray, data: SequenceData) -> Evaluation:

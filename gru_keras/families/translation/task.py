@@ -185,7 +185,8 @@ class Seq2Seq(Task):
     ) -> Evaluation:
         hypotheses = self.decode(model, data, options)
         evaluation = self.evaluate_predictions(np.array(hypotheses, dtype=object), data)
-        evaluation.metrics["cross_entropy"] = token_cross_entropy(model, data.x_test, data.y_test)
+        # The training loss (per reference character), as `train/loss` and `val/loss`.
+        evaluation.metrics["loss"] = token_cross_entropy(model, data.x_test, data.y_test)
         return evaluation
 
     def evaluate_predictions(self, hypotheses: np.ndarray, data: SequenceData) -> Evaluation:

@@ -3,7 +3,7 @@ custom GRU here; the smoke suite runs every variant on both datasets."""
 
 import pandas as pd
 import pytest
-from cli import gru_keras, pdf_text, runs_of, store
+from cli import check_metric_scheme, gru_keras, pdf_text, runs_of, store
 
 pytestmark = pytest.mark.slow
 
@@ -39,21 +39,22 @@ def test_both_speech_datasets_run_every_variant_and_the_report_shows_them(tmp_pa
     }
     for name, run in runs.items():
         assert run.info.status == "FINISHED", name
+        check_metric_scheme(client, run)
         # Matched cores (the bidirectional one counts both directions).
         budget = 3000 if name.startswith("japanese-vowels") else 16000
         assert abs(int(run.data.params["recurrent_params"]) - budget) <= 0.03 * budget, name
         artifacts = {item.path for item in client.list_artifacts(run.info.run_id)}
         if name.startswith("japanese-vowels"):
-            assert 0.0 <= run.data.metrics["test_accuracy"] <= 1.0
-            assert "test_macro_f1" in run.data.metrics
+            assert 0.0 <= run.data.metrics["test/accuracy"] <= 1.0
+            assert "test/macro_f1" in run.data.metrics
             assert {"confusion_matrix.csv", "confusion_matrix.png"} <= artifacts
             table = pd.read_csv(
                 client.download_artifacts(run.info.run_id, "confusion_matrix.csv", tmp_path)
             )
             assert table.drop(columns="true").to_numpy().sum() == 370
         else:
-            assert run.data.metrics["test_digit_error_rate"] >= 0.0
-            assert 0.0 <= run.data.metrics["test_string_accuracy"] <= 1.0
+            assert run.data.metrics["test/digit_error_rate"] >= 0.0
+            assert 0.0 <= run.data.metrics["test/string_accuracy"] <= 1.0
             assert "decoded_samples.csv" in artifacts
 
     report = gru_keras(tmp_path, "report", suite, "--no-log")

@@ -2,7 +2,7 @@
 
 import pandas as pd
 import pytest
-from cli import gru_keras, pdf_text, runs_of, store
+from cli import check_metric_scheme, gru_keras, pdf_text, runs_of, store
 
 from gru_keras.variants import VARIANTS
 
@@ -67,9 +67,10 @@ def test_every_variant_translates_through_the_cli_and_the_report_shows_samples(
     for run in runs:
         assert run.info.status == "FINISHED"
         metrics = run.data.metrics
-        for name in ("exact_match", "cer", "chrf", "bleu", "cross_entropy"):
-            assert f"test_{name}" in metrics, (run.info.run_name, name)
-        assert 0.0 <= metrics["test_exact_match"] <= 1.0 and metrics["test_cross_entropy"] > 0
+        for name in ("exact_match", "cer", "chrf", "bleu", "loss"):
+            assert f"test/{name}" in metrics, (run.info.run_name, name)
+        assert 0.0 <= metrics["test/exact_match"] <= 1.0 and metrics["test/loss"] > 0
+        check_metric_scheme(client, run)
         samples = pd.read_csv(client.download_artifacts(run.info.run_id, "samples.csv", tmp_path))
         assert list(samples.columns) == ["source", "reference", "hypothesis"]
         # Matched cores: the encoder and decoder together are within 3% of the budget.
