@@ -3,7 +3,8 @@
 One `run` command writes a store at a time (`store.hold_store`). Resume: a run that already
 FINISHED with the same config hash is skipped, and runs left RUNNING by a process that is
 gone are marked KILLED at the next start. A run that raises or hits
-a non-finite loss ends FAILED with the reason as a tag, and the suite goes on.
+a non-finite loss ends FAILED with the reason as a tag, and the suite goes on. Each command
+is a parent run in MLflow (`invocation`), under which the runs it trains are nested.
 """
 
 from __future__ import annotations
