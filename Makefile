@@ -19,7 +19,9 @@ help: ## list the targets
 
 experiment: $(STAMP) ## run the experiment suite (SUITE=path to pick another), then build its PDF report
 	@$(BIN)/python -m gru_keras run $(SUITE); status=$$?; \
-	$(BIN)/python -m gru_keras report $(SUITE) || true; exit $$status
+	$(BIN)/python -m gru_keras report $(SUITE); report=$$?; \
+	if [ $$report -ne 0 ]; then echo "make experiment: the report failed (exit $$report); reports/latest.pdf is still the previous one" >&2; fi; \
+	if [ $$status -ne 0 ]; then exit $$status; fi; exit $$report
 
 test: $(STAMP) ## run lint and the whole test suite (unit + small end-to-end)
 	$(BIN)/ruff check gru_keras tests

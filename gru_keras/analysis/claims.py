@@ -141,6 +141,18 @@ def _epochs_to_target(curves: pd.DataFrame, dataset: str, models: tuple[str, str
     }
 
 
+def times_than(ratio: float, other: str) -> str:
+    """A time ratio (ours / theirs) in words: 2.0 -> "2.00x slower than lstm", 0.5 ->
+    "2.00x faster than lstm"."""
+    if not np.isfinite(ratio) or ratio <= 0:
+        return f"at an unknown speed against {other}"
+    if ratio > 1:
+        return f"{ratio:.2f}x slower than {other}"
+    if ratio < 1:
+        return f"{1 / ratio:.2f}x faster than {other}"
+    return f"as fast as {other}"
+
+
 def trains_faster(
     summary: pd.DataFrame, curves: pd.DataFrame, bench: pd.DataFrame | None
 ) -> dict[str, str]:
@@ -154,11 +166,12 @@ def trains_faster(
         if {LSTM, GRU, schema.REFERENCE} <= set(per_shape.columns):
             ratios = per_shape[GRU] / per_shape[LSTM]
             ratio = float(ratios.median())
+            reference = float((per_shape[schema.REFERENCE] / per_shape[LSTM]).median())
             evidence.append(
-                f"equal units (bench, training step time): {GRU} {ratio:.2f}x lstm (median "
-                f"over {len(ratios)} shapes, range {ratios.min():.2f}-{ratios.max():.2f}), "
-                f"{schema.REFERENCE} "
-                f"{(per_shape[schema.REFERENCE] / per_shape[LSTM]).median():.2f}x {LSTM}"
+                f"equal units (bench, training step time): {GRU} trains "
+                f"{times_than(ratio, LSTM)} (median over {len(ratios)} shapes, time ratio "
+                f"{ratios.min():.2f}-{ratios.max():.2f}), {schema.REFERENCE} "
+                f"{times_than(reference, LSTM)}"
             )
             faster, slower, decided = faster + (ratio < 1), slower + (ratio > 1), decided + 1
     else:
@@ -170,8 +183,9 @@ def trains_faster(
         ratios = (seconds[GRU] / seconds[LSTM]).dropna()
         if len(ratios):
             evidence.append(
-                f"equal parameters (suite, s/epoch): {GRU} {ratios.median():.2f}x lstm "
-                f"(median, range {ratios.min():.2f}-{ratios.max():.2f} over {len(ratios)} datasets)"
+                f"equal parameters (suite, s/epoch): {GRU} trains "
+                f"{times_than(float(ratios.median()), LSTM)} (median, time ratio "
+                f"{ratios.min():.2f}-{ratios.max():.2f} over {len(ratios)} datasets)"
             )
             faster += int(ratios.median() < 1)
             slower += int(ratios.median() > 1)

@@ -6,6 +6,7 @@ tables, `gru_keras.report.sections` draws the pages; only the functions here wri
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -55,12 +56,29 @@ def build_pages(inputs: ReportInputs) -> list[Figure]:
 
 
 def write_pdf(pages: list[Figure], path: Path, title: str) -> Path:
-    """One vector PDF of all pages."""
+    """One vector PDF of all pages, written whole or not at all: into a temporary file beside
+    `path`, renamed over it only once every page is in."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with PdfPages(path, metadata={"Title": title, "Creator": "gru-keras"}) as pdf:
-        for page in pages:
-            pdf.savefig(page)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with PdfPages(partial, metadata={"Title": title, "Creator": "gru-keras"}) as pdf:
+            for page in pages:
+                pdf.savefig(page)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     return path
+
+
+def replace_copy(source: Path, target: Path) -> Path:
+    """`target` becomes a copy of `source` in one step (a reader never sees half a file)."""
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        shutil.copyfile(source, partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
 
 
 def log_report(client: MlflowClient, experiment: str, paths: list[Path]) -> str:
@@ -117,8 +135,8 @@ def build_report(
         inside(output_dir, f"{experiment}-{stamp}.pdf"),
         f"gru-keras: {experiment}",
     )
-    latest = output_dir / "latest.pdf"
-    shutil.copyfile(pdf, latest)
+    # Only a complete new report replaces the last one.
+    latest = replace_copy(pdf, output_dir / "latest.pdf")
     paths = [pdf, latest, *write_tables(inputs.summary, inputs.pairs, output_dir, experiment)]
     if log:
         log_report(client, experiment, [pdf, *paths[2:]])

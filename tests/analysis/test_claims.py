@@ -111,11 +111,12 @@ def speed_inputs(gru_ms, gru_seconds, gru_curve):
 def test_trains_faster_counts_per_epoch_time_and_epochs_to_target():
     faster = trains_faster(*speed_inputs(5.0, 1.0, [0.6, 0.5, 0.4]))
     assert faster["verdict"] == SUPPORTED
-    assert "custom_gru 0.50x lstm (median over 2 shapes" in faster["evidence"]
-    assert "keras_gru 0.80x lstm" in faster["evidence"]
+    assert "custom_gru trains 2.00x faster than lstm (median over 2 shapes" in faster["evidence"]
+    assert "keras_gru 1.25x faster than lstm" in faster["evidence"]
     assert "fewer on 1, more on 0 of 1" in faster["evidence"]
     slower = trains_faster(*speed_inputs(20.0, 4.0, [1.0, 0.9, 0.5]))
     assert slower["verdict"] == NOT_SUPPORTED
+    assert "custom_gru trains 2.00x slower than lstm" in slower["evidence"]
     mixed = trains_faster(*speed_inputs(20.0, 1.0, [0.5, 0.5, 0.5]))
     assert mixed["verdict"] == MIXED
 

@@ -128,3 +128,24 @@ def test_missing_runs_appear_with_their_reason_and_reach_the_tables(tmp_path):
     assert pd.read_csv(paths[0])["model"].tolist() == ["simple_rnn", "lstm", "custom_gru"]
     assert len(pd.read_csv(paths[1])) == 2
     assert "## Head-to-head" in paths[2].read_text()
+
+
+def test_a_report_that_fails_midway_leaves_the_previous_pdf_and_no_partial_file(tmp_path):
+    from matplotlib.figure import Figure
+
+    from gru_keras.report.build import replace_copy, write_pdf
+
+    good = Figure()
+    good.add_subplot().plot([0, 1])
+    previous = write_pdf([good], tmp_path / "suite-1.pdf", "first")
+    latest = replace_copy(previous, tmp_path / "latest.pdf")
+    before = latest.read_bytes()
+
+    class Broken(Figure):
+        def savefig(self, *args, **kwargs):
+            raise RuntimeError("a page could not be drawn")
+
+    with pytest.raises(RuntimeError, match="could not be drawn"):
+        write_pdf([good, Broken()], tmp_path / "suite-2.pdf", "second")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["latest.pdf", "suite-1.pdf"]
+    assert latest.read_bytes() == before and before.startswith(b"%PDF")
