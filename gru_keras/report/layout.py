@@ -29,6 +29,15 @@ MODEL_COLORS = {
 
 EXTRA_COLORS = ("#D55E00", "#F0E442", "#000000", "#8C564B", "#7F7F7F")
 
+# Line style and marker per variant, so curves stay apart in greyscale and where the two GRU
+# blues overlap.
+MODEL_STYLES = {
+    schema.SIMPLE_RNN: ("-", "o"),
+    schema.LSTM: ("--", "s"),
+    schema.KERAS_GRU: ("-.", "^"),
+    schema.CUSTOM_GRU: (":", "D"),
+}
+
 TABLE_ROWS_PER_PAGE = 24
 
 
@@ -118,8 +127,14 @@ def table_pages(
     return pages
 
 
+def model_style(model: str) -> dict[str, str]:
+    """Keyword arguments of `plot` for the model's line: colour, line style and marker."""
+    linestyle, marker = MODEL_STYLES.get(model, ("-", "o"))
+    return {"color": model_color(model), "linestyle": linestyle, "marker": marker}
+
+
 def legend_below(figure: Figure, models: Sequence[str], truth: bool = False) -> None:
-    handles = [Line2D([], [], color=model_color(m), linewidth=3) for m in models]
+    handles = [Line2D([], [], linewidth=2, markersize=4, **model_style(m)) for m in models]
     labels = list(models)
     if truth:
         handles.insert(0, Line2D([], [], color="black", linewidth=3))

@@ -14,26 +14,33 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from gru_keras.analysis.stats import mean_band
-from gru_keras.report.layout import legend_below, model_color, new_page
+from gru_keras.report.layout import legend_below, model_color, model_style, new_page
 from gru_keras.schema import metric_label
 
 FLOOR = 1e-30  # gradients below float32's reach are drawn here, on log axes
 
 
 def learning_curves(axis: Axes, curves: pd.DataFrame, models: Sequence[str], ylabel: str) -> Axes:
-    """Validation loss against epoch: mean line over seeds, band from min to max."""
+    """Validation loss against epoch: every seed as a thin line, and the mean over seeds with
+    its min-max band only over the epochs every seed reached (a seed stopped early never
+    makes the mean jump)."""
     for model in models:
         runs = [
-            group["value"].to_numpy()
+            group.sort_values("epoch")["value"].to_numpy()
             for _, group in curves[curves["model"] == model].groupby("seed")
         ]
         if not runs:
             continue
-        epochs, mean, low, high = mean_band(runs)
-        color = model_color(model)
-        axis.plot(epochs + 1, mean, color=color, linewidth=1.6, marker="o", markersize=2.5)
+        style = model_style(model)
+        for run in runs:
+            axis.plot(
+                np.arange(1, len(run) + 1), run, color=style["color"], alpha=0.35, linewidth=0.7
+            )
+        common = min(len(run) for run in runs)
+        epochs, mean, low, high = mean_band([run[:common] for run in runs])
+        axis.plot(epochs + 1, mean, linewidth=1.6, markersize=2.5, **style)
         if len(runs) > 1:
-            axis.fill_between(epochs + 1, low, high, color=color, alpha=0.18, linewidth=0)
+            axis.fill_between(epochs + 1, low, high, color=style["color"], alpha=0.18, linewidth=0)
     axis.set_xlabel("epoch")
     if len(curves):
         axis.set_xlim(0.5, curves.groupby(["model", "seed"]).size().max() + 0.5)
@@ -165,8 +172,9 @@ def family_page(
     models = _models_of(summary[summary["dataset"].isin(datasets)])
     figure = new_page(
         f"Task family: {family}",
-        "Left: validation loss per epoch (line = mean over seeds, band = min to max; curves "
-        "stop where early stopping ended a run). Middle: the headline test metric, mean with "
+        "Left: validation loss per epoch (thin lines: each seed, to where early stopping "
+        "ended it; thick line and band: mean and min to max over seeds, drawn only over the "
+        "epochs every seed reached). Middle: the headline test metric, mean with "
         "95% Student-t interval of the mean over seeds; hatched bars are non-neural baselines "
         "(deterministic, one run). Right: every run's test metric against its training time "
         "(squares: baselines; those under 1 ms are drawn at 1 ms). A value far off the scale is drawn at the top "
@@ -210,7 +218,8 @@ def gradient_page(
         "against how many steps t lies before the last input (log scale; mean over seeds and 64 "
         "fixed validation examples). A flat line means the loss still 'sees' early steps; a line "
         f"falling to the bottom means the gradient vanished (values under {FLOOR:g}, beyond float32, "
-        "are drawn at that floor). Compare SimpleRNN with the gated cells after training.",
+        "are drawn at that floor). Compare SimpleRNN with the gated cells after training. keras_gru "
+        "computes custom_gru's function, so its dash-dot line can lie on custom_gru's dotted one.",
     )
     grid = figure.add_gridspec(
         len(datasets), 2, left=0.08, right=0.98, top=0.88, bottom=0.2, hspace=0.5, wspace=0.2
@@ -222,11 +231,15 @@ def gradient_page(
             for model in models:
                 curve = of_stage[of_stage["model"] == model].groupby("distance")["norm"].mean()
                 if len(curve):
+                    # Styles differ too: keras_gru computes custom_gru's function and can
+                    # lie exactly under it.
                     axis.plot(
                         curve.index,
                         curve.clip(lower=FLOOR),
-                        color=model_color(model),
                         linewidth=1.6,
+                        markevery=max(1, len(curve) // 8),
+                        markersize=3,
+                        **model_style(model),
                     )
             axis.set_yscale("log")
             axis.set_xlabel("distance from the last step (steps)")

@@ -149,3 +149,26 @@ def test_a_report_that_fails_midway_leaves_the_previous_pdf_and_no_partial_file(
         write_pdf([good, Broken()], tmp_path / "suite-2.pdf", "second")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["latest.pdf", "suite-1.pdf"]
     assert latest.read_bytes() == before and before.startswith(b"%PDF")
+
+
+def test_mean_curves_stop_where_the_shortest_seed_stopped_and_seeds_are_drawn_whole():
+    from matplotlib.figure import Figure
+
+    from gru_keras.report.layout import model_style
+    from gru_keras.report.plots import learning_curves
+
+    lengths = {0: 6, 1: 4, 2: 6}  # seed 1 stopped early
+    curves = pd.DataFrame(
+        [
+            {"model": "lstm", "seed": seed, "epoch": epoch, "value": 1.0 / epoch + seed}
+            for seed, length in lengths.items()
+            for epoch in range(1, length + 1)
+        ]
+    )
+    axis = learning_curves(Figure().add_subplot(), curves, ["lstm"], "val loss")
+    lines = axis.get_lines()
+    thin, (mean,) = lines[:3], lines[3:]
+    assert [len(line.get_xdata()) for line in thin] == [6, 4, 6]
+    assert list(mean.get_xdata()) == [1, 2, 3, 4]
+    assert mean.get_ydata()[0] == pytest.approx((1.0 + 2.0 + 3.0) / 3)
+    assert mean.get_linestyle() == "--" and mean.get_marker() == model_style("lstm")["marker"]
