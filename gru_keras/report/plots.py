@@ -13,7 +13,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from gru_keras.analysis.stats import mean_band
+from gru_keras.analysis.stats import mean_band, t_interval
 from gru_keras.report.layout import legend_below, model_color, model_style, new_page
 from gru_keras.schema import metric_label
 
@@ -57,6 +57,59 @@ def _spans_a_decade(values: np.ndarray) -> bool:
     crowds the axis with minor labels."""
     values = values[np.isfinite(values)]
     return bool(len(values)) and (values > 0).all() and values.max() / values.min() >= 10
+
+
+def metric_dots(axis: Axes, runs: pd.DataFrame, metric: str, models: Sequence[str]) -> Axes:
+    """One test metric per model: every FINISHED seed as a small point and the mean as a dot
+    with its 95% Student-t interval, on an axis fitted to the values (not from zero), so a
+    difference of a few percent stays visible without a bar's length exaggerating it."""
+    finished = runs[runs["status"] == "FINISHED"]
+    shown = []
+    for position, model in enumerate(models):
+        values = (
+            finished.loc[finished["model"] == model, metric].to_numpy(float)
+            if metric in finished
+            else np.array([])
+        )
+        values = values[np.isfinite(values)]
+        if not len(values):
+            axis.text(
+                position,
+                0.5,
+                "missing",
+                transform=axis.get_xaxis_transform(),
+                rotation=90,
+                ha="center",
+                va="center",
+                fontsize=7,
+            )
+            continue
+        style = model_style(model)
+        axis.plot(
+            np.full(len(values), position + 0.18),
+            values,
+            ".",
+            color=style["color"],
+            alpha=0.6,
+            markersize=4,
+        )
+        mean, low, high = t_interval(values)
+        axis.plot(position, mean, style["marker"], color=style["color"], markersize=6)
+        if np.isfinite(low):
+            axis.errorbar(
+                position,
+                mean,
+                yerr=[[mean - low], [high - mean]],
+                color=style["color"],
+                capsize=3,
+                linewidth=1,
+            )
+        shown.append(model)
+    axis.set_xticks(range(len(models)), models, rotation=35, ha="right", fontsize=7.5)
+    axis.set_xlim(-0.6, len(models) - 0.4)
+    axis.set_ylabel(metric_label(metric))
+    axis.grid(axis="y", alpha=0.3)
+    return axis
 
 
 def metric_bars(axis: Axes, summary: pd.DataFrame, metric_label: str) -> Axes:
@@ -330,6 +383,18 @@ def draw_confusion(
                 color="white" if value > threshold else "black",
             )  # fmt: skip
     return image
+
+
+def text_page(title: str, sentences: list[str], subtitle: str = "", caption: str = "") -> Figure:
+    """A page of findings: one wrapped paragraph per sentence, from the top."""
+    figure = new_page(title, caption, subtitle)
+    top = 0.8
+    for sentence in sentences:
+        wrapped = textwrap.fill(sentence, 120)
+        figure.text(0.06, top, "•", fontsize=12, va="top")
+        figure.text(0.08, top, wrapped, fontsize=12, va="top", linespacing=1.4)
+        top -= 0.035 * (wrapped.count("\n") + 1) + 0.03
+    return figure
 
 
 def claims_page(table: pd.DataFrame, caption: str) -> Figure:

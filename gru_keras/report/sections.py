@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
-from gru_keras.analysis import claims
+from gru_keras.analysis import claims, findings
 from gru_keras.analysis.stats import EQUIVALENCE_MARGIN
 from gru_keras.analysis.tables import deviation_table
 from gru_keras.families import FAMILIES
@@ -48,6 +48,23 @@ def provenance(inputs: ReportInputs) -> str:
             f"Machine: {'; '.join(machines) or 'not recorded'}",
         ]
     )
+
+
+def executive_pages(inputs: ReportInputs) -> list[Figure]:
+    """Page 1: the findings in sentences, every number from the tables that follow."""
+    table = claims.claims_table(
+        inputs.runs, inputs.summary, inputs.pairs, inputs.curves, inputs.bench
+    )
+    sentences = findings.executive_summary(inputs.summary, inputs.pairs, table)
+    return [
+        plots.text_page(
+            f"{inputs.experiment}: executive summary",
+            sentences,
+            subtitle=provenance(inputs),
+            caption="Generated from this report's tables: the summary (best means), the "
+            "head-to-head (verdicts), seconds per epoch, convergence, and the claims check.",
+        )
+    ]
 
 
 def summary_pages(inputs: ReportInputs) -> list[Figure]:
@@ -267,6 +284,7 @@ def correctness_pages(inputs: ReportInputs) -> list[Figure]:
 
 
 SECTIONS = (
+    executive_pages,
     summary_pages,
     head_to_head_pages,
     across_pages,

@@ -1,14 +1,17 @@
 """End-to-end: run real suites through the CLI into a temporary MLflow store, then build the
 report from that store alone and read the PDF back."""
 
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from cli import ADDING, DIVERGING, gru_keras, pdf_text
 from mlflow.tracking import MlflowClient
+from pypdf import PdfReader
 
 from gru_keras.__main__ import main
+from gru_keras.analysis.findings import best_variants
 from gru_keras.variants import VARIANTS
 
 pytestmark = pytest.mark.slow
@@ -44,6 +47,7 @@ def test_smoke_report_has_every_section_dataset_and_model(smoke):
     pages, text = pdf_text(directory / "reports" / "latest.pdf")
     assert pages >= 8
     for heading in (
+        "executive summary",
         "when is a GRU worth it?",  # the summary page
         "Head-to-head",
         "Task family: probes",
@@ -62,6 +66,15 @@ def test_smoke_report_has_every_section_dataset_and_model(smoke):
     for name in [*summary["dataset"].unique(), *summary["model"].unique()]:
         assert name in text, name
     assert "1 seed, no CI" in text
+    # Page 1 states the findings, with the numbers of the summary table.
+    first_page = " ".join(
+        PdfReader(directory / "reports" / "latest.pdf").pages[0].extract_text().split()
+    )
+    assert "smoke: executive summary" in first_page
+    best = Counter(best_variants(summary).values())
+    assert f"over {len(summary['dataset'].unique())} datasets:" in first_page
+    for model, count in best.items():
+        assert f"{model} on {count} (" in first_page, model
 
 
 def test_smoke_report_is_logged_to_the_parent_run_of_the_suite(smoke):

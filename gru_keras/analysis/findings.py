@@ -1,0 +1,164 @@
+"""The report's findings as sentences: pure functions of the summary, head-to-head and claims
+tables (`gru_keras.analysis.tables`, `gru_keras.analysis.claims`). Every number in a sentence
+is read from those tables, so the executive summary cannot say what the tables do not."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+
+from gru_keras import schema
+from gru_keras.analysis.stats import BETTER, EQUIVALENT, NOT_CONVERGED, TOO_FEW, WORSE
+from gru_keras.variants import model_order
+
+
+def _count(number: int, noun: str) -> str:
+    """`1 dataset`, `3 datasets`."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _names(items: list[str], limit: int = 4) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def best_variants(summary: pd.DataFrame) -> dict[str, str]:
+    """Dataset -> the recurrent variant with the best mean headline metric."""
+    variants = summary[~summary["baseline"]].dropna(subset=["mean"])
+    best = {}
+    for dataset, group in variants.groupby("dataset", sort=True):
+        higher = bool(group["higher_is_better"].iloc[0])
+        row = group.loc[group["mean"].idxmax() if higher else group["mean"].idxmin()]
+        best[dataset] = row["model"]
+    return best
+
+
+def best_sentence(summary: pd.DataFrame) -> str | None:
+    """Which variant has the best mean where, counted over datasets."""
+    best = best_variants(summary)
+    if not best:
+        return None
+    by_model: dict[str, list[str]] = defaultdict(list)
+    for dataset, model in best.items():
+        by_model[model].append(dataset)
+    parts = [
+        f"{model} on {len(by_model[model])} ({_names(by_model[model])})"
+        for model in sorted(by_model, key=lambda model: (-len(by_model[model]), model))
+    ]
+    return (
+        f"Best mean headline metric among the recurrent variants, over "
+        f"{_count(len(best), 'dataset')}: "
+        + "; ".join(parts)
+        + ". A best mean is not a verdict; the next sentences are."
+    )
+
+
+def verdict_sentences(pairs: pd.DataFrame) -> list[str]:
+    """custom_gru against each other variant: the head-to-head verdicts, counted."""
+    sentences = []
+    if not len(pairs):
+        return sentences
+    for second in model_order(pairs["second"].unique()):
+        rows = pairs[(pairs["first"] == schema.SUBJECT) & (pairs["second"] == second)]
+        if not len(rows):
+            continue
+        verdicts = rows["verdict"].value_counts()
+        total = len(rows)
+        decided = sum(verdicts.get(v, 0) for v in verdicts.index if v not in _UNDECIDED)
+        if decided == 0:
+            sentences.append(
+                f"custom_gru against {second}: no verdict on any of the "
+                f"{_count(total, 'dataset')}: "
+                + _undecided(verdicts).removeprefix("no verdict on ")
+            )
+        elif second == schema.REFERENCE:
+            sentences.append(
+                f"custom_gru against keras_gru (the same function): {EQUIVALENT} on "
+                f"{verdicts.get(EQUIVALENT, 0)} of the {_count(decided, 'dataset')} with a "
+                f"verdict out of {total} (TOST, Holm-adjusted); " + _undecided(verdicts)
+            )
+        else:
+            better, worse = verdicts.get(BETTER, 0), verdicts.get(WORSE, 0)
+            sentences.append(
+                f"custom_gru against {second}: better on {better}, worse on {worse}, no "
+                f"significant difference on {decided - better - worse} of the "
+                f"{_count(decided, 'dataset')} with a verdict out of {total} (Welch's t, "
+                "Holm-adjusted p < 0.05); " + _undecided(verdicts)
+            )
+    return sentences
+
+
+_UNDECIDED = (NOT_CONVERGED, TOO_FEW, "missing runs")
+
+
+def _undecided(verdicts: pd.Series) -> str:
+    parts = [
+        f"{verdicts.get(verdict, 0)} {label}"
+        for verdict, label in (
+            (NOT_CONVERGED, "not converged"),
+            (TOO_FEW, "with too few seeds"),
+            ("missing runs", "with missing runs"),
+        )
+        if verdicts.get(verdict, 0)
+    ]
+    return ("no verdict on " + ", ".join(parts) + ".") if parts else "every dataset decided."
+
+
+def cost_sentence(summary: pd.DataFrame) -> str | None:
+    """Seconds per epoch of custom_gru relative to keras_gru and LSTM, median over datasets."""
+    seconds = summary.pivot_table(
+        index="dataset", columns="model", values="seconds_per_epoch", aggfunc="first"
+    )
+    if schema.SUBJECT not in seconds:
+        return None
+    parts = []
+    for other in (schema.REFERENCE, schema.LSTM):
+        if other in seconds:
+            ratios = (seconds[schema.SUBJECT] / seconds[other]).replace(np.inf, np.nan).dropna()
+            if len(ratios):
+                parts.append(
+                    f"{ratios.median():.2f}x {other}'s (range {ratios.min():.2f}-"
+                    f"{ratios.max():.2f})"
+                )
+    if not parts:
+        return None
+    return (
+        "Cost: a custom_gru epoch took a median " + " and ".join(parts) + " wall seconds over "
+        f"{_count(len(seconds), 'dataset')}, at each dataset's matched parameter budget (suite timings, "
+        "with runs sharing the machine)."
+    )
+
+
+def convergence_sentence(summary: pd.DataFrame) -> str:
+    """How many dataset-variant cells had a seed that did not converge, and where."""
+    variants = summary[~summary["baseline"]]
+    if "not_converged" not in variants:
+        return "Convergence was not recorded."
+    cells = variants[variants["not_converged"].fillna(0) > 0]
+    if not len(cells):
+        return f"Every recurrent run converged ({len(variants)} dataset-variant cells)."
+    datasets = sorted(cells["dataset"].unique())
+    return (
+        f"Not converged: {len(cells)} of {len(variants)} dataset-variant cells have a seed that "
+        f"neither stopped early nor reached a plateau ({_names(datasets)}); their comparisons "
+        "say 'early training', not better or worse."
+    )
+
+
+def claim_sentences(claims: pd.DataFrame) -> list[str]:
+    """One line per literature claim: the claim and its verdict."""
+    return [f"{row.claim}: {row.verdict.lower()}." for row in claims.itertuples()]
+
+
+def executive_summary(
+    summary: pd.DataFrame, pairs: pd.DataFrame, claims: pd.DataFrame
+) -> list[str]:
+    """The report's first page, in sentences: best variants, verdicts, cost, convergence,
+    and the claims."""
+    sentences = [best_sentence(summary), *verdict_sentences(pairs), cost_sentence(summary)]
+    sentences.append(convergence_sentence(summary))
+    if len(claims):
+        sentences.append("Claims: " + " ".join(claim_sentences(claims)))
+    return [sentence for sentence in sentences if sentence]

@@ -1,0 +1,95 @@
+import pandas as pd
+
+from gru_keras.analysis.findings import (
+    best_sentence,
+    convergence_sentence,
+    cost_sentence,
+    executive_summary,
+    verdict_sentences,
+)
+from gru_keras.analysis.stats import BETTER, EQUIVALENT, NO_DIFFERENCE, NOT_CONVERGED, WORSE
+
+
+def _summary():
+    rows = []
+    # (dataset, higher is better, {model: (mean, seconds per epoch, seeds not converged)})
+    for dataset, higher, cells in (
+        (
+            "a",
+            False,
+            {"lstm": (0.1, 2.0, 0), "custom_gru": (0.2, 4.0, 0), "keras_gru": (0.2, 1.0, 0)},
+        ),
+        (
+            "b",
+            True,
+            {"lstm": (0.5, 1.0, 0), "custom_gru": (0.9, 3.0, 1), "keras_gru": (0.8, 1.0, 0)},
+        ),
+        (
+            "c",
+            False,
+            {"lstm": (3.0, 1.0, 0), "custom_gru": (1.0, 1.0, 0), "keras_gru": (1.1, 0.5, 0)},
+        ),
+    ):
+        for model, (mean, seconds, not_converged) in cells.items():
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "model": model,
+                    "baseline": False,
+                    "higher_is_better": higher,
+                    "mean": mean,
+                    "seconds_per_epoch": seconds,
+                    "not_converged": not_converged,
+                }
+            )
+    rows.append({**rows[0], "model": "naive", "baseline": True, "mean": 0.0})  # never "best"
+    return pd.DataFrame(rows)
+
+
+def _pairs():
+    verdicts = {
+        "lstm": [WORSE, NOT_CONVERGED, BETTER],
+        "keras_gru": [EQUIVALENT, NOT_CONVERGED, EQUIVALENT],
+    }
+    return pd.DataFrame(
+        [
+            {"dataset": d, "first": "custom_gru", "second": second, "verdict": v}
+            for second, values in verdicts.items()
+            for d, v in zip("abc", values, strict=True)
+        ]
+    )
+
+
+def test_the_best_variant_per_dataset_follows_the_metric_direction_and_skips_baselines():
+    sentence = best_sentence(_summary())
+    assert "over 3 datasets: custom_gru on 2 (b, c); lstm on 1 (a)" in sentence
+
+
+def test_verdicts_are_counted_from_the_head_to_head_table():
+    lstm, keras = verdict_sentences(_pairs())
+    assert lstm.startswith(
+        "custom_gru against lstm: better on 1, worse on 1, no significant difference on 0 of "
+        "the 2 datasets with a verdict out of 3"
+    )
+    assert lstm.endswith("no verdict on 1 not converged.")
+    assert f"{EQUIVALENT} on 2 of the 2 datasets with a verdict out of 3" in keras
+    undecided = _pairs().assign(verdict=NOT_CONVERGED)
+    assert (
+        "no verdict on any of the 3 datasets: 3 not converged." in verdict_sentences(undecided)[0]
+    )
+    alike = _pairs().assign(verdict=NO_DIFFERENCE)
+    assert (
+        "better on 0, worse on 0, no significant difference on 3 of the 3 datasets with a "
+        "verdict out of 3 (Welch's t, Holm-adjusted p < 0.05); every dataset decided."
+    ) in verdict_sentences(alike)[0]
+
+
+def test_cost_and_convergence_come_from_the_summary():
+    cost = cost_sentence(_summary())
+    # custom_gru / keras_gru per dataset: 4, 3, 2 -> median 3; / lstm: 2, 3, 1 -> median 2.
+    assert "median 3.00x keras_gru's (range 2.00-4.00) and 2.00x lstm's (range 1.00-3.00)" in cost
+    assert "1 of 9 dataset-variant cells" in convergence_sentence(_summary())
+    claims = pd.DataFrame([{"claim": "Fewer parameters than LSTM", "verdict": "SUPPORTED"}])
+    sentences = executive_summary(_summary(), _pairs(), claims)
+    assert 5 <= len(sentences) <= 8
+    assert sentences[-1] == "Claims: Fewer parameters than LSTM: supported."
