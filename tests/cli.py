@@ -40,6 +40,13 @@ epochs = 8
 """
 
 
+def endless(key: str, length: int = 20) -> str:
+    """A dataset table (`ADDING` under another key) whose runs cannot end on their own
+    (10,000 epochs): a test that must stop a run mid-training always finds it running."""
+    table = ADDING.format(length=length, train_size=64).replace("adding-short", key)
+    return table + f"[datasets.{key}.training]\nepochs = 10000\n"
+
+
 def store(directory: Path) -> str:
     """The sqlite store of a test directory."""
     return f"sqlite:///{directory / 'mlflow.db'}"

@@ -7,7 +7,7 @@ import sys
 import time
 
 import pytest
-from cli import gru_keras, runs_of, wait_for
+from cli import ADDING, endless, gru_keras, runs_of, wait_for
 
 from gru_keras.experiment.config import ConfigError, load_suite
 from gru_keras.experiment.executors.ray import check_shared_store, require_ray
@@ -15,12 +15,13 @@ from gru_keras.experiment.executors.ray import check_shared_store, require_ray
 pytestmark = pytest.mark.slow
 
 
-def ray_run(directory, uri, suite, background=False):
-    """`gru_keras run SUITE --executor ray` against the server at `uri`."""
+def ray_run(directory, uri, suite, *args, background=False):
+    """`gru_keras run SUITE --executor ray ARGS` against the server at `uri`."""
     return gru_keras(
         directory,
         "run",
         suite,
+        *args,
         "--quiet",
         "--executor",
         "ray",
@@ -43,36 +44,44 @@ def ray_processes() -> list[int]:
     return pids
 
 
-def test_four_runs_on_two_workers_finish_on_the_server_once_with_nothing_lost(
+SHORT = ("short-a", "short-b", "short-c")
+
+
+def test_runs_on_two_ray_workers_finish_once_and_a_killed_worker_fails_only_its_run(
     server, tmp_path, tiny_suite
 ):
-    # 2 seeds x 2 models at 1 CPU each: 2 Ray workers at once on 2 cores, each running
-    # about 2 of the 4 runs against one server. (At 0.1 CPU, 20 workers at once each
-    # imported TensorFlow, and this test alone took 3-6 minutes of `make test`; at 0.5, 4
-    # workers, still 169 s.) One epoch of short sequences: what is under test is the executor
-    # and the store, not training.
+    # At 1 CPU a run, 2 Ray workers on 2 cores against one server: one takes a run that
+    # cannot end on its own and is killed mid-run; the three short runs (one epoch of short
+    # sequences: what is under test is the executor and the store, not training) finish.
+    # (At 0.1 CPU, 20 workers at once each imported TensorFlow, and a test like this took
+    # 3-6 minutes of `make test`.)
+    datasets = endless("endless") + "".join(
+        ADDING.format(length=5, train_size=32).replace("adding-short", key) for key in SHORT
+    )
     suite = tiny_suite(
-        "ray-load",
-        seeds=(0, 1),
-        suite="cpus_per_run = 1.0",
-        epochs=1,
-        length=5,
-        train_size=32,
+        "ray", models=("simple_rnn",), suite="cpus_per_run = 1.0", epochs=1, datasets=datasets
     )
     started = time.monotonic()
-    result = ray_run(tmp_path, server, suite)
-    # The summary on stdout names each failed run and its reason.
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-1500:]
-    assert "finished 4, skipped 0, failed 0" in result.stdout
-    client, runs = runs_of(server, "ray-load")
-    names = [run.info.run_name for run in runs]
-    assert sorted(names) == sorted(
-        f"adding-short__{model}__{seed}"
-        for model in ("custom_gru", "simple_rnn")
-        for seed in range(2)
-    )
+    process = ray_run(tmp_path, server, suite, background=True)
+    try:
+        assert wait_for(lambda: _status(server, "endless__simple_rnn__0") == "RUNNING")
+        (victim,) = [r for r in runs_of(server, "ray")[1] if r.info.run_name.startswith("endless")]
+        os.kill(int(victim.data.tags["pid"]), signal.SIGKILL)
+        stdout, _ = process.communicate(timeout=600)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 1, stdout
+    assert "finished 3, skipped 0, failed 1" in stdout
+    assert "FAILED endless__simple_rnn__0: the Ray worker running it died" in stdout
+    client, runs = runs_of(server, "ray")
+    by_name = {run.info.run_name: run for run in runs}
+    assert sorted(by_name) == sorted(f"{key}__simple_rnn__0" for key in ("endless", *SHORT))
+    killed = by_name.pop("endless__simple_rnn__0")
+    assert killed.info.status == "FAILED"
+    assert "Ray worker running it died" in killed.data.tags["failure_reason"]
     metric_points = 0
-    for run in runs:
+    for run in by_name.values():
         assert run.info.status == "FINISHED"
         assert run.data.tags["executor"] == "ray" and int(run.data.tags["pid"]) > 0
         assert {"test/mse", "time/mean_epoch_seconds"} <= set(run.data.metrics)
@@ -81,47 +90,32 @@ def test_four_runs_on_two_workers_finish_on_the_server_once_with_nothing_lost(
             assert [point.step for point in history] == [1], (run.info.run_name, name)
             metric_points += len(history)
         assert run.data.tags["model_uri"].startswith("models:/")
-    assert metric_points == 4 * 2
-    # Nested under the command's parent run, as in local mode.
-    _, (parent,) = runs_of(server, "ray-load", kind="invocation")
+    assert metric_points == 3 * 2
+    # Nested under the command's parent run, as in local mode; nothing left RUNNING.
+    _, (parent,) = runs_of(server, "ray", kind="invocation")
     assert {run.data.tags["mlflow.parentRunId"] for run in runs} == {parent.info.run_id}
+    assert parent.info.status == "FAILED"
     print(f"4 runs in {time.monotonic() - started:.0f}s, {metric_points} points")
     # They did run side by side, in several workers.
     assert len({run.data.tags["pid"] for run in runs}) >= 2
-    # The datasets were prepared once for the node and cached for every worker.
-    assert len(list((tmp_path / "data" / "cache" / "datasets").glob("adding-short-*.npz"))) == 1
+    # Each dataset was prepared once for the node and cached for every worker.
+    cache = tmp_path / "data" / "cache" / "datasets"
+    for key in SHORT:
+        assert len(list(cache.glob(f"{key}-*.npz"))) == 1, key
     # The local Ray instance went down with its workers.
     deadline = time.monotonic() + 60
     while ray_processes() and time.monotonic() < deadline:
         time.sleep(1)
     assert not ray_processes()
 
-    again = ray_run(tmp_path, server, suite)
-    assert again.returncode == 0 and "finished 0, skipped 4, failed 0" in again.stdout
-    assert len(runs_of(server, "ray-load")[1]) == 4
+    again = ray_run(tmp_path, server, suite, "--only", "dataset=" + ",".join(SHORT))
+    assert again.returncode == 0 and "finished 0, skipped 3, failed 0" in again.stdout
+    assert len(runs_of(server, "ray")[1]) == 4
 
 
-def test_a_killed_ray_worker_fails_its_run_and_nothing_stays_running(server, tmp_path, tiny_suite):
-    # A run that cannot end on its own (10,000 epochs): the kill always lands mid-run.
-    suite = tiny_suite("ray-fault", models=("simple_rnn",), epochs=10_000, length=20)
-    process = ray_run(tmp_path, server, suite, background=True)
-    try:
-        assert wait_for(
-            lambda: [r.info.status for r in runs_of(server, "ray-fault")[1]] == ["RUNNING"]
-        ), "no run started"
-        (victim,) = runs_of(server, "ray-fault")[1]
-        os.kill(int(victim.data.tags["pid"]), signal.SIGKILL)
-        stdout, _ = process.communicate(timeout=600)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 1
-    assert f"FAILED {victim.info.run_name}: the Ray worker running it died" in stdout
-    client, runs = runs_of(server, "ray-fault")
-    killed = client.get_run(victim.info.run_id)
-    assert killed.info.status == "FAILED"
-    assert "Ray worker running it died" in killed.data.tags["failure_reason"]
-    assert not [run for run in runs if run.info.status == "RUNNING"]
+def _status(server, name):
+    run = next((r for r in runs_of(server, "ray")[1] if r.info.run_name == name), None)
+    return run.info.status if run else None
 
 
 def test_sqlite_and_files_are_refused_for_ray_and_servers_accepted():

@@ -5,7 +5,7 @@ import os
 import signal
 
 import pytest
-from cli import ADDING, DIVERGING, gru_keras, runs_of, store, wait_for
+from cli import ADDING, DIVERGING, endless, gru_keras, runs_of, store, wait_for
 
 from gru_keras.__main__ import main
 from gru_keras.experiment.config import load_suite
@@ -160,20 +160,13 @@ def test_sigterm_with_two_jobs_ends_both_running_runs_killed(tmp_path, tiny_suit
     assert not any(map(_alive, workers))
 
 
-def _endless(key: str) -> str:
-    """A dataset table whose runs cannot end on their own (10,000 epochs)."""
-    return ADDING.format(length=20, train_size=64).replace("adding-short", key) + (
-        f"[datasets.{key}.training]\nepochs = 10000\n"
-    )
-
-
 def test_killed_workers_fail_their_runs_and_a_fresh_worker_goes_on(tmp_path, tiny_suite):
     # Two endless runs occupy both workers (a fresh store runs in suite order); the short
     # run waits in the queue until a worker dies, so only a fresh worker can run it.
     suite = tiny_suite(
         models=("simple_rnn",),
-        datasets=_endless("endless-a")
-        + _endless("endless-b")
+        datasets=endless("endless-a")
+        + endless("endless-b")
         + ADDING.format(length=10, train_size=64),
     )
     victims = ["endless-a__simple_rnn__0", "endless-b__simple_rnn__0"]
