@@ -1,6 +1,8 @@
 """The one launcher of the end-to-end tests: the real CLI in a subprocess. Also the store's
 runs and a PDF's text, as the tests read them back."""
 
+import contextlib
+import io
 import os
 import signal
 import subprocess
@@ -92,6 +94,18 @@ def _default_sigint() -> None:
     non-interactive shell inherits SIGINT ignored, and so would the CLI, which then never
     sees the Ctrl-C a test sends it."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def report_here(directory: Path, *args: object) -> tuple[int, str]:
+    """`python -m gru_keras report ARGS` run in this process, in `directory`, on its store:
+    (exit code, what it printed). One TensorFlow start fewer than `gru_keras(...)`, for tests
+    whose subject is the report, not the process."""
+    from gru_keras.__main__ import main
+
+    printed = io.StringIO()
+    with contextlib.chdir(directory), contextlib.redirect_stdout(printed):
+        code = main(["report", *map(str, args), "--tracking-uri", store(directory)])
+    return code, printed.getvalue()
 
 
 def wait_for(predicate, timeout: float = 240.0, interval: float = 0.3) -> bool:

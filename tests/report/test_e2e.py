@@ -1,15 +1,13 @@
 """End-to-end: run real suites through the CLI into a temporary MLflow store, then build the
 report from that store alone and read the PDF back."""
 
-import contextlib
-import io
 from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-from cli import ADDING, DIVERGING, gru_keras, pdf_text, store
+from cli import ADDING, DIVERGING, gru_keras, pdf_text, report_here
 from mlflow.tracking import MlflowClient
 from pypdf import PdfReader
 
@@ -28,21 +26,9 @@ def smoke(tmp_path_factory):
     directory = tmp_path_factory.mktemp("smoke")
     run = gru_keras(directory, "run", SMOKE, "--quiet")
     assert run.returncode == 0, run.stderr[-3000:]
-    # The report in this process: one TensorFlow start fewer than a second CLI.
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        code = main(
-            [
-                "report",
-                str(SMOKE),
-                "--tracking-uri",
-                store(directory),
-                "--output-dir",
-                str(directory / "reports"),
-            ]
-        )
+    code, printed = report_here(directory, SMOKE)
     assert code == 0
-    return directory, SimpleNamespace(stdout=printed.getvalue())
+    return directory, SimpleNamespace(stdout=printed)
 
 
 def test_smoke_report_is_written_next_to_its_tables(smoke):
@@ -138,8 +124,8 @@ def test_report_with_failed_and_missing_runs_still_builds_and_says_why(tmp_path,
     wider = tiny_suite(
         "report-edge", seeds=(0, 1, 2), datasets=EDGE_DATASETS, directory=tmp_path / "wider"
     )
-    report = gru_keras(tmp_path, "report", wider)
-    assert report.returncode == 0, report.stderr[-3000:]
+    code, _ = report_here(tmp_path, wider)
+    assert code == 0
     _, text = pdf_text(tmp_path / "reports" / "latest.pdf")
     assert "FAILED" in text and "no run in the tracking store" in text
     pairs = pd.read_csv(tmp_path / "reports" / "report-edge-head-to-head.csv").set_index("dataset")
@@ -154,9 +140,9 @@ def test_report_with_failed_and_missing_runs_still_builds_and_says_why(tmp_path,
     assert short["why_not_finished"].str.contains("MISSING").all()
 
     # By experiment name, without a suite file: what the store has, nothing MISSING.
-    rebuilt = gru_keras(
-        tmp_path, "report", "--experiment", "report-edge", "--output-dir", "by-name", "--no-log"
+    code, _ = report_here(
+        tmp_path, "--experiment", "report-edge", "--output-dir", "by-name", "--no-log"
     )
-    assert rebuilt.returncode == 0, rebuilt.stderr[-3000:]
+    assert code == 0
     _, text = pdf_text(tmp_path / "by-name" / "latest.pdf")
     assert "FAILED" in text and "no run in the tracking store" not in text
