@@ -28,7 +28,7 @@ def tiny_suite(tmp_path):
     """Writes a tiny suite file and returns its path.
 
     By default: the adding problem at T = 10 with 64 training sequences, custom_gru and
-    simple_rnn, seed 0, 2 epochs, a 3,000-parameter budget, and one job (in the CLI's own
+    simple_rnn, seed 0, 2 epochs, no XLA, a 3,000-parameter budget, and one job (in the CLI's own
     process: worker processes would each import TensorFlow again, which the tests of the
     parallel runner do on purpose with `--jobs`). `datasets` replaces the dataset
     tables (TOML text); `suite` and `training` add lines to those tables.
@@ -62,6 +62,9 @@ def tiny_suite(tmp_path):
                 "[training]",
                 f"epochs = {epochs}",
                 f"batch_size = {batch_size}",
+                # Compiling with XLA costs seconds per tiny run; tests/experiment/test_xla.py
+                # and the smoke suite cover the compiled steps.
+                "jit_compile = false",
                 training,
                 ADDING.format(length=length, train_size=train_size)
                 if datasets is None

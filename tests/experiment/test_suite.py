@@ -169,7 +169,7 @@ def _statuses(tmp_path):
 
 def test_killed_process_resumes_with_only_the_missing_runs(tmp_path, tiny_suite):
     # In this process, one run at a time (tests/experiment/test_workers.py kills workers).
-    suite = tiny_suite(seeds=(0, 1), epochs=3, length=20, train_size=256)
+    suite = tiny_suite(models=("simple_rnn",), seeds=(0, 1, 2), epochs=3, length=20, train_size=256)
     process = run_cli(tmp_path, suite, "--jobs", "1", background=True)
     try:
         assert wait_for(
