@@ -96,21 +96,37 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def report_here(directory: Path, *args: object) -> tuple[int, str]:
-    """`python -m gru_keras report ARGS` run in this process, in `directory`, on its store:
-    (exit code, what it printed). One TensorFlow start fewer than `gru_keras(...)`, for tests
-    whose subject is the report, not the process."""
+def here(
+    directory: Path, *args: object, tracking_uri: str | None = None
+) -> subprocess.CompletedProcess:
+    """`python -m gru_keras ARGS` run in this process, in `directory`, on its store (or
+    `tracking_uri`), with what it printed captured: the same result as `gru_keras(...)` without a TensorFlow start (about
+    10 s a command on this machine). For tests whose subject is what a command does, not the
+    process: signals, kills and orphans need `gru_keras(..., background=True)`."""
     from gru_keras.__main__ import main
 
-    printed = io.StringIO()
-    with contextlib.chdir(directory), contextlib.redirect_stdout(printed):
-        code = main(["report", *map(str, args), "--tracking-uri", store(directory)])
-    return code, printed.getvalue()
+    out, err = io.StringIO(), io.StringIO()
+    command = [*map(str, args), "--tracking-uri", tracking_uri or store(directory)]
+    with (
+        contextlib.chdir(directory),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        code = main(command)
+    return subprocess.CompletedProcess(command, code, out.getvalue(), err.getvalue())
 
 
-def wait_for(predicate, timeout: float = 240.0, interval: float = 0.3) -> bool:
+def report_here(directory: Path, *args: object) -> tuple[int, str]:
+    """`here(directory, "report", ARGS)`: (exit code, what it printed)."""
+    result = here(directory, "report", *args)
+    return result.returncode, result.stdout
+
+
+def wait_for(predicate, timeout: float = 480.0, interval: float = 0.3) -> bool:
     """Whether `predicate()` became true within `timeout` seconds (polled: a background CLI
-    reaches a state at a time no test can know)."""
+    reaches a state at a time no test can know). The deadline only catches a CLI that hangs:
+    on 2 busy cores, a driver and two workers each importing TensorFlow took 160 s to reach
+    their first epoch (13 s on idle cores)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

@@ -1,10 +1,9 @@
-import subprocess
-import sys
-
 import pandas as pd
 import pytest
+from cli import here
 from mlflow.tracking import MlflowClient
 
+from gru_keras.__main__ import main
 from gru_keras.analysis.runs import load_bench
 from gru_keras.experiment.bench import (
     BenchShape,
@@ -80,25 +79,9 @@ def test_ratios_are_relative_to_keras_gru_at_the_same_shape():
 @pytest.mark.slow
 def test_bench_cli_writes_a_table(tmp_path):
     output = tmp_path / "bench.csv"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "gru_keras",
-            "bench",
-            "--quick",
-            "--repeats",
-            "2",
-            "--output",
-            str(output),
-            "--tracking-uri",
-            f"sqlite:///{tmp_path / 'mlflow.db'}",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    result = here(
+        *(tmp_path, "bench", "--quick", "--repeats", "2", "--output", output),
+        tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
     )
     assert result.returncode == 0, result.stderr[-2000:]
     table = pd.read_csv(output)
@@ -112,12 +95,11 @@ def test_bench_cli_writes_a_table(tmp_path):
     assert logged.attrs["quick"] is True
 
 
-def test_cli_help_lists_the_commands():
-    result = subprocess.run(
-        [sys.executable, "-m", "gru_keras", "--help"], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0
-    assert "bench" in result.stdout
+def test_cli_help_lists_the_commands(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    assert "bench" in capsys.readouterr().out
 
 
 def test_recurrence_flops_count_the_gate_gemms_by_hand():

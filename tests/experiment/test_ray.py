@@ -7,7 +7,7 @@ import sys
 import time
 
 import pytest
-from cli import ADDING, endless, gru_keras, runs_of, wait_for
+from cli import ADDING, endless, gru_keras, here, runs_of, wait_for
 
 from gru_keras.experiment.config import ConfigError, load_suite
 from gru_keras.experiment.executors.ray import check_shared_store, require_ray
@@ -108,7 +108,12 @@ def test_runs_on_two_ray_workers_finish_once_and_a_killed_worker_fails_only_its_
         time.sleep(1)
     assert not ray_processes()
 
-    again = ray_run(tmp_path, server, suite, "--only", "dataset=" + ",".join(SHORT))
+    # Resumed in this process: nothing to run, so no Ray instance is started.
+    again = here(
+        tmp_path,
+        *("run", suite, "--quiet", "--executor", "ray", "--only", "dataset=" + ",".join(SHORT)),
+        tracking_uri=server,
+    )
     assert again.returncode == 0 and "finished 0, skipped 2, failed 0" in again.stdout
     assert len(runs_of(server, "ray")[1]) == 3
 
@@ -128,7 +133,7 @@ def test_sqlite_and_files_are_refused_for_ray_and_servers_accepted():
 
 def test_the_cli_refuses_ray_with_sqlite_before_any_run(tmp_path, tiny_suite):
     suite = tiny_suite("ray-sqlite", epochs=1)
-    result = gru_keras(tmp_path, "run", suite, "--executor", "ray", timeout=300)
+    result = here(tmp_path, "run", suite, "--executor", "ray")
     assert result.returncode == 2
     assert "unsafe for concurrent writers" in result.stderr
     assert not (tmp_path / "mlflow.db").exists()

@@ -9,7 +9,7 @@ import textwrap
 import time
 
 import pytest
-from cli import gru_keras, runs_of, store
+from cli import gru_keras, here, runs_of, store
 
 from gru_keras import schema
 from gru_keras.experiment import tracking
@@ -57,7 +57,7 @@ def test_two_run_commands_started_together_one_runs_the_other_is_refused(tmp_pat
         ("adding-short__simple_rnn__0", "FINISHED")
     ]
     # The lock died with its holder: the next command runs (and skips the finished run).
-    again = gru_keras(folders[1], "run", suite, "--quiet", tracking_uri=store(tmp_path))
+    again = here(folders[1], "run", suite, "--quiet", tracking_uri=store(tmp_path))
     assert again.returncode == 0 and "skipped 1" in again.stdout
 
 

@@ -8,7 +8,7 @@ import mlflow.keras
 import numpy as np
 import pandas as pd
 import pytest
-from cli import ADDING, DIVERGING, check_metric_scheme, gru_keras, runs_of, store, wait_for
+from cli import ADDING, DIVERGING, check_metric_scheme, gru_keras, here, runs_of, store, wait_for
 
 from gru_keras.__main__ import main
 from gru_keras.experiment.config import load_suite
@@ -18,8 +18,11 @@ pytestmark = pytest.mark.slow
 
 
 def run_cli(tmp_path, *args, background=False):
-    """`gru_keras run ARGS --quiet` into the test directory's store."""
-    return gru_keras(tmp_path, "run", *args, "--quiet", background=background)
+    """`gru_keras run ARGS --quiet` into the test directory's store: in this process, or in
+    the background as its own process for the tests that signal or kill it."""
+    if background:
+        return gru_keras(tmp_path, "run", *args, "--quiet", background=True)
+    return here(tmp_path, "run", *args, "--quiet")
 
 
 def runs_in(tmp_path, experiment="tiny"):

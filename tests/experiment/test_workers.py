@@ -5,9 +5,8 @@ import os
 import signal
 
 import pytest
-from cli import ADDING, DIVERGING, endless, gru_keras, runs_of, store, wait_for
+from cli import ADDING, DIVERGING, endless, gru_keras, here, runs_of, store, wait_for
 
-from gru_keras.__main__ import main
 from gru_keras.experiment.config import load_suite
 from gru_keras.experiment.plan import expand
 from gru_keras.experiment.workers import plan_jobs, usable_cores
@@ -20,12 +19,24 @@ EXECUTION_TAGS = {"pid", "mlflow.runName", "mlflow.source.name", "mlflow.user"}
 
 
 def run_cli(directory, *args, background=False):
-    return gru_keras(directory, "run", *args, "--quiet", background=background)
+    """`gru_keras run ARGS --quiet`: the driver in this process (its workers are processes
+    either way), or in the background as its own process for the tests that signal or
+    kill it."""
+    if background:
+        return gru_keras(directory, "run", *args, "--quiet", background=True)
+    return here(directory, "run", *args, "--quiet")
 
 
 def _by_name(directory, experiment="tiny"):
     client, runs = runs_of(store(directory), experiment)
     return client, {run.info.run_name: run for run in runs}
+
+
+def _state(directory, process) -> str:
+    """What a background CLI got to: its runs' statuses and the end of its stderr."""
+    statuses = {name: run.info.status for name, run in _by_name(directory)[1].items()}
+    stderr = (directory / "stderr.txt").read_text()[-3000:]
+    return f"runs {statuses}, exit code {process.poll()}, stderr:\n{stderr}"
 
 
 def _children(pid: int) -> list[int]:
@@ -112,7 +123,7 @@ def test_sigkill_of_the_driver_leaves_no_worker_and_a_rerun_completes(tmp_path, 
     try:
         assert wait_for(
             lambda: sum(r.info.status == "RUNNING" for r in _by_name(tmp_path)[1].values()) == 2
-        )
+        ), _state(tmp_path, process)
         workers = _children(process.pid)
         assert len(workers) >= 2
     finally:
@@ -143,7 +154,7 @@ def test_sigterm_with_two_jobs_ends_both_running_runs_killed(tmp_path, tiny_suit
     try:
         assert wait_for(
             lambda: sum(r.info.status == "RUNNING" for r in _by_name(tmp_path)[1].values()) == 2
-        )
+        ), _state(tmp_path, process)
         workers = _children(process.pid)
         process.send_signal(stop)
         stdout, _ = process.communicate(timeout=120)
@@ -218,24 +229,17 @@ def test_four_jobs_on_one_sqlite_store_lose_no_run_or_metric_point(tmp_path, tin
         assert {"test/mse", "time/fit_seconds", "time/logging_seconds"} <= set(run.data.metrics)
 
 
-def _in_process(capsys, directory, *args):
-    """`gru_keras run ARGS` in this process (a dry run or a refusal trains nothing, so it
-    needs no TensorFlow of its own): exit code, stdout, stderr."""
-    code = main(["run", *map(str, args), "--tracking-uri", store(directory)])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def test_dry_run_lists_runs_with_estimates_and_writes_nothing(tmp_path, tiny_suite, capsys):
+def test_dry_run_lists_runs_with_estimates_and_writes_nothing(tmp_path, tiny_suite):
     suite = tiny_suite(seeds=(0, 1))
-    code, first, _ = _in_process(capsys, tmp_path, suite, "--dry-run")
-    assert code == 0
+    result = here(tmp_path, "run", suite, "--dry-run")
+    first = result.stdout
+    assert result.returncode == 0
     assert "4 runs: 4 to run, 0 to skip" in first
     assert "no estimate" in first
     assert not (tmp_path / "mlflow.db").exists()
 
     assert run_cli(tmp_path, suite, "--only", "seed=0").returncode == 0
-    _, second, _ = _in_process(capsys, tmp_path, suite, "--dry-run")
+    second = here(tmp_path, "run", suite, "--dry-run").stdout
     assert "4 runs: 2 to run, 2 to skip" in second
     assert "skip  adding-short__custom_gru__0" in second
     # Seed 1 is estimated from seed 0 of the same dataset and model.
@@ -243,9 +247,10 @@ def test_dry_run_lists_runs_with_estimates_and_writes_nothing(tmp_path, tiny_sui
     assert len(_by_name(tmp_path)[1]) == 2
 
 
-def test_only_with_an_unknown_value_names_the_choices(tmp_path, tiny_suite, capsys):
-    code, _, stderr = _in_process(capsys, tmp_path, tiny_suite(), "--only", "model=gru")
-    assert code == 2
+def test_only_with_an_unknown_value_names_the_choices(tmp_path, tiny_suite):
+    result = here(tmp_path, "run", tiny_suite(), "--only", "model=gru")
+    stderr = result.stderr
+    assert result.returncode == 2
     assert "valid choices: custom_gru, simple_rnn" in stderr
     assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1
     assert not (tmp_path / "mlflow.db").exists()

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-from cli import ADDING, DIVERGING, gru_keras, pdf_text, report_here
+from cli import ADDING, DIVERGING, here, pdf_text, report_here
 from mlflow.tracking import MlflowClient
 from pypdf import PdfReader
 
@@ -26,7 +26,11 @@ def smoke(tmp_path_factory):
     directory = tmp_path_factory.mktemp("smoke")
     # Two of the four variants, and the baselines, on every smoke dataset: every section of
     # the report at two thirds of the runs (the other variants run in the family tests).
-    run = gru_keras(directory, "run", SMOKE, "--quiet", "--only", f"model={','.join(MODELS)}")
+    # Without XLA: its compiling costs seconds a run, and tests/experiment/test_xla.py covers it.
+    run = here(
+        *(directory, "run", SMOKE, "--quiet", "--jit-compile", "false"),
+        *("--only", f"model={','.join(MODELS)}"),
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     code, printed = report_here(directory, "--experiment", "smoke")
     assert code == 0
@@ -121,7 +125,7 @@ EDGE_DATASETS = ADDING.format(length=10, train_size=128) + DIVERGING
 
 def test_report_with_failed_and_missing_runs_still_builds_and_says_why(tmp_path, tiny_suite):
     suite = tiny_suite("report-edge", seeds=(0, 1), datasets=EDGE_DATASETS)
-    run = gru_keras(tmp_path, "run", suite, "--quiet")
+    run = here(tmp_path, "run", suite, "--quiet")
     assert run.returncode == 1  # the diverging runs failed; the others went on
     wider = tiny_suite(
         "report-edge", seeds=(0, 1, 2), datasets=EDGE_DATASETS, directory=tmp_path / "wider"

@@ -3,7 +3,7 @@ custom GRU here; the smoke suite runs every variant on both datasets."""
 
 import pandas as pd
 import pytest
-from cli import check_metric_scheme, gru_keras, pdf_text, report_here, runs_of, store
+from cli import check_metric_scheme, here, pdf_text, report_here, runs_of, store
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,7 @@ def speech_suite(tiny_suite, datasets=DATASETS):
 
 def test_both_speech_datasets_run_every_variant_and_the_report_shows_them(tmp_path, tiny_suite):
     suite = speech_suite(tiny_suite)
-    result = gru_keras(tmp_path, "run", suite, "--quiet")
+    result = here(tmp_path, "run", suite, "--quiet")
     assert result.returncode == 0, result.stderr[-3000:]
     assert list((tmp_path / "data" / "cache" / "datasets").glob("spoken-digits-*.npz"))
     client, found = runs_of(store(tmp_path), "speech-tiny")
@@ -66,7 +66,7 @@ def test_both_speech_datasets_run_every_variant_and_the_report_shows_them(tmp_pa
 
 def test_a_bad_speech_setting_is_a_config_error_naming_the_choices(tmp_path, tiny_suite):
     suite = speech_suite(tiny_suite, DATASETS.replace("max_digits = 3", 'features = "wav"'))
-    result = gru_keras(tmp_path, "run", suite, "--quiet")
+    result = here(tmp_path, "run", suite, "--quiet")
     assert result.returncode == 2
     assert "valid choices: logmel, mfcc" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

@@ -4,7 +4,7 @@ generated numbers-dates-fr (tests/report/test_e2e.py)."""
 
 import pandas as pd
 import pytest
-from cli import check_metric_scheme, gru_keras, pdf_text, report_here, runs_of, store
+from cli import check_metric_scheme, here, pdf_text, report_here, runs_of, store
 
 from gru_keras.variants import VARIANTS
 
@@ -53,7 +53,7 @@ def test_every_variant_translates_through_the_cli_and_the_report_shows_samples(
     lines += [f"{s} {i}\t{t} {i}\n" for i in range(40) for s, t in PAIRS[:1]]
     write_tatoeba(tmp_path / "fra.txt", lines)
     suite = translation_suite(tiny_suite)
-    result = gru_keras(tmp_path, "run", suite, "--quiet")
+    result = here(tmp_path, "run", suite, "--quiet")
     assert result.returncode == 0, result.stderr[-3000:]
     client, runs = runs_of(store(tmp_path), "translation-tiny")
     assert {run.info.run_name for run in runs} == {
@@ -95,7 +95,7 @@ def test_every_variant_translates_through_the_cli_and_the_report_shows_samples(
 
 def test_a_malformed_tatoeba_file_is_a_config_error_naming_the_line(tmp_path, tiny_suite):
     write_tatoeba(tmp_path / "fra.txt", ["Go.\tVa !\n", "only one column\n"])
-    result = gru_keras(tmp_path, "run", translation_suite(tiny_suite), "--quiet")
+    result = here(tmp_path, "run", translation_suite(tiny_suite), "--quiet")
     assert result.returncode == 2
     assert "fra.txt, line 2: expected 'source<TAB>target" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
