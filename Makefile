@@ -17,8 +17,10 @@ $(STAMP): pyproject.toml
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
-experiment: $(STAMP) ## run the experiment suite (SUITE=path to pick another), then build its PDF report
+experiment: $(STAMP) ## run the experiment suite (SUITE=path to pick another), time its shapes, then build its PDF report
 	@$(BIN)/python -m gru_keras run $(SUITE); status=$$?; \
+	$(BIN)/python -m gru_keras bench --suite $(SUITE) --output reports/bench-suite.csv \
+		|| echo "make experiment: the benchmark at the suite's shapes failed; the report will say speed was not measured" >&2; \
 	$(BIN)/python -m gru_keras report $(SUITE); report=$$?; \
 	if [ $$report -ne 0 ]; then echo "make experiment: the report failed (exit $$report); reports/latest.pdf is still the previous one" >&2; fi; \
 	if [ $$status -ne 0 ]; then exit $$status; fi; exit $$report

@@ -56,6 +56,14 @@ def _add_bench(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Nam
     )
     parser.add_argument("--quick", action="store_true", help="one tiny shape only (smoke check)")
     parser.add_argument(
+        "--suite",
+        type=Path,
+        default=None,
+        help="time the shapes of this suite file instead (its datasets' batch, length and "
+        "features, units matched to their budgets; about 2 s of timing per shape, logged for "
+        "that suite's report; `make experiment` runs it)",
+    )
+    parser.add_argument(
         "--tracking-uri",
         default=None,
         help="MLflow store the table is logged to, for the report "
@@ -71,14 +79,39 @@ def _add_bench(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Nam
     def run(args: argparse.Namespace) -> int:
         if args.repeats < 1:
             parser.error("--repeats must be at least 1")
-        from gru_keras.experiment.bench import default_shapes, format_table, run_bench
+        from gru_keras.experiment.bench import (
+            SUITE_SECONDS,
+            default_shapes,
+            format_table,
+            log_bench,
+            run_bench,
+            suite_shapes,
+        )
+        from gru_keras.experiment.config import ConfigError, load_suite
 
-        table = run_bench(default_shapes(args.quick), repeats=args.repeats, output=args.output)
+        suite_name = ""
+        if args.suite is not None:
+            try:
+                suite = load_suite(args.suite)
+                shapes = suite_shapes(suite)
+            except ConfigError as error:
+                return _usage_error(error)
+            if not shapes:
+                return _usage_error(
+                    f"{args.suite}: no dataset of this suite has sequence-of-vector inputs "
+                    "to time (translation's token inputs are not benchmarked)"
+                )
+            suite_name = suite.name
+            table = run_bench(
+                shapes, repeats=args.repeats, output=args.output, min_seconds=SUITE_SECONDS
+            )
+        else:
+            table = run_bench(default_shapes(args.quick), repeats=args.repeats, output=args.output)
         print(format_table(table))
         print(f"\nsaved {args.output}")
-        from gru_keras.experiment.bench import log_bench
-
-        run_id = log_bench(args.output, args.quick, args.repeats, args.tracking_uri)
+        run_id = log_bench(
+            args.output, args.quick, args.repeats, args.tracking_uri, suite=suite_name
+        )
         print(f"logged to MLflow experiment 'bench', run {run_id}")
         return 0
 

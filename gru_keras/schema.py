@@ -156,6 +156,7 @@ RESOLVED_FILE = "suite.json"  # and as resolved (bases merged, defaults filled)
 REPORT_DIR = "report"
 BENCH_EXPERIMENT = "bench"
 BENCH_FILE = "bench.csv"
+PARAM_BENCH_SUITE = "suite"  # a benchmark at a suite's own shapes: the suite's name
 
 
 def run_name(dataset: str, model: str, seed: int) -> str:

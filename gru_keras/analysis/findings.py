@@ -11,6 +11,7 @@ import pandas as pd
 
 from gru_keras import schema
 from gru_keras.analysis.stats import BETTER, EQUIVALENT, NOT_CONVERGED, TOO_FEW, WORSE
+from gru_keras.analysis.tables import decimals_for
 from gru_keras.variants import model_order
 
 
@@ -150,6 +151,52 @@ def convergence_sentence(summary: pd.DataFrame) -> str:
 def claim_sentences(claims: pd.DataFrame) -> list[str]:
     """One line per literature claim: the claim and its verdict."""
     return [f"{row.claim}: {row.verdict.lower()}." for row in claims.itertuples()]
+
+
+def _dataset_finding(summary: pd.DataFrame, pairs: pd.DataFrame, dataset: str) -> str:
+    variants = summary[(summary["dataset"] == dataset) & ~summary["baseline"]].dropna(
+        subset=["mean"]
+    )
+    if not len(variants):
+        return f"{dataset}: no finished recurrent run"
+    higher = bool(variants["higher_is_better"].iloc[0])
+    best = variants.loc[variants["mean"].idxmax() if higher else variants["mean"].idxmin()]
+    places = decimals_for(variants["mean"])
+    text = f"{dataset}: best mean {best['model']} {best['mean']:.{places}f}"
+    subject = variants[variants["model"] == schema.SUBJECT]
+    if best["model"] != schema.SUBJECT and len(subject):
+        text += f" (custom_gru {subject['mean'].iloc[0]:.{places}f})"
+    rows = (
+        pairs[(pairs["dataset"] == dataset) & (pairs["first"] == schema.SUBJECT)]
+        if len(pairs)
+        else pairs
+    )
+    decided = (
+        [
+            f"{row.verdict} than {row.second}"
+            if row.verdict in (BETTER, WORSE)
+            else f"{row.verdict} with {row.second}"
+            if row.verdict in (EQUIVALENT,)
+            else f"no significant difference from {row.second}"
+            for row in rows.itertuples()
+            if row.verdict not in _UNDECIDED
+        ]
+        if len(rows)
+        else []
+    )
+    if decided:
+        text += ", custom_gru " + ", ".join(decided)
+    elif len(rows) and (rows["verdict"] == NOT_CONVERGED).any():
+        text += ", no verdict: not converged"
+    elif len(rows):
+        text += ", no verdict: too few seeds"
+    return text
+
+
+def family_finding(summary: pd.DataFrame, pairs: pd.DataFrame, datasets: list[str]) -> str:
+    """A family page's result in one sentence: per dataset the best recurrent mean, where
+    custom_gru stands, and its head-to-head verdicts (or why there are none)."""
+    return "Finding: " + "; ".join(_dataset_finding(summary, pairs, d) for d in datasets) + "."
 
 
 def executive_summary(

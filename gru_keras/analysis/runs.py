@@ -221,9 +221,10 @@ def load_array_artifact(client: MlflowClient, run_id: str, path: str) -> dict[st
             return {name: arrays[name] for name in arrays.files}
 
 
-def load_bench(client: MlflowClient) -> pd.DataFrame | None:
-    """The table of the latest full `make bench` run in the store (quick runs only if there
-    is nothing else), or None when the benchmark never ran against this store."""
+def load_bench(client: MlflowClient, suite: str = "") -> pd.DataFrame | None:
+    """The table of the latest benchmark at `suite`'s own shapes (`bench --suite`, which
+    `make experiment` runs), else of the latest full `make bench`, else of a quick one; None
+    when the benchmark never ran against this store."""
     found = client.get_experiment_by_name(schema.BENCH_EXPERIMENT)
     if found is None:
         return None
@@ -233,7 +234,13 @@ def load_bench(client: MlflowClient) -> pd.DataFrame | None:
         order_by=["attributes.start_time DESC"],
         max_results=50,
     )
-    runs = sorted(runs, key=lambda run: run.data.params.get("quick") == "True")
+    runs = sorted(
+        runs,
+        key=lambda run: (
+            not suite or run.data.params.get(schema.PARAM_BENCH_SUITE) != suite,
+            run.data.params.get("quick") == "True",
+        ),
+    )
     with tempfile.TemporaryDirectory() as directory:
         for run in runs:
             local = _download(client, run.info.run_id, schema.BENCH_FILE, directory)
@@ -241,6 +248,7 @@ def load_bench(client: MlflowClient) -> pd.DataFrame | None:
                 table = pd.read_csv(local)
                 table.attrs["quick"] = run.data.params.get("quick") == "True"
                 table.attrs["machine"] = run.data.tags.get(schema.TAG_MACHINE, "not recorded")
+                table.attrs["suite"] = run.data.params.get(schema.PARAM_BENCH_SUITE, "")
                 return table
     return None
 

@@ -213,11 +213,3 @@ def mean_band(
             np.nanmin(padded, axis=0),
             np.nanmax(padded, axis=0),
         )
-
-
-def first_reaching(curve: np.ndarray, target: float, lower_is_better: bool = True) -> float:
-    """1-based index of the first value at or past `target`; NaN if the curve never gets there."""
-    curve = np.asarray(curve, dtype=float)
-    reached = curve <= target if lower_is_better else curve >= target
-    hits = np.flatnonzero(reached)
-    return float(hits[0] + 1) if len(hits) else np.nan

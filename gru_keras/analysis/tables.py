@@ -211,6 +211,20 @@ def _verdict(row) -> str:
     return decide(row.p_adjusted, row.difference, row.higher_is_better)
 
 
+SIGNIFICANT = 3  # significant figures of the largest mean of a dataset; the rest align to it
+
+
+def decimals_for(values: pd.Series) -> int:
+    """Decimal places that give the largest finite |value| `SIGNIFICANT` significant figures;
+    every value of one dataset and metric is then printed with the same places
+    (0.153 / 0.009 / 0.010, not 0.153 / 0.009413 / 0.01035)."""
+    finite = np.abs(values[np.isfinite(values)])
+    finite = finite[finite > 0]
+    if not len(finite):
+        return SIGNIFICANT
+    return int(max(0, min(8, SIGNIFICANT - 1 - np.floor(np.log10(finite.max())))))
+
+
 def best_models(summary: pd.DataFrame) -> pd.Series:
     """Per dataset, the model with the best mean headline metric."""
     best = {}

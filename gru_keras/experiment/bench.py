@@ -23,7 +23,9 @@ import numpy as np
 import pandas as pd
 
 from gru_keras import schema
-from gru_keras.variants import VARIANTS, get_variant, matched_units
+from gru_keras.experiment.config import SuiteConfig
+from gru_keras.experiment.plan import DatasetCache
+from gru_keras.variants import VARIANTS, get_variant, matched_units, solve_units
 
 REFERENCE = schema.REFERENCE
 MIN_TIMED_SECONDS = 6.0  # timed work per shape at least, so fast shapes get more repeats
@@ -116,10 +118,16 @@ def _build_model(name: str, units: int, shape: BenchShape) -> keras.Model:
 
 
 def time_shape(
-    shape: BenchShape, names: list[str], repeats: int = 15, warmup: int = 3, seed: int = 0
+    shape: BenchShape,
+    names: list[str],
+    repeats: int = 15,
+    warmup: int = 3,
+    seed: int = 0,
+    min_seconds: float = MIN_TIMED_SECONDS,
 ) -> list[dict]:
     """Median training-step and inference milliseconds of each variant at one shape, over at
-    least `repeats` interleaved rounds (more when a round is fast)."""
+    least `repeats` interleaved rounds (more when a round is fast, up to `min_seconds` of
+    timed work)."""
     keras.utils.set_random_seed(seed)
     units = units_per_variant(shape, names)
     models = {name: _build_model(name, units[name], shape) for name in names}
@@ -137,7 +145,7 @@ def time_shape(
         model.predict_on_batch(inputs)
     per_round = time.perf_counter() - round_started
     # Cheap shapes get more repeats: at a few milliseconds a step, 15 samples are noise.
-    repeats = int(min(MAX_REPEATS, max(repeats, MIN_TIMED_SECONDS / max(per_round, 1e-6))))
+    repeats = int(min(MAX_REPEATS, max(repeats, min_seconds / max(per_round, 1e-6))))
 
     train_times: dict[str, list[float]] = {name: [] for name in names}
     infer_times: dict[str, list[float]] = {name: [] for name in names}
@@ -192,6 +200,7 @@ def run_bench(
     repeats: int = 15,
     output: Path | None = Path("reports/bench.csv"),
     progress=print,
+    min_seconds: float = MIN_TIMED_SECONDS,
 ) -> pd.DataFrame:
     """Time every shape and return (and optionally save) the table with ratios."""
     # Keras announces each new model's traced functions as "retracing"; expected here.
@@ -207,7 +216,7 @@ def run_bench(
             f"[{index}/{len(shapes)}] T={shape.timesteps} units={shape.units} "
             f"jit={shape.jit_compile} {shape.sizing}"
         )
-        rows.extend(time_shape(shape, names, repeats=repeats))
+        rows.extend(time_shape(shape, names, repeats=repeats, min_seconds=min_seconds))
     table = add_ratios(pd.DataFrame(rows))
     table["peak_gflops"] = peak
     table["train_peak_share"] = table["train_gflops"] / peak
@@ -218,8 +227,43 @@ def run_bench(
     return table
 
 
-def log_bench(csv_path: Path, quick: bool, repeats: int, tracking_uri: str | None = None) -> str:
-    """Log a benchmark table to the MLflow experiment `bench`, where the report finds it."""
+SUITE_SECONDS = 2.0  # timed work per shape of a suite's benchmark: all of it under a minute
+
+
+def suite_shapes(suite: SuiteConfig, cache: DatasetCache | None = None) -> list[BenchShape]:
+    """The suite's own shapes: per dataset whose inputs are one sequence of feature vectors,
+    its batch size, sequence length and features, and the units `keras_gru` gets at the
+    dataset's parameter budget, the other variants matched to it (`same_params`, as in the
+    suite). Without XLA, so that every variant runs the same kind of graph. Translation's
+    token inputs feed an encoder-decoder, which the one-layer benchmark model is not."""
+    cache = cache or DatasetCache()
+    shapes = []
+    for dataset in suite.datasets:
+        data = cache.get(dataset)
+        inputs = data.x_train
+        if not (isinstance(inputs, np.ndarray) and inputs.ndim == 3 and inputs.dtype.kind == "f"):
+            continue
+        _, timesteps, features = inputs.shape
+        units = solve_units(
+            dataset.task.core_parameters(get_variant(REFERENCE), data, dataset.model),
+            dataset.parameter_budget,
+        )
+        batch = min(dataset.training.batch_size, len(inputs))
+        shape = BenchShape(batch, timesteps, features, units, False, "same_params")
+        if shape not in shapes:
+            shapes.append(shape)
+    return shapes
+
+
+def log_bench(
+    csv_path: Path,
+    quick: bool,
+    repeats: int,
+    tracking_uri: str | None = None,
+    suite: str = "",
+) -> str:
+    """Log a benchmark table to the MLflow experiment `bench`, where the report finds it;
+    `suite` names the suite whose shapes it timed (the report of that suite prefers it)."""
     from gru_keras.experiment import tracking
     from gru_keras.experiment.store import ensure_experiment
 
@@ -227,13 +271,14 @@ def log_bench(csv_path: Path, quick: bool, repeats: int, tracking_uri: str | Non
     experiment_id = ensure_experiment(client, schema.BENCH_EXPERIMENT)
     run = client.create_run(
         experiment_id,
-        run_name="bench-quick" if quick else "bench",
+        run_name=f"bench-{suite}" if suite else "bench-quick" if quick else "bench",
         tags={
             schema.TAG_MACHINE: tracking.machine(),
             schema.TAG_GIT_COMMIT: tracking.git_commit(),
         },
     )
     client.log_param(run.info.run_id, "quick", str(quick))
+    client.log_param(run.info.run_id, schema.PARAM_BENCH_SUITE, suite)
     client.log_param(run.info.run_id, "repeats", str(repeats))
     with tempfile.TemporaryDirectory() as directory:
         # Under the fixed name the report looks for, whatever --output was.

@@ -262,6 +262,8 @@ class Task(abc.ABC):
             measured faster with it at the task's default size, compile time included.
             (Every task's steps compile under XLA, masking and CTC included, and agree with
             the plain steps: tests/experiment/test_xla.py.)
+        reference_lines: What a model that learned nothing scores on the headline metric
+            (name -> value: predicting the mean, chance), drawn on the report's metric plots.
     """
 
     name: str = ""
@@ -274,6 +276,7 @@ class Task(abc.ABC):
     memory_probe: bool = False
     loss_at_last_step: bool = False
     xla_variants: frozenset[str] = frozenset()
+    reference_lines: dict[str, float] = {}  # noqa: RUF012 - read-only class-level constant
 
     @property
     def headline_column(self) -> str:

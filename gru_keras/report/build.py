@@ -35,7 +35,7 @@ def write_tables(
     markdown_path = inside(directory, f"{stem}-summary.md")
     summary.to_csv(summary_csv, index=False)
     pairs.to_csv(pairs_csv, index=False)
-    markdown = [f"# {stem}: test results", "", to_markdown(summary), ""]
+    markdown = [f"# {stem}: test results", "", to_markdown(summary, pairs), ""]
     if len(pairs):
         markdown += [
             "## Head-to-head (Welch's t over seeds, 95% CI; p Holm-adjusted over the report)",

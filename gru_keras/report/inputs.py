@@ -70,5 +70,5 @@ def gather(
         gradients=stored.load_table_artifacts(client, recurrent, schema.GRADIENT_FILE),
         gates=stored.load_gate_arrays(client, runs),
         tables=tables,
-        bench=stored.load_bench(client),
+        bench=stored.load_bench(client, experiment),
     )

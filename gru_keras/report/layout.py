@@ -59,15 +59,30 @@ def new_page(title: str, caption: str = "", subtitle: str = "") -> Figure:
     return figure
 
 
-def message_page(title: str, message: str) -> Figure:
-    """A page that says, in its body, why there is nothing to draw."""
-    figure = new_page(title)
-    figure.text(0.5, 0.55, textwrap.fill(message, 90), fontsize=12, ha="center", va="center")
-    return figure
-
-
-def _chunks(frame: pd.DataFrame, size: int) -> list[pd.DataFrame]:
-    return [frame.iloc[start : start + size] for start in range(0, max(len(frame), 1), size)]
+def _chunks(frame: pd.DataFrame, size: int, group: str | None = None) -> list[pd.DataFrame]:
+    """Pages of at most `size` rows, as even as can be (no page of a few leftover rows), and
+    with `group`, a group's rows (one dataset's) on one page wherever the group fits."""
+    if len(frame) <= size:
+        return [frame]
+    pages = -(-len(frame) // size)
+    target = -(-len(frame) // pages)  # balanced: 25 rows at 24 a page are 13 + 12
+    blocks = (
+        [rows for _, rows in frame.groupby(group, sort=False)]
+        if group
+        else [frame.iloc[[index]] for index in range(len(frame))]
+    )
+    chunks, current = [], []
+    for block in blocks:
+        filled = sum(len(part) for part in current)
+        if current and (filled + len(block) > size or filled >= target):
+            chunks.append(pd.concat(current))
+            current = []
+        current.append(block)
+    chunks.append(pd.concat(current))
+    # A group longer than a page is split plainly.
+    return [
+        chunk.iloc[start : start + size] for chunk in chunks for start in range(0, len(chunk), size)
+    ]
 
 
 def table_pages(
@@ -80,12 +95,14 @@ def table_pages(
     subtitle: str = "",
     rows_per_page: int = TABLE_ROWS_PER_PAGE,
     wrap: int = 0,
+    group: str | None = "dataset",
 ) -> list[Figure]:
-    """A table over as many pages as it needs; a row flagged in `bold_column` is bold, and
+    """A table over as many pages as it needs, balanced and keeping each `group`'s rows
+    together (`_chunks`); a row flagged in `bold_column` is bold, and
     `color_column` (a column of colours or "") tints that row's first cells' text."""
     columns = [c for c in frame.columns if c not in (bold_column, color_column)]
     pages = []
-    chunks = _chunks(frame, rows_per_page)
+    chunks = _chunks(frame, rows_per_page, group if group in frame else None)
     for index, chunk in enumerate(chunks):
         page_title = title if index == 0 else f"{title} (continued)"
         figure = new_page(page_title, caption, subtitle if index == 0 else "")

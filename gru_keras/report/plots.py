@@ -112,47 +112,91 @@ def metric_dots(axis: Axes, runs: pd.DataFrame, metric: str, models: Sequence[st
     return axis
 
 
-def metric_bars(axis: Axes, summary: pd.DataFrame, metric_label: str) -> Axes:
-    """The headline test metric per model: bar at the mean, whisker over the 95% CI;
-    models without a finished run are marked as missing."""
+def metric_bars(
+    axis: Axes,
+    summary: pd.DataFrame,
+    metric_label: str,
+    references: dict[str, float] | None = None,
+) -> Axes:
+    """The headline test metric per model as a dot plot: the mean with its 95% CI as a
+    whisker, on an axis fitted to the values (not from zero, so 0.97 against 0.98 shows
+    without a bar's length exaggerating it). Crosses are the non-neural baselines; a hollow
+    marker is a model some of whose seeds did not converge. `references` are dashed lines
+    with their names (predict-the-mean, chance); models without a finished run are marked
+    missing."""
     positions = np.arange(len(summary))
     for position, (_, row) in zip(positions, summary.iterrows(), strict=True):
         color = model_color(row["model"])
         if not np.isfinite(row["mean"]):
-            axis.text(position, 0, "missing", rotation=90, ha="center", va="bottom", fontsize=7)
+            axis.text(
+                position,
+                0.5,
+                "missing",
+                transform=axis.get_xaxis_transform(),
+                rotation=90,
+                ha="center",
+                va="center",
+                fontsize=7,
+            )
             continue
-        hatch = "//" if row.get("baseline") else None
-        axis.bar(position, row["mean"], color=color, hatch=hatch, edgecolor="white", width=0.7)
+        hollow = bool(row.get("not_converged", 0))
+        axis.plot(
+            position,
+            row["mean"],
+            "X" if row.get("baseline") else model_style(row["model"])["marker"],
+            color=color,
+            markersize=7,
+            markerfacecolor="white" if hollow else color,
+            markeredgewidth=1.5,
+        )
+        if hollow:
+            axis.annotate(
+                "not conv.",
+                (position, row["mean"]),
+                xytext=(6, 0),
+                textcoords="offset points",
+                fontsize=6,
+                va="center",
+                color="#555555",
+            )
         if np.isfinite(row["ci_low"]):
             axis.errorbar(
                 position,
                 row["mean"],
                 yerr=[[row["mean"] - row["ci_low"]], [row["ci_high"] - row["mean"]]],
-                color="black",
+                color=color,
                 capsize=3,
                 linewidth=1,
             )
+    for name, value in (references or {}).items():
+        axis.axhline(value, color="#777777", linestyle="--", linewidth=1)
+        axis.text(
+            1.0,
+            value,
+            f" {name} {value:.3g}",
+            transform=axis.get_yaxis_transform(),
+            fontsize=6.5,
+            va="bottom",
+            ha="right",
+            color="#555555",
+        )
     axis.set_xticks(positions, summary["model"], rotation=35, ha="right", fontsize=7.5)
+    axis.set_xlim(-0.6, len(summary) - 0.4)
     axis.set_ylabel(metric_label)
-    means = summary["mean"].to_numpy(float)
-    means = means[np.isfinite(means)]
-    if len(means) and (means >= 0).all():
-        # Bars start at zero; all-zero bars (chance-level accuracy) still get a visible scale.
-        axis.set_ylim(bottom=0, top=None if means.max() > 0 else 1)
+    axis.margins(y=0.15)
     limit = _far_off_limit(summary["ci_high"].fillna(summary["mean"]).to_numpy(float))
     if limit is not None:
         axis.set_ylim(top=limit)
         for position, value in zip(positions, summary["mean"], strict=True):
             if np.isfinite(value) and value > limit:
-                axis.text(
-                    position,
-                    limit * 0.97,
+                axis.annotate(
                     f"{value:.3g} ↑",
+                    (position, limit),
+                    xytext=(0, -4),
+                    textcoords="offset points",
                     ha="center",
                     va="top",
                     fontsize=7,
-                    rotation=90,
-                    color="white",
                 )
     axis.grid(axis="y", alpha=0.3)
     return axis
@@ -220,22 +264,26 @@ def family_page(
     summary: pd.DataFrame,
     runs: pd.DataFrame,
     curves: pd.DataFrame,
+    references: dict[str, dict[str, float]] | None = None,
+    finding: str = "",
 ) -> Figure:
-    """One row per dataset: learning curves, test metric with CIs, quality against time."""
+    """One row per dataset: learning curves, test metric with CIs (and each dataset's
+    `references` lines), quality against time; `finding` is the page's one-sentence result."""
     models = _models_of(summary[summary["dataset"].isin(datasets)])
     figure = new_page(
         f"Task family: {family}",
-        "Left: validation loss per epoch (thin lines: each seed, to where early stopping "
-        "ended it; thick line and band: mean and min to max over seeds, drawn only over the "
-        "epochs every seed reached). Middle: the headline test metric, mean with "
-        "95% Student-t interval of the mean over seeds; hatched bars are non-neural baselines "
-        "(deterministic, one run). Right: every run's test metric against its training time "
-        "(squares: baselines; those under 1 ms are drawn at 1 ms). A value far off the scale is drawn at the top "
-        "edge with its value and an arrow. Look for a GRU that is lower/higher than SimpleRNN "
-        "and LSTM beyond the whiskers, and for where it sits on the time axis.",
+        "Left: validation loss per epoch (thin: each seed, to where it stopped; thick and band: "
+        "mean and min to max, only over epochs every seed reached). Middle: headline test "
+        "metric, mean with 95% Student-t interval over seeds, on an axis fitted to the values "
+        "(not from zero); a cross marks a non-neural baseline (one deterministic run), a hollow "
+        "marker a model with seeds that did not converge, a dashed line what predicting the "
+        "mean or chance scores. Right: each run's test metric against its training time "
+        "(squares: baselines, drawn at 1 ms at least). A value far off the scale sits at the "
+        "top edge with its value.",
+        subtitle=finding,
     )
     grid = figure.add_gridspec(
-        len(datasets), 3, left=0.08, right=0.98, top=0.88, bottom=0.2, hspace=0.75, wspace=0.32
+        len(datasets), 3, left=0.08, right=0.98, top=0.85, bottom=0.2, hspace=0.75, wspace=0.32
     )
     for row, dataset in enumerate(datasets):
         of_dataset = summary[summary["dataset"] == dataset]
@@ -248,7 +296,7 @@ def family_page(
         )
         curves_axis.set_title(f"{dataset}: learning curves", fontsize=9)
         bars_axis = figure.add_subplot(grid[row, 1])
-        metric_bars(bars_axis, of_dataset, label)
+        metric_bars(bars_axis, of_dataset, label, (references or {}).get(dataset))
         bars_axis.set_title(f"{dataset}: {label} ({arrow})", fontsize=9)
         time_axis = figure.add_subplot(grid[row, 2])
         quality_against_time(time_axis, runs[runs["dataset"] == dataset], metric, label)

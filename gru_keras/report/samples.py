@@ -8,7 +8,7 @@ import pandas as pd
 
 from gru_keras.variants import model_order
 
-SAMPLES_SHOWN = 6
+SAMPLES_SHOWN = 3  # disagreeing samples per dataset: one page each
 
 # Fits above the caption at 8 pt with the sample pages' column widths.
 SAMPLE_ROWS_PER_PAGE = 24
@@ -16,11 +16,27 @@ SAMPLE_ROWS_PER_PAGE = 24
 MATCH_COLORS = {True: "#1A7F37", False: "#B42318"}
 
 
+TEXT_WIDTH = 110  # characters of a sample's text at 8 pt in the sample tables' text column
+
+
+def clip(text: str, width: int = TEXT_WIDTH) -> str:
+    """`text` cut to `width` characters at a word boundary, with an ellipsis where cut."""
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1]
+    if " " in cut[width // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip() + "…"
+
+
 def sample_translations(
     samples: pd.DataFrame, dataset: str, count: int, source_column: str = "source"
 ) -> pd.DataFrame:
-    """The first `count` samples of a dataset, each as its source (or voice) and reference
-    followed by every model's output (first seed) and whether it matches exactly."""
+    """Up to `count` samples of a dataset on which the models disagree (some exact and some
+    not, or different outputs), each as its source (or voice) and reference followed by
+    every model's output (first seed) and whether it matches exactly. Samples every model
+    gets right, or gets wrong alike, say nothing about the difference between them; an
+    empty table when there is none."""
     of_dataset = samples[samples["dataset"] == dataset]
     first_seeds = of_dataset["seed"] == of_dataset.groupby("model")["seed"].transform("min")
     of_dataset = of_dataset[first_seeds]
@@ -29,21 +45,33 @@ def sample_translations(
         model: of_dataset[of_dataset["model"] == model].reset_index(drop=True) for model in models
     }
     rows = []
+    shown = 0
     # Every run logs the same first test examples in the same order.
-    for number, sample in by_model[models[0]].head(count).iterrows() if models else []:
-        rows.append(_sample_row(number + 1, source_column, sample[source_column], ""))
-        rows.append(_sample_row(number + 1, "reference", sample["reference"], ""))
-        for model in models:
-            if number < len(by_model[model]):
-                hypothesis = by_model[model].loc[number, "hypothesis"]
-                hypothesis = "" if pd.isna(hypothesis) else str(hypothesis)
-                matched = hypothesis == str(sample["reference"])
-                rows.append(
-                    _sample_row(
-                        number + 1, model, hypothesis, "exact" if matched else "differs", matched
-                    )
+    for number, sample in by_model[models[0]].iterrows() if models else []:
+        if shown == count:
+            break
+        outputs = {
+            model: _text(by_model[model].loc[number, "hypothesis"])
+            for model in models
+            if number < len(by_model[model])
+        }
+        if len(set(outputs.values())) < 2:
+            continue
+        shown += 1
+        rows.append(_sample_row(number + 1, source_column, clip(str(sample[source_column])), ""))
+        rows.append(_sample_row(number + 1, "reference", clip(str(sample["reference"])), ""))
+        for model, hypothesis in outputs.items():
+            matched = hypothesis == str(sample["reference"])
+            rows.append(
+                _sample_row(
+                    number + 1, model, clip(hypothesis), "exact" if matched else "differs", matched
                 )
+            )
     return pd.DataFrame(rows, columns=["sentence", "text of", "text", "match", "color"])
+
+
+def _text(value: object) -> str:
+    return "" if pd.isna(value) else str(value)
 
 
 def _sample_row(number: int, who: str, text: str, match: str, matched: bool | None = None):

@@ -9,10 +9,10 @@ from matplotlib.figure import Figure
 from gru_keras.analysis import claims, findings
 from gru_keras.analysis.stats import EQUIVALENCE_MARGIN
 from gru_keras.analysis.tables import deviation_table
-from gru_keras.families import FAMILIES
+from gru_keras.families import FAMILIES, TASKS
 from gru_keras.report import plots
 from gru_keras.report.inputs import ReportInputs
-from gru_keras.report.layout import chunked, message_page, model_color, new_page, table_pages
+from gru_keras.report.layout import chunked, model_color, new_page, table_pages
 from gru_keras.report.text import bench_display, display_head_to_head, display_summary
 from gru_keras.variants import VARIANTS
 
@@ -52,9 +52,7 @@ def provenance(inputs: ReportInputs) -> str:
 
 def executive_pages(inputs: ReportInputs) -> list[Figure]:
     """Page 1: the findings in sentences, every number from the tables that follow."""
-    table = claims.claims_table(
-        inputs.runs, inputs.summary, inputs.pairs, inputs.curves, inputs.bench
-    )
+    table = claims.claims_table(inputs.runs, inputs.summary, inputs.pairs, inputs.bench)
     sentences = findings.executive_summary(inputs.summary, inputs.pairs, table)
     return [
         plots.text_page(
@@ -78,18 +76,18 @@ def summary_pages(inputs: ReportInputs) -> list[Figure]:
     return table_pages(
         f"{inputs.experiment}: when is a GRU worth it?",
         "Headline test metric per dataset and model: mean over seeds with a 95% Student-t "
-        "interval of the mean; the best mean per dataset in bold; † marks a cell where some "
+        "interval of the mean, printed to 3 significant figures of the dataset's largest mean; in bold the best mean only where the head-to-head decided it (custom_gru significantly better than every model it was tested against); † marks a cell where some "
         "seeds did not converge (neither early-stopped with patience ≥ 3 nor on a plateau of "
         "under 1% gain over the last quarter of epochs). Baselines (naive, seasonal naive, "
         "ETS) are deterministic and run once. Units are solved per model so that the recurrent "
         "layers match the dataset's parameter budget; s / epoch is the mean wall time of one "
         "training epoch on the machine above. A dash with a reason marks runs that failed or are "
         "missing." + note,
-        display_summary(inputs.summary),
+        display_summary(inputs.summary, inputs.pairs),
         bold_column="best",
         column_widths=(0.15, 0.1, 0.12, 0.25, 0.1, 0.06, 0.12, 0.08),
         subtitle=provenance(inputs),
-        rows_per_page=22,
+        rows_per_page=30,
     )
 
 
@@ -127,13 +125,7 @@ def head_to_head_pages(inputs: ReportInputs) -> list[Figure]:
 def across_pages(inputs: ReportInputs) -> list[Figure]:
     across = inputs.across
     if across is None:
-        return [
-            message_page(
-                "Across all datasets",
-                "Fewer than two datasets have every variant finished on the same seeds, so "
-                "there is nothing to pool.",
-            )
-        ]
+        return []  # fewer than two datasets with every variant on the same seeds: no pool
     judged = inputs.runs["converged"].dropna() if "converged" in inputs.runs else []
     converged = (
         f" They pool every finished run, converged or not: {int(sum(judged))} of "
@@ -182,12 +174,30 @@ def _datasets_by_family(summary: pd.DataFrame) -> dict[str, list[str]]:
 FAMILY_DATASETS_PER_PAGE = 3
 
 
+def _references(runs: pd.DataFrame, datasets: list[str]) -> dict[str, dict[str, float]]:
+    """Each dataset's reference lines, from its task (`Task.reference_lines`)."""
+    tasks = runs.drop_duplicates("dataset").set_index("dataset")["task"]
+    return {
+        dataset: TASKS[tasks[dataset]].reference_lines
+        for dataset in datasets
+        if dataset in tasks and tasks[dataset] in TASKS
+    }
+
+
 def family_pages(inputs: ReportInputs) -> list[Figure]:
     pages = []
     for family, datasets in _datasets_by_family(inputs.summary).items():
         for chunk in chunked(datasets, FAMILY_DATASETS_PER_PAGE):
             pages.append(
-                plots.family_page(family, chunk, inputs.summary, inputs.runs, inputs.curves)
+                plots.family_page(
+                    family,
+                    chunk,
+                    inputs.summary,
+                    inputs.runs,
+                    inputs.curves,
+                    references=_references(inputs.runs, chunk),
+                    finding=findings.family_finding(inputs.summary, inputs.pairs, datasets),
+                )
             )
         own_pages = FAMILIES[family].pages if family in FAMILIES else None
         if own_pages is not None:
@@ -217,13 +227,7 @@ def _diagnostic_datasets(inputs: ReportInputs) -> list[str]:
 def inside_pages(inputs: ReportInputs) -> list[Figure]:
     datasets = _diagnostic_datasets(inputs)
     if not datasets:
-        return [
-            message_page(
-                "Inside the cells",
-                "No run in this store logged gradient diagnostics (they are logged by runs of "
-                "this version of the suite, for tasks whose model is one recurrent layer).",
-            )
-        ]
+        return []  # no run logged gradient diagnostics
     models = [model for model in VARIANTS if model in set(inputs.gradients["model"])]
     pages = [plots.gradient_page(inputs.gradients, datasets, models)]
     for dataset in [*datasets, *inputs.gates]:
@@ -234,13 +238,12 @@ def inside_pages(inputs: ReportInputs) -> list[Figure]:
 
 
 def claims_pages(inputs: ReportInputs) -> list[Figure]:
-    table = claims.claims_table(
-        inputs.runs, inputs.summary, inputs.pairs, inputs.curves, inputs.bench
-    )
+    table = claims.claims_table(inputs.runs, inputs.summary, inputs.pairs, inputs.bench)
     caption = (
         "Each claim's evidence comes from this suite's runs (head-to-head verdicts, gradient "
-        "diagnostics, seconds per epoch, learning curves) and, for equal-unit speed, from the "
-        "latest `make bench` in the same store. 'Supported' needs evidence for and none against; "
+        "diagnostics, converged datasets only) and, for speed, from the benchmark alone (the "
+        "speed page): a suite's seconds per epoch are not comparable across models when jobs "
+        "share the cores and XLA is chosen per task. 'Supported' needs evidence for and none against; "
         "'mixed' means the evidence points both ways; 'not supported' means the data does not "
         "show it, which is a result, not an error; 'not measured' means this suite has no "
         "evidence either way (for example one seed)."
@@ -248,37 +251,63 @@ def claims_pages(inputs: ReportInputs) -> list[Figure]:
     return [plots.claims_page(table, caption)]
 
 
+SMALL_TABLE = 3  # rows; a table this short is said in a sentence, not given a page
+
+
+def _correctness_sentence(deviation: pd.DataFrame) -> str:
+    per_dataset = ", ".join(f"{row.dataset} {row[-1]}" for row in deviation.itertuples(index=False))
+    runs = int(deviation["custom_gru runs"].sum())
+    return (
+        f"Correctness: the largest |custom_gru - keras.layers.GRU| output difference after "
+        f"training, over {runs} custom_gru runs, per dataset: {per_dataset} (float32 rounding "
+        "is about 1e-6; near 1e-3 would be a bug)."
+    )
+
+
 def correctness_pages(inputs: ReportInputs) -> list[Figure]:
     deviation = deviation_table(inputs.runs)
-    pages = table_pages(
-        "Correctness of the custom layer",
-        "After training, every custom_gru run converts its weights to keras.layers.GRU "
-        "(reset_after=False, update-gate block negated) and compares the two layers' outputs on "
-        "64 validation sequences. Float32 rounding puts agreement around 1e-6; anything near "
-        "1e-3 would be a bug. The test suite checks the same against an independent NumPy "
-        "implementation and finite differences.",
-        deviation,
-        column_widths=(0.3, 0.2, 0.35),
-    )
-    if inputs.bench is None:
-        pages.append(
-            message_page(
-                "Speed of the custom layer",
-                "No benchmark run in this tracking store: run `make bench` (it logs to the "
-                "MLflow experiment 'bench') and rebuild the report.",
-            )
+    pages = []
+    correctness = ""
+    if len(deviation) > SMALL_TABLE or (inputs.bench is None and len(deviation)):
+        pages = table_pages(
+            "Correctness of the custom layer",
+            "After training, every custom_gru run converts its weights to keras.layers.GRU "
+            "(reset_after=False, update-gate block negated) and compares the two layers' "
+            "outputs on 64 validation sequences. Float32 rounding puts agreement around 1e-6; "
+            "anything near 1e-3 would be a bug. The test suite checks the same against an "
+            "independent NumPy implementation and finite differences.",
+            deviation,
+            column_widths=(0.3, 0.2, 0.35),
         )
-        return pages
-    quick = " (quick run: one tiny shape only)" if inputs.bench.attrs.get("quick") else ""
+    elif len(deviation):
+        correctness = " " + _correctness_sentence(deviation)
+    if inputs.bench is None:
+        return pages  # the claims page says the speed was not measured, and why
+    bench = inputs.bench
+    suite = bench.attrs.get("suite", "")
+    if suite:
+        title = f"Speed at the shapes of {suite} (bench --suite, run by make experiment)"
+        shapes = (
+            "Each row is one dataset's shape in this suite: its batch, sequence length T and "
+            "features F, keras_gru at the units of the dataset's parameter budget and every "
+            "other model matched to its parameter count ('same_params'), without XLA."
+        )
+    else:
+        quick = " (quick run: one tiny shape only)" if bench.attrs.get("quick") else ""
+        title = "Speed of the custom layer (make bench)" + quick
+        shapes = (
+            "'same_units' gives every model the same units, 'same_params' matches keras_gru's "
+            "parameter count."
+        )
     pages += table_pages(
-        "Speed of the custom layer (make bench)" + quick,
+        title,
         "Time per training step (forward + backward + update) and per inference batch, as a "
-        "ratio to keras.layers.GRU on the same shape: below 1.00 is faster. Batch 64, 32 "
-        "features; 'same_units' gives every model the same units, 'same_params' matches "
-        "keras_gru's parameter count. Median over interleaved repeats. "
-        f"Machine: {inputs.bench.attrs.get('machine', 'not recorded')}.",
-        bench_display(inputs.bench),
-        column_widths=(0.1, 0.06, 0.05, 0.06, 0.18, 0.18, 0.18, 0.19),
+        "ratio to keras.layers.GRU on the same shape: below 1.00 is faster. The models of a "
+        "shape are timed in one process, one step of each in turn (no parallel jobs), median "
+        f"over the repeats. {shapes} The claims page's speed verdict comes from this table "
+        f"alone. Machine: {bench.attrs.get('machine', 'not recorded')}." + correctness,
+        bench_display(bench),
+        column_widths=(0.09, 0.04, 0.05, 0.05, 0.04, 0.05, 0.15, 0.15, 0.15, 0.18),
     )
     return pages
 

@@ -7,32 +7,59 @@ import numpy as np
 import pandas as pd
 
 from gru_keras import schema
-from gru_keras.analysis.tables import best_models
+from gru_keras.analysis.tables import best_models, decimals_for
 
 UNCONVERGED_MARK = "†"
 
 
-def format_value(row: pd.Series) -> str:
+def format_value(row: pd.Series, decimals: int | None = None) -> str:
     """`mean [low, high]`, or why there is no interval (one seed, a deterministic baseline),
-    or why there is no value at all; † marks a cell with runs that did not converge."""
+    or why there is no value at all; † marks a cell with runs that did not converge.
+    `decimals` fixes the places (`decimals_for` the dataset); by default 4 significant
+    figures."""
     if not np.isfinite(row["mean"]):
         return f"— ({row['why_not_finished']})" if row.get("why_not_finished") else "—"
     mark = f" {UNCONVERGED_MARK}" if row.get("not_converged", 0) else ""
+
+    def number(value: float) -> str:
+        return f"{value:.4g}" if decimals is None else f"{value:.{decimals}f}"
+
     if np.isfinite(row["ci_low"]):
-        return f"{row['mean']:.4g} [{row['ci_low']:.4g}, {row['ci_high']:.4g}]{mark}"
+        return f"{number(row['mean'])} [{number(row['ci_low'])}, {number(row['ci_high'])}]{mark}"
     if row.get("baseline"):
-        return f"{row['mean']:.4g} (deterministic, 1 run)"
-    return f"{row['mean']:.4g} (1 seed, no CI){mark}"
+        return f"{number(row['mean'])} (deterministic, 1 run)"
+    return f"{number(row['mean'])} (1 seed, no CI){mark}"
 
 
 def _number(value: float, digits: str = ".0f") -> str:
     return "—" if not np.isfinite(value) else format(value, digits)
 
 
-def display_summary(summary: pd.DataFrame) -> pd.DataFrame:
+def decided_best(summary: pd.DataFrame, pairs: pd.DataFrame | None) -> dict[str, str]:
+    """Per dataset, the best mean only where the head-to-head backs it: custom_gru has the
+    best mean and a 'better' verdict against every model it was tested against for a
+    difference. Anywhere else no model is marked: a best mean without a verdict can be noise
+    (the other models were not tested against each other)."""
+    if pairs is None or not len(pairs):
+        return {}
+    decided = {}
+    for dataset, model in best_models(summary).items():
+        tested = pairs[
+            (pairs["dataset"] == dataset)
+            & (pairs["first"] == schema.SUBJECT)
+            & (pairs["test"] == "difference")
+        ]
+        if model == schema.SUBJECT and len(tested) and (tested["verdict"] == "better").all():
+            decided[dataset] = model
+    return decided
+
+
+def display_summary(summary: pd.DataFrame, pairs: pd.DataFrame | None = None) -> pd.DataFrame:
     """The summary as the strings a reader sees (Markdown and PDF use the same), plus a
-    boolean `best` column marking the best model per dataset."""
-    best = best_models(summary)
+    boolean `best` column marking the best model of a dataset where a verdict backs it
+    (`decided_best`). Each dataset's values share their decimal places (`decimals_for`)."""
+    best = decided_best(summary, pairs)
+    places = {dataset: decimals_for(group["mean"]) for dataset, group in summary.groupby("dataset")}
     rows = []
     for _, row in summary.iterrows():
         seeds = f"{row['seeds']}" + (
@@ -44,7 +71,7 @@ def display_summary(summary: pd.DataFrame) -> pd.DataFrame:
                 "model": row["model"],
                 "test metric": schema.metric_label(row["metric"])
                 + (" ↑" if row["higher_is_better"] else " ↓"),
-                "mean [95% CI]": format_value(row),
+                "mean [95% CI]": format_value(row, places[row["dataset"]]),
                 "seeds": seeds,
                 "units": _number(row["units"]),
                 "recurrent params": _number(row["recurrent_params"]),
@@ -112,17 +139,18 @@ def markdown_table(frame: pd.DataFrame, bold_column: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def to_markdown(summary: pd.DataFrame) -> str:
-    """The summary as a Markdown table; the best model per dataset in bold."""
-    return markdown_table(display_summary(summary), bold_column="best")
+def to_markdown(summary: pd.DataFrame, pairs: pd.DataFrame | None = None) -> str:
+    """The summary as a Markdown table; in bold the best model of a dataset where the
+    head-to-head `pairs` back it (`decided_best`)."""
+    return markdown_table(display_summary(summary, pairs), bold_column="best")
 
 
 def bench_display(bench: pd.DataFrame) -> pd.DataFrame:
     rows = []
-    keys = ["sizing", "jit_compile", "timesteps", "units"]
+    keys = ["sizing", "jit_compile", "batch", "timesteps", "features", "units"]
     for key, group in bench.groupby(keys, sort=False):
         by_model = group.set_index("model")
-        row = dict(zip(["sizing", "jit", "T", "units"], key, strict=True))
+        row = dict(zip(["sizing", "jit", "batch", "T", "F", "units"], key, strict=True))
         for model in (schema.SUBJECT, schema.LSTM, schema.SIMPLE_RNN):
             if model in by_model.index:
                 row[f"{model} train / infer"] = (

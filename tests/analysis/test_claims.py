@@ -62,70 +62,61 @@ def test_long_dependencies_without_decided_comparisons_is_not_measured():
     assert long_dependencies(probe_runs(), lost)["verdict"] == NOT_SUPPORTED
 
 
-def test_fewer_parameters_gives_the_three_quarters_ratio_and_the_matched_units():
+def test_fewer_parameters_is_measured_at_the_suites_inputs_and_units():
+    # LSTMs of 40 units on 12 inputs and of 20 units on 88: 4 n (d + n + 1) weights.
     summary = pd.DataFrame(
         {
             "dataset": ["a", "a", "b", "b"],
             "model": ["custom_gru", "lstm"] * 2,
             "units": [46, 40, 23, 20],
+            "recurrent_params": [np.nan, 4 * 40 * 53, np.nan, 4 * 20 * 109],
         }
     )
     row = fewer_parameters(summary)
-    # 3 vs 4 blocks of 64 x (32 + 64 + 1) weights.
-    assert "75%" in row["evidence"] and "18,624 vs 24,832" in row["evidence"]
-    assert "1.15-1.15x" in row["evidence"]
+    # keras_gru (reset_after=False, as Keras counts it): 3 n (d + n + 1), a quarter fewer.
+    assert "a GRU layer has 75% of the LSTM's weights (2 datasets)" in row["evidence"]
+    assert "custom_gru gets 1.15-1.15x the LSTM's units" in row["evidence"]
     assert row["verdict"] == SUPPORTED
+    assert fewer_parameters(summary.iloc[[0]])["verdict"] == NOT_MEASURED
 
 
-def speed_inputs(gru_ms, gru_seconds, gru_curve):
+def bench_table(gru_ms, sizing="same_params"):
     # Two shapes; the second one is twice as slow for everyone, so every ratio is the same.
-    bench = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "sizing": ["same_units"] * 6,
+            "sizing": [sizing] * 6,
             "jit_compile": False,
+            "batch": 64,
             "timesteps": [50] * 3 + [200] * 3,
+            "features": 8,
             "units": 64,
             "model": ["custom_gru", "keras_gru", "lstm"] * 2,
             "train_ms": [gru_ms, 8.0, 10.0, 2 * gru_ms, 16.0, 20.0],
         }
     )
-    summary = pd.DataFrame(
-        {
-            "dataset": ["a", "a"],
-            "model": ["custom_gru", "lstm"],
-            "seconds_per_epoch": [gru_seconds, 2.0],
-        }
-    )
-    curves = pd.DataFrame(
-        {
-            "dataset": "a",
-            "model": ["custom_gru"] * 3 + ["lstm"] * 3,
-            "seed": 0,
-            "epoch": [1, 2, 3] * 2,
-            "value": [*gru_curve, 1.0, 0.6, 0.5],
-        }
-    )
-    return summary, curves, bench
 
 
-def test_trains_faster_counts_per_epoch_time_and_epochs_to_target():
-    faster = trains_faster(*speed_inputs(5.0, 1.0, [0.6, 0.5, 0.4]))
+def test_trains_faster_comes_from_the_benchmark_and_says_faster_or_slower():
+    faster = trains_faster(bench_table(5.0))
     assert faster["verdict"] == SUPPORTED
-    assert "custom_gru trains 2.00x faster than lstm (median over 2 shapes" in faster["evidence"]
+    assert (
+        "matched parameters (benchmark, training step time): custom_gru trains 2.00x faster "
+        "than lstm (median over 2 shapes" in faster["evidence"]
+    )
     assert "keras_gru 1.25x faster than lstm" in faster["evidence"]
-    assert "fewer on 1, more on 0 of 1" in faster["evidence"]
-    slower = trains_faster(*speed_inputs(20.0, 4.0, [1.0, 0.9, 0.5]))
+    slower = trains_faster(bench_table(20.0, sizing="same_units"))
     assert slower["verdict"] == NOT_SUPPORTED
+    assert "equal units (benchmark" in slower["evidence"]
     assert "custom_gru trains 2.00x slower than lstm" in slower["evidence"]
-    mixed = trains_faster(*speed_inputs(20.0, 1.0, [0.5, 0.5, 0.5]))
-    assert mixed["verdict"] == MIXED
+    mixed = bench_table(5.0)
+    mixed.loc[3, "train_ms"] = 40.0  # slower on the long shape only
+    assert trains_faster(mixed)["verdict"] == MIXED
 
 
-def test_trains_faster_without_a_benchmark_says_so():
-    summary, curves, _ = speed_inputs(5.0, 1.0, [0.6, 0.5, 0.4])
-    row = trains_faster(summary, curves, None)
+def test_trains_faster_without_a_benchmark_is_not_measured():
+    row = trains_faster(None)
     assert "no benchmark in this tracking store" in row["evidence"]
-    assert row["verdict"] == SUPPORTED  # still decided by the suite's own timings
+    assert row["verdict"] == NOT_MEASURED
 
 
 def summary_with(gru_mean, baseline_mean):
@@ -147,23 +138,28 @@ def test_effective_needs_baselines_beaten_and_no_significant_loss():
     loss = pairs(("sun", "lstm", 0.5, "worse"))
     row = effective(summary_with(1.0, 0.9), loss)
     assert row["verdict"] == NOT_SUPPORTED
-    assert "on 0 of 1 datasets that have baselines" in row["evidence"]
+    assert "on 0 of 1 converged datasets that have baselines" in row["evidence"]
     no_gru = summary_with(np.nan, 0.9).iloc[1:]
     assert effective(no_gru, pairs())["verdict"] == NOT_MEASURED
     # Baselines beaten, but no comparison between networks converged: not measured.
     early = pairs(("sun", "lstm", 0.01, "not converged: compares early training"))
     row = effective(summary_with(0.4, 0.9), early)
     assert row["verdict"] == NOT_MEASURED and "(1 did not: unconverged" in row["evidence"]
+    # A dataset whose networks did not converge counts for nothing, baselines included.
+    unconverged = summary_with(0.4, 0.9).assign(not_converged=[2, 0, 0])
+    row = effective(unconverged, tie)
+    assert row["verdict"] == NOT_MEASURED
+    assert "on 0 of 0 converged datasets" in row["evidence"]
+    assert "left out, not converged: sun" in row["evidence"]
 
 
 def test_claims_table_has_one_row_per_claim():
-    summary, curves, bench = speed_inputs(5.0, 1.0, [0.6, 0.5, 0.4])
+    summary = pd.DataFrame({"dataset": ["a", "a"], "model": ["custom_gru", "lstm"]})
     table = claims_table(
         probe_runs(),
         summary.assign(units=40, baseline=False, higher_is_better=False, mean=1.0),
         pairs(("adding", "simple_rnn", -0.15, "better")),
-        curves,
-        bench,
+        bench_table(5.0),
     )
     assert list(table.columns) == ["claim", "evidence", "verdict"]
     assert len(table) == 4 and table["claim"].is_unique

@@ -5,6 +5,7 @@ from gru_keras.analysis.findings import (
     convergence_sentence,
     cost_sentence,
     executive_summary,
+    family_finding,
     verdict_sentences,
 )
 from gru_keras.analysis.stats import BETTER, EQUIVALENT, NO_DIFFERENCE, NOT_CONVERGED, WORSE
@@ -93,3 +94,11 @@ def test_cost_and_convergence_come_from_the_summary():
     sentences = executive_summary(_summary(), _pairs(), claims)
     assert 5 <= len(sentences) <= 8
     assert sentences[-1] == "Claims: Fewer parameters than LSTM: supported."
+
+
+def test_a_family_finding_states_the_best_mean_and_custom_grus_verdicts_per_dataset():
+    sentence = family_finding(_summary(), _pairs(), ["a", "b"])
+    assert sentence == (
+        "Finding: a: best mean lstm 0.100 (custom_gru 0.200), custom_gru worse than lstm, "
+        f"{EQUIVALENT} with keras_gru; b: best mean custom_gru 0.900, no verdict: not converged."
+    )

@@ -16,7 +16,6 @@ from gru_keras.analysis.stats import (
     decide,
     detectable_difference,
     equivalent,
-    first_reaching,
     holm,
     mean_band,
     t_interval,
@@ -137,9 +136,3 @@ def test_mean_band_summarizes_ragged_curves_where_they_exist():
     np.testing.assert_allclose(low, [1.0, 2.0, 3.0])
     np.testing.assert_allclose(high, [3.0, 4.0, 3.0])
     assert all(len(part) == 0 for part in mean_band([]))
-
-
-def test_first_reaching_counts_from_one_and_says_never_with_nan():
-    assert first_reaching(np.array([5.0, 3.0, 1.0]), 3.0) == 2.0
-    assert np.isnan(first_reaching(np.array([5.0, 4.0]), 3.0))
-    assert first_reaching(np.array([0.1, 0.6, 0.9]), 0.5, lower_is_better=False) == 2.0

@@ -32,6 +32,9 @@ def smoke(tmp_path_factory):
         *("--only", f"model={','.join(MODELS)}"),
     )
     assert run.returncode == 0, run.stderr[-3000:]
+    # As `make experiment` does: the benchmark at the suite's shapes, for the speed page.
+    bench = here(directory, "bench", "--suite", SMOKE, "--output", directory / "bench.csv")
+    assert bench.returncode == 0, bench.stderr[-3000:]
     code, printed = report_here(directory, "--experiment", "smoke")
     assert code == 0
     return directory, SimpleNamespace(stdout=printed)
@@ -82,6 +85,24 @@ def test_smoke_report_has_every_section_dataset_and_model(smoke):
     assert f"over {len(summary['dataset'].unique())} datasets:" in first_page
     for model, count in best.items():
         assert f"{model} on {count} (" in first_page, model
+    # The speed page, from the benchmark `make experiment` runs at the suite's shapes.
+    assert "Speed at the shapes of smoke" in text
+    assert "custom_gru trains" in text and (
+        "faster than lstm" in text or "slower than lstm" in text
+    )
+    # Every family page states its finding.
+    assert text.count("Finding: ") >= 4
+
+
+def test_no_smoke_report_page_is_a_lone_message_or_a_table_of_three_rows(smoke):
+    directory, _ = smoke
+    reader = PdfReader(directory / "reports" / "latest.pdf")
+    for number, page in enumerate(reader.pages, start=1):
+        lines = [line for line in page.extract_text().splitlines() if line.strip()]
+        # A title and a caption around a body: a lone message has a handful of lines.
+        assert len(lines) > 6, (number, lines)
+        if "(continued)" in lines[0]:
+            assert len(lines) > 8, (number, lines)  # no orphan rows carried over
 
 
 def test_smoke_report_is_logged_to_the_parent_run_of_the_suite(smoke):

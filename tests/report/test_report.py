@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from gru_keras.analysis.runs import add_missing, latest_runs
-from gru_keras.analysis.tables import best_models, head_to_head, summary_table
+from gru_keras.analysis.tables import best_models, decimals_for, head_to_head, summary_table
 from gru_keras.report.build import write_tables
 from gru_keras.report.text import display_head_to_head, to_markdown
 
@@ -62,7 +62,22 @@ def test_a_rerun_with_new_settings_replaces_the_older_run_of_the_same_seed():
 def test_markdown_marks_the_best_the_unfinished_and_the_single_seed(tmp_path):
     summary = summary_table(runs_frame())
     markdown = to_markdown(summary)
-    assert "**0.02 [" in markdown and "2 (1 not finished)" in markdown
+    assert "**" not in markdown  # no verdict, no bold
+    assert "2 (1 not finished)" in markdown
+    pairs = pd.DataFrame(
+        [
+            {
+                "dataset": "adding",
+                "first": "custom_gru",
+                "second": "simple_rnn",
+                "test": "difference",
+                "verdict": "better",
+            }
+        ]
+    )
+    decimals = decimals_for(summary["mean"])
+    assert f"**{0.02:.{decimals}f} [" in to_markdown(summary, pairs)
+    assert "**" not in to_markdown(summary, pairs.assign(verdict="no difference shown"))
     one_seed = summary_table(runs_frame().query("seed == 0"))
     assert "(1 seed, no CI)" in to_markdown(one_seed)
 
@@ -195,3 +210,48 @@ def test_metric_dots_draw_each_seed_and_the_mean_on_a_fitted_axis():
     assert "missing" in [text.get_text() for text in axis.texts]  # simple_rnn has no run
     low, high = axis.get_ylim()
     assert low > 0 and high < 1.0  # fitted to the values; the FAILED run (9.0) is left out
+
+
+def test_a_dataset_prints_every_value_to_the_places_of_its_largest_mean():
+    assert decimals_for(pd.Series([0.153, 0.009413, 0.01035])) == 3
+    assert decimals_for(pd.Series([18.98, 2.5, np.nan])) == 1
+    assert decimals_for(pd.Series([1234.0])) == 0
+    assert decimals_for(pd.Series([np.nan])) == 3
+
+
+def test_tables_split_evenly_and_keep_a_datasets_rows_on_one_page():
+    from gru_keras.report.layout import _chunks
+
+    assert [len(page) for page in _chunks(pd.DataFrame({"x": range(25)}), 24)] == [13, 12]
+    assert [len(page) for page in _chunks(pd.DataFrame({"x": range(3)}), 24)] == [3]
+    rows = pd.DataFrame({"dataset": [key for key in "abcdefg" for _ in range(4)][:25]})
+    pages = _chunks(rows, 22, "dataset")
+    assert min(len(page) for page in pages) > 3
+    seen = [set(page["dataset"]) for page in pages]
+    assert not set.intersection(*seen)  # no dataset split over two pages
+
+
+def test_sample_tables_show_only_disagreements_and_cut_with_an_ellipsis():
+    from gru_keras.report.samples import clip, sample_translations
+
+    rows = []
+    for model, outputs in (("lstm", ["un", "deux", "trois"]), ("custom_gru", ["un", "do", "x"])):
+        for number, hypothesis in enumerate(outputs):
+            rows.append(
+                {
+                    "dataset": "d",
+                    "model": model,
+                    "seed": 0,
+                    "source": f"s{number}",
+                    "reference": ["un", "deux", "trois"][number],
+                    "hypothesis": hypothesis,
+                }
+            )
+    table = sample_translations(pd.DataFrame(rows), "d", count=1)
+    # Sentence 1 is translated alike by both and left out; one disagreeing sentence shown.
+    assert set(table["sentence"]) == {2}
+    assert table.loc[table["text of"] == "custom_gru", "match"].item() == "differs"
+    assert clip("short") == "short"
+    long = "mot " * 50
+    assert clip(long, 30).endswith("…") and len(clip(long, 30)) <= 30
+    assert " " not in clip(long, 30)[-3:-1]  # cut between words

@@ -57,16 +57,22 @@ def speech_pages(inputs: Any, datasets: list[str]) -> list[Figure]:
                     confusion_by_model(confusions, dataset),
                 )
             )
-        if len(decoded) and dataset in set(decoded["dataset"]):
+        table = (
+            sample_translations(decoded, dataset, SAMPLES_SHOWN, source_column="voice")
+            if len(decoded) and dataset in set(decoded["dataset"])
+            else pd.DataFrame()
+        )
+        if len(table):
             pages += table_pages(
-                f"Speech: decoded test utterances, {dataset}",
-                "The same first test utterances (voices never heard in training) for every "
-                "model, decoded greedily from its first seed's CTC outputs. 'exact' in green "
-                "marks a digit string identical to the reference; 'differs' in red one that "
-                "is not.",
-                sample_translations(decoded, dataset, SAMPLES_SHOWN, source_column="voice"),
+                f"Speech: test utterances the models disagree on, {dataset}",
+                "Among the first logged test utterances (voices never heard in training), those "
+                "on which the models' greedy CTC decodings (first seed) differ. 'exact' in "
+                "green marks a digit string identical to the reference, 'differs' in red one "
+                "that is not.",
+                table,
                 color_column="color",
                 column_widths=(0.09, 0.12, 0.66, 0.08),
                 rows_per_page=SAMPLE_ROWS_PER_PAGE,
+                group="sentence",
             )
     return pages

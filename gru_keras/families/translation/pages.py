@@ -60,16 +60,19 @@ def translation_pages(inputs: Any, datasets: list[str]) -> list[Figure]:
     for dataset in datasets:
         if not len(samples) or dataset not in set(samples["dataset"]):
             continue
+        table = sample_translations(samples, dataset, SAMPLES_SHOWN)
+        if not len(table):
+            continue  # every model translated every logged sentence alike
         pages += table_pages(
-            f"Translation: sample test sentences, {dataset}",
-            "The same first test sentences for every model, translated by its first seed with "
-            "the run's decoding (greedy unless a beam width is set). 'exact' in green marks a "
-            "translation identical to the reference; 'differs' in red one that is not. Look "
-            "at whether a model gets the reordering right (units before tens in German, "
-            "'quatre-vingt' in French) and whether SimpleRNN falls behind the gated ones.",
-            sample_translations(samples, dataset, SAMPLES_SHOWN),
+            f"Translation: test sentences the models disagree on, {dataset}",
+            "Among the first logged test sentences, those on which the models' translations "
+            "differ, each translated by the model's first seed with the run's decoding (greedy "
+            "unless a beam width is set). 'exact' in green marks a translation identical to "
+            "the reference, 'differs' in red one that is not; … marks text cut to fit.",
+            table,
             color_column="color",
             column_widths=(0.07, 0.12, 0.68, 0.08),
             rows_per_page=SAMPLE_ROWS_PER_PAGE,
+            group="sentence",
         )
     return pages
