@@ -69,7 +69,8 @@ def test_smoke_report_has_every_section_dataset_and_model(smoke):
         "how far back do gradients reach?",
         "gate activity",
         "Claims check",
-        "Correctness of the custom layer",
+        # With 3 datasets or fewer, correctness is a sentence on the speed page.
+        "|custom_gru - keras.layers.GRU| output difference",
     ):
         assert heading.lower() in text.lower(), heading
     summary = pd.read_csv(directory / "reports" / "smoke-summary.csv")
