@@ -41,19 +41,34 @@ def best_sentence(summary: pd.DataFrame) -> str | None:
     best = best_variants(summary)
     if not best:
         return None
+    margins = _margins(summary)
     by_model: dict[str, list[str]] = defaultdict(list)
     for dataset, model in best.items():
-        by_model[model].append(dataset)
+        margin = margins.get(dataset)
+        by_model[model].append(f"{dataset} by {margin:.1%}" if margin is not None else dataset)
     parts = [
         f"{model} on {len(by_model[model])} ({_names(by_model[model])})"
         for model in sorted(by_model, key=lambda model: (-len(by_model[model]), model))
     ]
     return (
         f"Best mean headline metric among the recurrent variants, over "
-        f"{_count(len(best), 'dataset')}: "
+        f"{_count(len(best), 'dataset')}, and by how much it beats the runner-up's mean: "
         + "; ".join(parts)
         + ". A best mean is not a verdict; the next sentences are."
     )
+
+
+def _margins(summary: pd.DataFrame) -> dict[str, float]:
+    """Dataset -> how far the best variant's mean is from the runner-up's, as a share of
+    the runner-up's (only with two finite means and a non-zero runner-up)."""
+    variants = summary[~summary["baseline"]].dropna(subset=["mean"])
+    margins = {}
+    for dataset, group in variants.groupby("dataset", sort=True):
+        higher = bool(group["higher_is_better"].iloc[0])
+        means = group["mean"].sort_values(ascending=not higher).to_numpy(float)
+        if len(means) >= 2 and means[1] != 0:
+            margins[dataset] = abs(means[0] - means[1]) / abs(means[1])
+    return margins
 
 
 def verdict_sentences(pairs: pd.DataFrame) -> list[str]:

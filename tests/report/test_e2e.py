@@ -83,7 +83,7 @@ def test_smoke_report_has_every_section_dataset_and_model(smoke):
     )
     assert "smoke: executive summary" in first_page
     best = Counter(best_variants(summary).values())
-    assert f"over {len(summary['dataset'].unique())} datasets:" in first_page
+    assert f"over {len(summary['dataset'].unique())} datasets, and by how much" in first_page
     for model, count in best.items():
         assert f"{model} on {count} (" in first_page, model
     # The speed page, from the benchmark `make experiment` runs at the suite's shapes.
