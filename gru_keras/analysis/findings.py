@@ -45,7 +45,12 @@ def best_sentence(summary: pd.DataFrame) -> str | None:
     by_model: dict[str, list[str]] = defaultdict(list)
     for dataset, model in best.items():
         margin = margins.get(dataset)
-        by_model[model].append(f"{dataset} by {margin:.1%}" if margin is not None else dataset)
+        if margin is None:
+            by_model[model].append(dataset)
+        else:  # a margin under 0.05% is a tie at the printed precision, not a lead
+            by_model[model].append(
+                f"{dataset} by {margin:.1%}" if margin >= 0.0005 else f"{dataset}, tied"
+            )
     parts = [
         f"{model} on {len(by_model[model])} ({_names(by_model[model])})"
         for model in sorted(by_model, key=lambda model: (-len(by_model[model]), model))

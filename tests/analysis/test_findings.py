@@ -106,3 +106,9 @@ def test_a_family_finding_states_the_best_mean_and_custom_grus_verdicts_per_data
         "Finding: a: best mean lstm 0.100 (custom_gru 0.200), custom_gru worse than lstm, "
         f"{EQUIVALENT} with keras_gru; b: best mean custom_gru 0.900, no verdict: not converged."
     )
+
+
+def test_a_best_mean_equal_to_the_runner_ups_is_called_a_tie():
+    summary = _summary()
+    summary.loc[(summary["dataset"] == "c") & (summary["model"] == "keras_gru"), "mean"] = 1.0
+    assert "c, tied" in best_sentence(summary)
