@@ -104,11 +104,10 @@ def fewer_parameters(summary: pd.DataFrame) -> dict[str, str]:
     """At the suite's own settings: per dataset, a GRU layer with the LSTM's matched units
     and inputs against that LSTM (3 gate blocks vs 4); and the units matching gives back."""
     gru, lstm = get_variant(schema.REFERENCE), get_variant(LSTM)
-    of_lstm = summary[(summary["model"] == LSTM) & summary["units"].notna()]
-    if "recurrent_params" in summary:
-        of_lstm = of_lstm[of_lstm["recurrent_params"].notna()]
+    counted = summary.reindex(columns=["dataset", "model", "units", "recurrent_params"])
+    of_lstm = counted[counted["model"] == LSTM].dropna(subset=["units", "recurrent_params"])
     ratios = {}
-    for row in of_lstm.itertuples() if "recurrent_params" in summary else []:
+    for row in of_lstm.itertuples():
         units = int(row.units)
         inputs = round(_input_dim(row.recurrent_params, units))
         if inputs >= 1 and lstm.count_params(inputs, units) == row.recurrent_params:

@@ -30,10 +30,14 @@ def best_variants(summary: pd.DataFrame) -> dict[str, str]:
     variants = summary[~summary["baseline"]].dropna(subset=["mean"])
     best = {}
     for dataset, group in variants.groupby("dataset", sort=True):
-        higher = bool(group["higher_is_better"].iloc[0])
-        row = group.loc[group["mean"].idxmax() if higher else group["mean"].idxmin()]
-        best[dataset] = row["model"]
+        best[dataset] = _best_row(group)["model"]
     return best
+
+
+def _best_row(group: pd.DataFrame) -> pd.Series:
+    """The row with the best mean of one dataset's rows, in the metric's direction."""
+    higher = bool(group["higher_is_better"].iloc[0])
+    return group.loc[group["mean"].idxmax() if higher else group["mean"].idxmin()]
 
 
 def best_sentence(summary: pd.DataFrame) -> str | None:
@@ -179,8 +183,7 @@ def _dataset_finding(summary: pd.DataFrame, pairs: pd.DataFrame, dataset: str) -
     )
     if not len(variants):
         return f"{dataset}: no finished recurrent run"
-    higher = bool(variants["higher_is_better"].iloc[0])
-    best = variants.loc[variants["mean"].idxmax() if higher else variants["mean"].idxmin()]
+    best = _best_row(variants)
     places = decimals_for(variants["mean"])
     text = f"{dataset}: best mean {best['model']} {best['mean']:.{places}f}"
     subject = variants[variants["model"] == schema.SUBJECT]
@@ -191,19 +194,11 @@ def _dataset_finding(summary: pd.DataFrame, pairs: pd.DataFrame, dataset: str) -
         if len(pairs)
         else pairs
     )
-    decided = (
-        [
-            f"{row.verdict} than {row.second}"
-            if row.verdict in (BETTER, WORSE)
-            else f"{row.verdict} with {row.second}"
-            if row.verdict in (EQUIVALENT,)
-            else f"no significant difference from {row.second}"
-            for row in rows.itertuples()
-            if row.verdict not in _UNDECIDED
-        ]
-        if len(rows)
-        else []
-    )
+    decided = [
+        _verdict_phrase(row.verdict, row.second)
+        for row in rows.itertuples()
+        if row.verdict not in _UNDECIDED
+    ]
     if decided:
         text += ", custom_gru " + ", ".join(decided)
     elif len(rows) and (rows["verdict"] == NOT_CONVERGED).any():
@@ -211,6 +206,15 @@ def _dataset_finding(summary: pd.DataFrame, pairs: pd.DataFrame, dataset: str) -
     elif len(rows):
         text += ", no verdict: too few seeds"
     return text
+
+
+def _verdict_phrase(verdict: str, second: str) -> str:
+    """custom_gru's verdict against `second`, to follow "custom_gru"."""
+    if verdict in (BETTER, WORSE):
+        return f"{verdict} than {second}"
+    if verdict == EQUIVALENT:
+        return f"{verdict} with {second}"
+    return f"no significant difference from {second}"
 
 
 def family_finding(summary: pd.DataFrame, pairs: pd.DataFrame, datasets: list[str]) -> str:

@@ -9,6 +9,7 @@ and is set against this machine's fp32 matmul peak, measured in the same run
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import shutil
@@ -24,8 +25,8 @@ import pandas as pd
 
 from gru_keras import schema
 from gru_keras.experiment.config import SuiteConfig
-from gru_keras.experiment.plan import DatasetCache
-from gru_keras.variants import VARIANTS, get_variant, matched_units, solve_units
+from gru_keras.experiment.plan import DatasetCache, preflight
+from gru_keras.variants import VARIANTS, get_variant, matched_units
 
 REFERENCE = schema.REFERENCE
 MIN_TIMED_SECONDS = 6.0  # timed work per shape at least, so fast shapes get more repeats
@@ -237,19 +238,18 @@ def suite_shapes(suite: SuiteConfig, cache: DatasetCache | None = None) -> list[
     suite). Without XLA, so that every variant runs the same kind of graph. Translation's
     token inputs feed an encoder-decoder, which the one-layer benchmark model is not."""
     cache = cache or DatasetCache()
+    # The runner's own loading and matching (a dataset that cannot load is a ConfigError).
+    units = preflight(dataclasses.replace(suite, models=(REFERENCE,)), cache)
     shapes = []
     for dataset in suite.datasets:
-        data = cache.get(dataset)
-        inputs = data.x_train
+        inputs = cache.get(dataset).x_train
         if not (isinstance(inputs, np.ndarray) and inputs.ndim == 3 and inputs.dtype.kind == "f"):
             continue
         _, timesteps, features = inputs.shape
-        units = solve_units(
-            dataset.task.core_parameters(get_variant(REFERENCE), data, dataset.model),
-            dataset.parameter_budget,
-        )
         batch = min(dataset.training.batch_size, len(inputs))
-        shape = BenchShape(batch, timesteps, features, units, False, "same_params")
+        shape = BenchShape(
+            batch, timesteps, features, units[(dataset.key, REFERENCE)], False, "same_params"
+        )
         if shape not in shapes:
             shapes.append(shape)
     return shapes

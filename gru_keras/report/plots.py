@@ -59,6 +59,20 @@ def _spans_a_decade(values: np.ndarray) -> bool:
     return bool(len(values)) and (values > 0).all() and values.max() / values.min() >= 10
 
 
+def _mark_missing(axis: Axes, position: float) -> None:
+    """Say "missing" in a model's column of a per-model plot that has no value for it."""
+    axis.text(
+        position,
+        0.5,
+        "missing",
+        transform=axis.get_xaxis_transform(),
+        rotation=90,
+        ha="center",
+        va="center",
+        fontsize=7,
+    )
+
+
 def metric_dots(axis: Axes, runs: pd.DataFrame, metric: str, models: Sequence[str]) -> Axes:
     """One test metric per model: every FINISHED seed as a small point and the mean as a dot
     with its 95% Student-t interval, on an axis fitted to the values (not from zero), so a
@@ -73,16 +87,7 @@ def metric_dots(axis: Axes, runs: pd.DataFrame, metric: str, models: Sequence[st
         )
         values = values[np.isfinite(values)]
         if not len(values):
-            axis.text(
-                position,
-                0.5,
-                "missing",
-                transform=axis.get_xaxis_transform(),
-                rotation=90,
-                ha="center",
-                va="center",
-                fontsize=7,
-            )
+            _mark_missing(axis, position)
             continue
         style = model_style(model)
         axis.plot(
@@ -128,16 +133,7 @@ def metric_bars(
     for position, (_, row) in zip(positions, summary.iterrows(), strict=True):
         color = model_color(row["model"])
         if not np.isfinite(row["mean"]):
-            axis.text(
-                position,
-                0.5,
-                "missing",
-                transform=axis.get_xaxis_transform(),
-                rotation=90,
-                ha="center",
-                va="center",
-                fontsize=7,
-            )
+            _mark_missing(axis, position)
             continue
         hollow = bool(row.get("not_converged", 0))
         axis.plot(

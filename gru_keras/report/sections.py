@@ -255,7 +255,11 @@ SMALL_TABLE = 3  # rows; a table this short is said in a sentence, not given a p
 
 
 def _correctness_sentence(deviation: pd.DataFrame) -> str:
-    per_dataset = ", ".join(f"{row.dataset} {row[-1]}" for row in deviation.itertuples(index=False))
+    # The last column holds the formatted largest deviation (`deviation_table`).
+    per_dataset = ", ".join(
+        f"{dataset} {value}"
+        for dataset, value in zip(deviation["dataset"], deviation.iloc[:, -1], strict=True)
+    )
     runs = int(deviation["custom_gru runs"].sum())
     return (
         f"Correctness: the largest |custom_gru - keras.layers.GRU| output difference after "
