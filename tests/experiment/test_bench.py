@@ -93,6 +93,8 @@ def test_bench_cli_writes_a_table(tmp_path):
     logged = load_bench(MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}"))
     pd.testing.assert_frame_equal(logged, table)
     assert logged.attrs["quick"] is True
+    experiment = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}").get_experiment_by_name("bench")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
 
 
 def test_cli_help_lists_the_commands(capsys):
