@@ -122,28 +122,53 @@ def report_here(directory: Path, *args: object) -> tuple[int, str]:
     return result.returncode, result.stdout
 
 
-def wait_for(predicate, timeout: float = 480.0, interval: float = 0.3) -> bool:
+def wait_for(
+    predicate,
+    timeout: float = 480.0,
+    interval: float = 0.3,
+    process: subprocess.Popen | None = None,
+) -> bool:
     """Whether `predicate()` became true within `timeout` seconds (polled: a background CLI
-    reaches a state at a time no test can know). The deadline only catches a CLI that hangs:
-    on 2 busy cores, a driver and two workers each importing TensorFlow took 160 s to reach
-    their first epoch (13 s on idle cores)."""
+    reaches a state at a time no test can know). With `process`, the wait also ends when that
+    process has ended, since nothing will change after that: a CLI that failed is reported at
+    once. The deadline only catches a CLI that hangs: on 2 busy cores, a driver and two
+    workers each importing TensorFlow took 160 s to reach their first epoch (13 s idle)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return True
+        if process is not None and process.poll() is not None:
+            return predicate()
         time.sleep(interval)
     return False
 
 
-def runs_of(uri: str, experiment: str, kind: str | None = None) -> tuple[MlflowClient, list]:
-    """The client of a store and the training runs of `experiment` in it (none if the store
-    or the experiment does not exist); with `kind`, the runs tagged `kind` instead (the
-    parent runs of `run` commands: "invocation"). The store is opened as the CLI opens it,
-    under its creation lock, so a test never migrates a store a CLI child is creating."""
+def background_state(
+    directory: Path, process: subprocess.Popen, experiment: str, uri: str | None = None
+) -> str:
+    """What a background CLI got to, for a failed wait: its runs' statuses, its exit code and
+    the end of its stderr."""
+    statuses = {
+        run.info.run_name: run.info.status
+        for run in runs_of(uri or store(directory), experiment)[1]
+    }
+    stderr = (directory / "stderr.txt").read_text()[-3000:]
+    return f"runs {statuses}, exit code {process.poll()}, stderr:\n{stderr}"
+
+
+def runs_of(uri: str, experiment: str, kind: str | None = None) -> tuple[MlflowClient | None, list]:
+    """The client of a store and the training runs of `experiment` in it (no client and no
+    runs if the store does not exist yet, none if the experiment does not); with `kind`, the
+    runs tagged `kind` instead (the parent runs of `run` commands: "invocation").
+
+    The store is opened as the CLI opens it, under its creation lock, and never created
+    here: a test polls while a CLI it started creates the store, and `MlflowClient(uri)`
+    builds a missing sqlite store at once, without that lock. Two processes migrating one
+    fresh store at once fail ("table ... already exists"), which ended a CLI in CI."""
     try:
         client = open_store(uri, create=False)
     except StoreError:
-        return MlflowClient(uri), []
+        return None, []
     found = client.get_experiment_by_name(experiment)
     if found is None:
         return client, []

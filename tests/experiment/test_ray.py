@@ -7,7 +7,7 @@ import sys
 import time
 
 import pytest
-from cli import ADDING, endless, gru_keras, here, runs_of, wait_for
+from cli import ADDING, background_state, endless, gru_keras, here, runs_of, wait_for
 
 from gru_keras.experiment.config import ConfigError, load_suite
 from gru_keras.experiment.executors.ray import check_shared_store, require_ray
@@ -64,7 +64,9 @@ def test_runs_on_two_ray_workers_finish_once_and_a_killed_worker_fails_only_its_
     started = time.monotonic()
     process = ray_run(tmp_path, server, suite, background=True)
     try:
-        assert wait_for(lambda: _status(server, "endless__simple_rnn__0") == "RUNNING")
+        assert wait_for(
+            lambda: _status(server, "endless__simple_rnn__0") == "RUNNING", process=process
+        ), background_state(tmp_path, process, "ray", server)
         (victim,) = [r for r in runs_of(server, "ray")[1] if r.info.run_name.startswith("endless")]
         os.kill(int(victim.data.tags["pid"]), signal.SIGKILL)
         stdout, _ = process.communicate(timeout=600)

@@ -8,7 +8,17 @@ import mlflow.keras
 import numpy as np
 import pandas as pd
 import pytest
-from cli import ADDING, DIVERGING, check_metric_scheme, gru_keras, here, runs_of, store, wait_for
+from cli import (
+    ADDING,
+    DIVERGING,
+    background_state,
+    check_metric_scheme,
+    gru_keras,
+    here,
+    runs_of,
+    store,
+    wait_for,
+)
 
 from gru_keras.__main__ import main
 from gru_keras.experiment.config import load_suite
@@ -176,8 +186,9 @@ def test_killed_process_resumes_with_only_the_missing_runs(tmp_path, tiny_suite)
     process = run_cli(tmp_path, suite, "--jobs", "1", background=True)
     try:
         assert wait_for(
-            lambda: "FINISHED" in _statuses(tmp_path) and "RUNNING" in _statuses(tmp_path)
-        )
+            lambda: "FINISHED" in _statuses(tmp_path) and "RUNNING" in _statuses(tmp_path),
+            process=process,
+        ), background_state(tmp_path, process, "tiny")
     finally:
         process.kill()  # SIGKILL: no chance to clean up
         process.communicate(timeout=60)
@@ -216,7 +227,9 @@ def test_ctrl_c_marks_the_current_run_killed(tmp_path, tiny_suite):
     process = run_cli(tmp_path, suite, "--jobs", "1", background=True)
     try:
         # Inside training, whatever the machine's load: after its first logged epoch.
-        assert wait_for(lambda: _epochs_logged(tmp_path) >= 1)
+        assert wait_for(lambda: _epochs_logged(tmp_path) >= 1, process=process), background_state(
+            tmp_path, process, "tiny"
+        )
         process.send_signal(signal.SIGINT)
         stdout, _ = process.communicate(timeout=120)
     finally:

@@ -5,7 +5,17 @@ import os
 import signal
 
 import pytest
-from cli import ADDING, DIVERGING, endless, gru_keras, here, runs_of, store, wait_for
+from cli import (
+    ADDING,
+    DIVERGING,
+    background_state,
+    endless,
+    gru_keras,
+    here,
+    runs_of,
+    store,
+    wait_for,
+)
 
 from gru_keras.experiment.config import load_suite
 from gru_keras.experiment.plan import expand
@@ -30,13 +40,6 @@ def run_cli(directory, *args, background=False):
 def _by_name(directory, experiment="tiny"):
     client, runs = runs_of(store(directory), experiment)
     return client, {run.info.run_name: run for run in runs}
-
-
-def _state(directory, process) -> str:
-    """What a background CLI got to: its runs' statuses and the end of its stderr."""
-    statuses = {name: run.info.status for name, run in _by_name(directory)[1].items()}
-    stderr = (directory / "stderr.txt").read_text()[-3000:]
-    return f"runs {statuses}, exit code {process.poll()}, stderr:\n{stderr}"
 
 
 def _children(pid: int) -> list[int]:
@@ -122,8 +125,9 @@ def test_sigkill_of_the_driver_leaves_no_worker_and_a_rerun_completes(tmp_path, 
     process = run_cli(tmp_path, suite, "--jobs", "2", "--threads", "1", background=True)
     try:
         assert wait_for(
-            lambda: sum(r.info.status == "RUNNING" for r in _by_name(tmp_path)[1].values()) == 2
-        ), _state(tmp_path, process)
+            lambda: sum(r.info.status == "RUNNING" for r in _by_name(tmp_path)[1].values()) == 2,
+            process=process,
+        ), background_state(tmp_path, process, "tiny")
         workers = _children(process.pid)
         assert len(workers) >= 2
     finally:
@@ -153,8 +157,9 @@ def test_sigterm_with_two_jobs_ends_both_running_runs_killed(tmp_path, tiny_suit
     process = run_cli(tmp_path, suite, "--jobs", "2", "--threads", "1", background=True)
     try:
         assert wait_for(
-            lambda: sum(r.info.status == "RUNNING" for r in _by_name(tmp_path)[1].values()) == 2
-        ), _state(tmp_path, process)
+            lambda: sum(r.info.status == "RUNNING" for r in _by_name(tmp_path)[1].values()) == 2,
+            process=process,
+        ), background_state(tmp_path, process, "tiny")
         workers = _children(process.pid)
         process.send_signal(stop)
         stdout, _ = process.communicate(timeout=120)
@@ -183,7 +188,10 @@ def test_killed_workers_fail_their_runs_and_a_fresh_worker_goes_on(tmp_path, tin
     victims = ["endless-a__simple_rnn__0", "endless-b__simple_rnn__0"]
     process = run_cli(tmp_path, suite, "--jobs", "2", "--threads", "1", background=True)
     try:
-        assert wait_for(lambda: [_status(tmp_path, name) for name in victims] == ["RUNNING"] * 2)
+        assert wait_for(
+            lambda: [_status(tmp_path, name) for name in victims] == ["RUNNING"] * 2,
+            process=process,
+        ), background_state(tmp_path, process, "tiny")
         runs = _by_name(tmp_path)[1]
         for name in victims:
             os.kill(int(runs[name].data.tags["pid"]), signal.SIGKILL)
@@ -236,6 +244,9 @@ def test_dry_run_lists_runs_with_estimates_and_writes_nothing(tmp_path, tiny_sui
     assert result.returncode == 0
     assert "4 runs: 4 to run, 0 to skip" in first
     assert "no estimate" in first
+    assert not (tmp_path / "mlflow.db").exists()
+    # The tests' own polling never creates a store either (a CLI may be creating it).
+    assert runs_of(store(tmp_path), "tiny") == (None, [])
     assert not (tmp_path / "mlflow.db").exists()
 
     assert run_cli(tmp_path, suite, "--only", "seed=0").returncode == 0
