@@ -134,11 +134,12 @@ HEAD_TO_HEAD_PAIRS = (
 def head_to_head(
     runs: pd.DataFrame, pairs: tuple[tuple[str, str], ...] = HEAD_TO_HEAD_PAIRS
 ) -> pd.DataFrame:
-    """Per dataset and pair: the difference of the headline metric (first minus second),
-    Welch's 95% interval and p, Holm's adjustment over the report, and the verdict.
+    """Per dataset and pair (`pairs`, or the task's own `compared_pairs`): the difference of
+    the headline metric (first minus second), Welch's 95% interval and p, Holm's adjustment
+    over the report, and the verdict.
 
-    Two families of tests, each Holm-adjusted on its own: differences (custom_gru against
-    models that compute another function), and equivalence within `EQUIVALENCE_MARGIN` of
+    Two families of tests, each Holm-adjusted on its own: differences (between models that
+    compute different functions), and equivalence within `EQUIVALENCE_MARGIN` of
     the reference's mean (custom_gru against keras_gru, which computes the same function).
     A comparison with a run that did not converge gets no verdict and is left out of the
     family. `detectable` is the smallest difference the seeds and their spread would detect
@@ -152,7 +153,7 @@ def head_to_head(
         if column not in finished:
             # No run of this dataset has finished yet: every pair is "missing runs".
             finished = finished.assign(**{column: np.nan})
-        for first, second in pairs:
+        for first, second in task.compared_pairs or pairs:
             if first not in set(group["model"]) or second not in set(group["model"]):
                 continue
             sides = [finished[finished["model"] == model] for model in (first, second)]

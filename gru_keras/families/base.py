@@ -264,6 +264,9 @@ class Task(abc.ABC):
             the plain steps: tests/experiment/test_xla.py.)
         reference_lines: What a model that learned nothing scores on the headline metric
             (name -> value: predicting the mean, chance), drawn on the report's metric plots.
+        compared_pairs: The (first, second) variant pairs the report tests on this task's
+            datasets; empty means the report's own (custom_gru against each other variant).
+            (custom_gru, keras_gru) is always an equivalence test, any other a difference.
     """
 
     name: str = ""
@@ -277,6 +280,7 @@ class Task(abc.ABC):
     loss_at_last_step: bool = False
     xla_variants: frozenset[str] = frozenset()
     reference_lines: dict[str, float] = {}  # noqa: RUF012 - read-only class-level constant
+    compared_pairs: tuple[tuple[str, str], ...] = ()
 
     @property
     def headline_column(self) -> str:
