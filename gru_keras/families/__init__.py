@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from gru_keras.families.base import DataError, DatasetSpec, Evaluation, Family, SequenceData, Task
 from gru_keras.families.forecasting import FAMILY as FORECASTING
+from gru_keras.families.music import FAMILY as MUSIC
 from gru_keras.families.probes import FAMILY as PROBES
 from gru_keras.families.speech import FAMILY as SPEECH
 from gru_keras.families.translation import FAMILY as TRANSLATION
@@ -15,7 +16,7 @@ from gru_keras.registry import Registry
 
 # Every family, in the order the report shows them when a suite does not say otherwise.
 FAMILIES: Registry[Family] = Registry("family")
-for _family in (PROBES, FORECASTING, TRANSLATION, SPEECH):
+for _family in (PROBES, FORECASTING, TRANSLATION, SPEECH, MUSIC):
     FAMILIES.register(_family.name, _family)
 
 DATASETS: Registry[DatasetSpec] = Registry("dataset")

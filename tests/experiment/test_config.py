@@ -142,7 +142,7 @@ BAD_CONFIGS = {
     ),
     "unknown-dataset": (
         VALID.replace('dataset = "adding"', 'dataset = "imagenet"'),
-        "'imagenet' is not a known dataset; valid choices: adding, copy-memory",
+        "'imagenet' is not a known dataset; valid choices: adding, bach-chorales, copy-memory",
     ),
     "wrong-type": (
         VALID.replace("epochs = 2", 'epochs = "two"'),
