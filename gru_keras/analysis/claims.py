@@ -162,11 +162,28 @@ def times_than(ratio: float, other: str) -> str:
 SPEED_KEYS = ["jit_compile", "batch", "timesteps", "features", "units"]
 
 
+def step_time_ratios(
+    bench: pd.DataFrame | None, first: str, second: str
+) -> tuple[pd.Series, str] | None:
+    """Per benchmarked shape, `first`'s training-step time over `second`'s, at matched
+    parameters where the benchmark has them (a suite's own shapes), else at equal units;
+    and that sizing in words. None when the benchmark did not time both."""
+    if bench is None or not len(bench):
+        return None
+    sizing = "same_params" if (bench["sizing"] == "same_params").any() else "same_units"
+    rows = bench[bench["sizing"] == sizing]
+    keys = [key for key in SPEED_KEYS if key in rows]
+    per_shape = rows.pivot_table(index=keys, columns="model", values="train_ms")
+    if not {first, second} <= set(per_shape.columns):
+        return None
+    label = "matched parameters" if sizing == "same_params" else "equal units"
+    return per_shape[first] / per_shape[second], label
+
+
 def trains_faster(bench: pd.DataFrame | None) -> dict[str, str]:
     """Training-step time against LSTM, from the benchmark alone: every model timed in one
     process, interleaved, one at a time. (A suite's seconds per epoch are not comparable:
-    parallel jobs share the cores and XLA is chosen per task.) At matched parameters where
-    the benchmark has them (a suite's own shapes), else at equal units."""
+    parallel jobs share the cores and XLA is chosen per task.)"""
     claim = "Trains faster (than LSTM)"
     if bench is None or not len(bench):
         return {
@@ -175,26 +192,22 @@ def trains_faster(bench: pd.DataFrame | None) -> dict[str, str]:
             "suite's shapes; `make bench` the standard grid)",
             "verdict": NOT_MEASURED,
         }
-    sizing = "same_params" if (bench["sizing"] == "same_params").any() else "same_units"
-    rows = bench[bench["sizing"] == sizing]
-    keys = [key for key in SPEED_KEYS if key in rows]
-    per_shape = rows.pivot_table(index=keys, columns="model", values="train_ms")
-    if not {LSTM, GRU} <= set(per_shape.columns):
+    measured = step_time_ratios(bench, GRU, LSTM)
+    if measured is None:
         return {
             "claim": claim,
             "evidence": f"the benchmark did not time both {GRU} and {LSTM}",
             "verdict": NOT_MEASURED,
         }
-    ratios = per_shape[GRU] / per_shape[LSTM]
-    label = "matched parameters" if sizing == "same_params" else "equal units"
+    ratios, label = measured
     evidence = (
         f"{label} (benchmark, training step time): {GRU} trains "
         f"{times_than(float(ratios.median()), LSTM)} (median over {len(ratios)} shapes, time "
         f"ratio {ratios.min():.2f}-{ratios.max():.2f})"
     )
-    if schema.REFERENCE in per_shape:
-        reference = float((per_shape[schema.REFERENCE] / per_shape[LSTM]).median())
-        evidence += f"; {schema.REFERENCE} {times_than(reference, LSTM)}"
+    reference = step_time_ratios(bench, schema.REFERENCE, LSTM)
+    if reference is not None:
+        evidence += f"; {schema.REFERENCE} {times_than(float(reference[0].median()), LSTM)}"
     if (ratios < 1).all():
         verdict = SUPPORTED
     elif (ratios > 1).all():

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from gru_keras import schema
+from gru_keras.analysis.claims import step_time_ratios, times_than
 from gru_keras.analysis.stats import BETTER, EQUIVALENT, NOT_CONVERGED, TOO_FEW, WORSE
 from gru_keras.analysis.tables import decimals_for
 from gru_keras.variants import model_order
@@ -131,8 +132,27 @@ def _undecided(verdicts: pd.Series) -> str:
     return ("no verdict on " + ", ".join(parts) + ".") if parts else "every dataset decided."
 
 
-def cost_sentence(summary: pd.DataFrame) -> str | None:
-    """Seconds per epoch of custom_gru relative to keras_gru and LSTM, median over datasets."""
+def cost_sentence(summary: pd.DataFrame, bench: pd.DataFrame | None = None) -> str | None:
+    """What an epoch of custom_gru costs against keras_gru and LSTM: from the benchmark when
+    there is one (each model timed alone), else from the suite's own seconds per epoch."""
+    measured = {
+        other: step_time_ratios(bench, schema.SUBJECT, other)
+        for other in (schema.REFERENCE, schema.LSTM)
+    }
+    measured = {other: found for other, found in measured.items() if found is not None}
+    if measured:
+        label = next(iter(measured.values()))[1]
+        parts = [
+            f"{times_than(float(ratios.median()), other)} (time ratio {ratios.min():.2f}-"
+            f"{ratios.max():.2f})"
+            for other, (ratios, _) in measured.items()
+        ]
+        shapes = len(next(iter(measured.values()))[0])
+        return (
+            f"Cost: a custom_gru training step, and so an epoch, runs {' and '.join(parts)}, "
+            f"median over {_count(shapes, 'shape')} of this suite at {label} (the speed "
+            "page's benchmark, every model timed alone)."
+        )
     seconds = summary.pivot_table(
         index="dataset", columns="model", values="seconds_per_epoch", aggfunc="first"
     )
@@ -151,8 +171,8 @@ def cost_sentence(summary: pd.DataFrame) -> str | None:
         return None
     return (
         "Cost: a custom_gru epoch took a median " + " and ".join(parts) + " wall seconds over "
-        f"{_count(len(seconds), 'dataset')}, at each dataset's matched parameter budget (suite timings, "
-        "with runs sharing the machine)."
+        f"{_count(len(seconds), 'dataset')}, at each dataset's matched parameter budget (suite "
+        "timings, with runs sharing the machine; no benchmark in this store)."
     )
 
 
@@ -201,11 +221,17 @@ def _dataset_finding(summary: pd.DataFrame, pairs: pd.DataFrame, dataset: str) -
     ]
     if decided:
         text += ", custom_gru " + ", ".join(decided)
-    elif len(rows) and (rows["verdict"] == NOT_CONVERGED).any():
-        text += ", no verdict: not converged"
     elif len(rows):
-        text += ", no verdict: too few seeds"
+        verdicts = set(rows["verdict"])
+        why = next(
+            (label for verdict, label in _WHY_UNDECIDED if verdict in verdicts), "too few seeds"
+        )
+        text += f", no verdict: {why}"
     return text
+
+
+# Why a dataset's comparisons reached no verdict, most telling first.
+_WHY_UNDECIDED = ((NOT_CONVERGED, "not converged"), ("missing runs", "missing runs"))
 
 
 def _verdict_phrase(verdict: str, second: str) -> str:
@@ -224,11 +250,14 @@ def family_finding(summary: pd.DataFrame, pairs: pd.DataFrame, datasets: list[st
 
 
 def executive_summary(
-    summary: pd.DataFrame, pairs: pd.DataFrame, claims: pd.DataFrame
+    summary: pd.DataFrame,
+    pairs: pd.DataFrame,
+    claims: pd.DataFrame,
+    bench: pd.DataFrame | None = None,
 ) -> list[str]:
     """The report's first page, in sentences: best variants, verdicts, cost, convergence,
     and the claims."""
-    sentences = [best_sentence(summary), *verdict_sentences(pairs), cost_sentence(summary)]
+    sentences = [best_sentence(summary), *verdict_sentences(pairs), cost_sentence(summary, bench)]
     sentences.append(convergence_sentence(summary))
     if len(claims):
         sentences.append("Claims: " + " ".join(claim_sentences(claims)))

@@ -343,6 +343,10 @@ class Task(abc.ABC):
 
 # `pages(inputs, datasets) -> [Figure]`: a family's own report pages, after its learning curves.
 Pages = Callable[[Any, list[str]], list]
+# `samples(inputs, datasets) -> DataFrame`: logged test examples on which the models' outputs
+# differ, for the report's appendix (`gru_keras.report.samples.sample_translations` rows,
+# with a `dataset` column first).
+Samples = Callable[[Any, list[str]], pd.DataFrame]
 
 
 @dataclass(frozen=True)
@@ -354,12 +358,14 @@ class Family:
         datasets: Its datasets.
         tables: Run artifacts its pages need: artifact path -> table name in the report.
         pages: Its own report pages, or None.
+        samples: Its rows of the report's appendix of decoded test examples, or None.
     """
 
     name: str
     datasets: tuple[DatasetSpec, ...]
     tables: dict[str, str] = field(default_factory=dict)
     pages: Pages | None = None
+    samples: Samples | None = None
 
     @property
     def tasks(self) -> tuple[Task, ...]:

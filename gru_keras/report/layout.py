@@ -96,10 +96,13 @@ def table_pages(
     rows_per_page: int = TABLE_ROWS_PER_PAGE,
     wrap: int = 0,
     group: str | None = "dataset",
+    font_size: float = 8,
+    row_scale: float = 1.35,
 ) -> list[Figure]:
     """A table over as many pages as it needs, balanced and keeping each `group`'s rows
     together (`_chunks`); a row flagged in `bold_column` is bold, and
-    `color_column` (a column of colours or "") tints that row's first cells' text."""
+    `color_column` (a column of colours or "") tints that row's first cells' text. A long
+    table fits more rows on a page with a smaller `font_size` and `row_scale`."""
     columns = [c for c in frame.columns if c not in (bold_column, color_column)]
     pages = []
     chunks = _chunks(frame, rows_per_page, group if group in frame else None)
@@ -126,9 +129,13 @@ def table_pages(
             colLoc="left",
         )
         table.auto_set_font_size(False)
-        table.set_fontsize(8)
-        lines = max(1, max(cell.count("\n") + 1 for row in cells for cell in row))
-        table.scale(1, 1.25 + 0.55 * (lines - 1) if wrap else 1.35)
+        table.set_fontsize(font_size)
+        # Each row as tall as its longest wrapped cell: one long reason in a cell does not
+        # make every row of the page tall.
+        lines = [1] + [max(cell.count("\n") + 1 for cell in row) for row in cells]
+        for (row, _column), cell in table.get_celld().items():
+            tall = row_scale if lines[row] == 1 else row_scale * 0.67 * lines[row]
+            cell.set_height(cell.get_height() * tall)
         for (row, _column), cell in table.get_celld().items():
             cell.set_edgecolor("#DDDDDD")
             if row == 0:
@@ -150,7 +157,10 @@ def model_style(model: str) -> dict[str, str]:
     return {"color": model_color(model), "linestyle": linestyle, "marker": marker}
 
 
-def legend_below(figure: Figure, models: Sequence[str], truth: bool = False) -> None:
+def legend_below(
+    figure: Figure, models: Sequence[str], truth: bool = False, y: float = 0.075
+) -> None:
+    """One legend of the models' line styles across the page, its foot at height `y`."""
     handles = [Line2D([], [], linewidth=2, markersize=4, **model_style(m)) for m in models]
     labels = list(models)
     if truth:
@@ -163,7 +173,7 @@ def legend_below(figure: Figure, models: Sequence[str], truth: bool = False) -> 
         ncol=len(labels),
         fontsize=9,
         frameon=False,
-        bbox_to_anchor=(0.5, 0.075),
+        bbox_to_anchor=(0.5, y),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,11 +14,12 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from gru_keras import schema
 from gru_keras.analysis.stats import mean_band, t_interval
 from gru_keras.report.layout import legend_below, model_color, model_style, new_page
 from gru_keras.schema import metric_label
 
-FLOOR = 1e-30  # gradients below float32's reach are drawn here, on log axes
+FLOOR = schema.GRADIENT_FLOOR  # gradients below float32's reach are drawn here, on log axes
 
 
 def learning_curves(axis: Axes, curves: pd.DataFrame, models: Sequence[str], ylabel: str) -> Axes:
@@ -305,96 +307,91 @@ def _models_of(summary: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(summary["model"]))
 
 
-def gradient_page(
-    gradients: pd.DataFrame, datasets: Sequence[str], models: Sequence[str]
+def _gradient_reach(axis: Axes, of_stage: pd.DataFrame, models: Sequence[str]) -> Axes:
+    for model in models:
+        curve = of_stage[of_stage["model"] == model].groupby("distance")["norm"].mean()
+        if len(curve):
+            # Styles differ too: keras_gru computes custom_gru's function and can lie
+            # exactly under it.
+            axis.plot(
+                curve.index,
+                curve.clip(lower=FLOOR),
+                linewidth=1.6,
+                markevery=max(1, len(curve) // 8),
+                markersize=3,
+                **model_style(model),
+            )
+    axis.set_yscale("log")
+    axis.set_xlabel("distance from the last step", fontsize=8)
+    axis.grid(alpha=0.3)
+    return axis
+
+
+def _gate_map(axis: Axes, values: np.ndarray, title: str) -> Any:
+    image = axis.imshow(
+        values.T, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest"
+    )
+    axis.set_title(title, fontsize=9)
+    axis.set_xlabel("time step", fontsize=8)
+    axis.set_ylabel("unit", fontsize=8)
+    return image
+
+
+def inside_page(
+    gradients: pd.DataFrame,
+    datasets: Sequence[str],
+    models: Sequence[str],
+    gates: tuple[str, dict[str, np.ndarray]] | None = None,
 ) -> Figure:
-    """‖∂L/∂h_t‖ against distance from the loss, at initialization and after training."""
+    """Top: ‖∂L/∂h_t‖ against distance from the loss, at initialization and after training,
+    per dataset. Bottom, with `gates` (dataset, arrays): one example's inputs and the custom
+    GRU's update and reset gates over time."""
     figure = new_page(
-        "Inside the cells: how far back do gradients reach?",
-        "Mean norm of the gradient of each example's loss with respect to the hidden state h_t, "
-        "against how many steps t lies before the last input (log scale; mean over seeds and 64 "
-        "fixed validation examples). A flat line means the loss still 'sees' early steps; a line "
-        f"falling to the bottom means the gradient vanished (values under {FLOOR:g}, beyond float32, "
-        "are drawn at that floor). Compare SimpleRNN with the gated cells after training. keras_gru "
-        "computes custom_gru's function, so its dash-dot line can lie on custom_gru's dotted one.",
+        "Inside the cells: how far back gradients reach, and the custom GRU's gates",
+        "Top: mean norm of the gradient of each example's loss with respect to the hidden state "
+        "h_t, against how many steps t lies before the last input (log scale; mean over seeds "
+        "and 64 fixed validation examples). A flat line means the loss still 'sees' early "
+        "steps; a line falling to the bottom means the gradient vanished (values under "
+        f"{FLOOR:.1e}, beyond float32, are drawn at that floor). Compare SimpleRNN with the "
+        "gated cells after training; keras_gru computes custom_gru's function, so its dash-dot "
+        "line can lie on custom_gru's dotted one. Bottom: one validation example's inputs, and "
+        "the trained custom GRU's update gate z_t (1 = take the new content, 0 = keep the old "
+        "state) and reset gate r_t (0 = ignore the previous state when proposing new content) "
+        "of every unit, first seed. On the adding problem the marked steps are those where "
+        "the second input (the marker) is 1: look for units whose update gate opens only there.",
     )
+    panels = max(1, 2 * len(datasets))
     grid = figure.add_gridspec(
-        len(datasets), 2, left=0.08, right=0.98, top=0.88, bottom=0.2, hspace=0.5, wspace=0.2
+        2 if gates else 1, 1, left=0.07, right=0.93, top=0.87, bottom=0.25, hspace=0.55
     )
-    for row, dataset in enumerate(datasets):
-        for column, stage in enumerate(("initial", "trained")):
-            axis = figure.add_subplot(grid[row, column])
-            of_stage = gradients[(gradients["dataset"] == dataset) & (gradients["stage"] == stage)]
-            for model in models:
-                curve = of_stage[of_stage["model"] == model].groupby("distance")["norm"].mean()
-                if len(curve):
-                    # Styles differ too: keras_gru computes custom_gru's function and can
-                    # lie exactly under it.
-                    axis.plot(
-                        curve.index,
-                        curve.clip(lower=FLOOR),
-                        linewidth=1.6,
-                        markevery=max(1, len(curve) // 8),
-                        markersize=3,
-                        **model_style(model),
-                    )
-            axis.set_yscale("log")
-            axis.set_xlabel("distance from the last step (steps)")
+    top = grid[0].subgridspec(1, panels, wspace=0.3)
+    for index, (dataset, stage) in enumerate(
+        (dataset, stage) for dataset in datasets for stage in ("initial", "trained")
+    ):
+        axis = figure.add_subplot(top[0, index])
+        of_stage = gradients[(gradients["dataset"] == dataset) & (gradients["stage"] == stage)]
+        _gradient_reach(axis, of_stage, models)
+        when = "at initialization" if stage == "initial" else "after training"
+        axis.set_title(f"{dataset}:\n{when}", fontsize=9)
+        if index == 0:
             axis.set_ylabel("‖∂L/∂h_t‖")
-            when = "at initialization" if stage == "initial" else "after training"
-            axis.set_title(f"{dataset}: {when}", fontsize=9)
-            axis.grid(alpha=0.3)
-    legend_below(figure, models)
-    return figure
-
-
-def gates_page(dataset: str, gates: dict[str, np.ndarray], examples: int = 2) -> Figure:
-    """Heat maps of the custom GRU's update and reset gates over time for a few inputs."""
-    figure = new_page(
-        f"Inside the cells: custom GRU gate activity on {dataset}",
-        "Top: the input features of each example over time. Middle: the update gate z_t of every "
-        "unit (1 = take the new content, 0 = keep the old state). Bottom: the reset gate r_t "
-        "(0 = ignore the previous state when proposing new content). Trained model, first seed. "
-        "On the adding problem, look for units whose update gate opens only at the marked steps.",
-    )
-    count = min(examples, len(gates["update"]))
-    grid = figure.add_gridspec(
-        3,
-        count,
-        left=0.07,
-        right=0.93,
-        top=0.88,
-        bottom=0.13,
-        hspace=0.45,
-        wspace=0.15,
-        height_ratios=(1, 2, 2),
-    )
-    for column in range(count):
-        inputs = gates["inputs"][column]
-        axis = figure.add_subplot(grid[0, column])
+    if gates:
+        dataset, arrays = gates
+        bottom = grid[1].subgridspec(1, 3, wspace=0.25)
+        axis = figure.add_subplot(bottom[0, 0])
+        inputs = arrays["inputs"][0]
         for feature in range(inputs.shape[-1]):
-            axis.plot(inputs[:, feature], linewidth=0.9, label=f"feature {feature}")
+            axis.plot(inputs[:, feature], linewidth=0.9, label=f"input {feature}")
         axis.set_xlim(0, len(inputs) - 1)
-        axis.set_title(f"example {column + 1}: inputs", fontsize=9)
-        axis.set_xlabel("time step")
-        axis.set_ylabel("value")
+        axis.set_title(f"{dataset}: one example's inputs", fontsize=9)
+        axis.set_xlabel("time step", fontsize=8)
         if inputs.shape[-1] <= 4:
             axis.legend(fontsize=7, loc="upper right")
-        for row, gate in ((1, "update"), (2, "reset")):
-            axis = figure.add_subplot(grid[row, column])
-            image = axis.imshow(
-                gates[gate][column].T,
-                aspect="auto",
-                cmap="viridis",
-                vmin=0,
-                vmax=1,
-                interpolation="nearest",
-            )
-            axis.set_title(f"example {column + 1}: {gate} gate", fontsize=9)
-            axis.set_xlabel("time step")
-            axis.set_ylabel("unit")
-    colorbar_axis = figure.add_axes((0.945, 0.13, 0.012, 0.5))
-    figure.colorbar(image, cax=colorbar_axis, label="gate activation")
+        _gate_map(figure.add_subplot(bottom[0, 1]), arrays["update"][0], "update gate z_t")
+        image = _gate_map(figure.add_subplot(bottom[0, 2]), arrays["reset"][0], "reset gate r_t")
+        colorbar_axis = figure.add_axes((0.945, 0.25, 0.012, 0.19))
+        figure.colorbar(image, cax=colorbar_axis).set_label("gate", fontsize=8)
+    legend_below(figure, models, y=0.15)  # above the long caption
     return figure
 
 
@@ -429,15 +426,30 @@ def draw_confusion(
     return image
 
 
+# Type sizes of a text page, largest first: (points, characters a line, page height a line)
+# for A4 landscape with the text from x = 0.08.
+TEXT_SIZES = ((11, 112, 0.027), (10, 124, 0.0245), (9, 138, 0.022))
+
+
+def _fitted(sentences: list[str], room: float = 0.68) -> tuple[int, float, list[str]]:
+    """The largest `TEXT_SIZES` at which every sentence, wrapped, fits in `room` of the
+    page's height: its size, its line height and the wrapped paragraphs."""
+    for size, width, line in TEXT_SIZES:
+        paragraphs = [textwrap.fill(sentence, width) for sentence in sentences]
+        if sum(line * (p.count("\n") + 1.8) for p in paragraphs) <= room:
+            return size, line, paragraphs
+    return size, line, paragraphs  # the smallest size, even if it does not fit
+
+
 def text_page(title: str, sentences: list[str], subtitle: str = "", caption: str = "") -> Figure:
     """A page of findings: one wrapped paragraph per sentence, from the top."""
     figure = new_page(title, caption, subtitle)
+    size, line, paragraphs = _fitted(sentences)
     top = 0.8
-    for sentence in sentences:
-        wrapped = textwrap.fill(sentence, 120)
-        figure.text(0.06, top, "•", fontsize=12, va="top")
-        figure.text(0.08, top, wrapped, fontsize=12, va="top", linespacing=1.4)
-        top -= 0.035 * (wrapped.count("\n") + 1) + 0.03
+    for wrapped in paragraphs:
+        figure.text(0.06, top, "•", fontsize=size, va="top")
+        figure.text(0.08, top, wrapped, fontsize=size, va="top", linespacing=1.35)
+        top -= line * (wrapped.count("\n") + 1.8)  # the paragraph and a gap
     return figure
 
 

@@ -8,10 +8,7 @@ import pandas as pd
 
 from gru_keras.variants import model_order
 
-SAMPLES_SHOWN = 3  # disagreeing samples per dataset: one page each
-
-# Fits above the caption at 8 pt with the sample pages' column widths.
-SAMPLE_ROWS_PER_PAGE = 24
+SAMPLES_SHOWN = 2  # disagreeing samples per dataset, in the report's one appendix page
 
 MATCH_COLORS = {True: "#1A7F37", False: "#B42318"}
 
@@ -68,6 +65,23 @@ def sample_translations(
                 )
             )
     return pd.DataFrame(rows, columns=["sentence", "text of", "text", "match", "color"])
+
+
+def samples_of(
+    samples: pd.DataFrame, datasets: list[str], source_column: str = "source"
+) -> pd.DataFrame:
+    """`sample_translations` of every dataset that logged samples, with a `dataset` column
+    first: a family's rows of the report's appendix."""
+    tables = [
+        sample_translations(samples, dataset, SAMPLES_SHOWN, source_column).assign(dataset=dataset)
+        for dataset in datasets
+        if len(samples) and dataset in set(samples["dataset"])
+    ]
+    tables = [table for table in tables if len(table)]
+    if not tables:
+        return pd.DataFrame()
+    table = pd.concat(tables, ignore_index=True)
+    return table[["dataset", *[c for c in table.columns if c != "dataset"]]]
 
 
 def _text(value: object) -> str:

@@ -13,7 +13,8 @@ from gru_keras.families import FAMILIES, TASKS
 from gru_keras.report import plots
 from gru_keras.report.inputs import ReportInputs
 from gru_keras.report.layout import chunked, model_color, new_page, table_pages
-from gru_keras.report.text import bench_display, display_head_to_head, display_summary
+from gru_keras.report.samples import SAMPLES_SHOWN
+from gru_keras.report.text import bench_display, display_head_to_head, display_overview
 from gru_keras.variants import VARIANTS
 
 GRADIENT_DATASETS = 2  # the adding problem (first probe) and one real task
@@ -53,14 +54,14 @@ def provenance(inputs: ReportInputs) -> str:
 def executive_pages(inputs: ReportInputs) -> list[Figure]:
     """Page 1: the findings in sentences, every number from the tables that follow."""
     table = claims.claims_table(inputs.runs, inputs.summary, inputs.pairs, inputs.bench)
-    sentences = findings.executive_summary(inputs.summary, inputs.pairs, table)
+    sentences = findings.executive_summary(inputs.summary, inputs.pairs, table, inputs.bench)
     return [
         plots.text_page(
             f"{inputs.experiment}: executive summary",
             sentences,
             subtitle=provenance(inputs),
             caption="Generated from this report's tables: the summary (best means), the "
-            "head-to-head (verdicts), seconds per epoch, convergence, and the claims check.",
+            "head-to-head (verdicts), the benchmark (cost), convergence, and the claims check.",
         )
     ]
 
@@ -75,19 +76,21 @@ def summary_pages(inputs: ReportInputs) -> list[Figure]:
     )
     return table_pages(
         f"{inputs.experiment}: when is a GRU worth it?",
-        "Headline test metric per dataset and model: mean over seeds with a 95% Student-t "
-        "interval of the mean, printed to 3 significant figures of the dataset's largest mean; in bold the best mean only where the head-to-head decided it (custom_gru significantly better than every model it was tested against); † marks a cell where some "
-        "seeds did not converge (neither early-stopped with patience ≥ 3 nor on a plateau of "
-        "under 1% gain over the last quarter of epochs). Baselines (naive, seasonal naive, "
-        "ETS) are deterministic and run once. Units are solved per model so that the recurrent "
-        "layers match the dataset's parameter budget; s / epoch is the mean wall time of one "
-        "training epoch on the machine above. A dash with a reason marks runs that failed or are "
-        "missing." + note,
-        display_summary(inputs.summary, inputs.pairs),
-        bold_column="best",
-        column_widths=(0.15, 0.1, 0.12, 0.25, 0.1, 0.06, 0.12, 0.08),
+        "Headline test metric per dataset (↓ lower is better, ↑ higher) and model: mean over "
+        "seeds with a 95% Student-t interval of the mean, to 3 significant figures of the "
+        "dataset's largest mean. '(best)' marks custom_gru only where the head-to-head "
+        "decided it (significantly better than every model it was tested against); a best "
+        "mean alone is not a verdict. † marks a cell where some seeds did not converge "
+        "(neither early-stopped with patience ≥ 3 nor on a plateau of under 1% gain over the "
+        "last quarter of epochs). Baselines are deterministic and run once. A dash with a "
+        "reason marks runs that failed or are missing. Every model of a dataset has the same "
+        "recurrent parameter budget; seeds, units, parameters and seconds per epoch per model "
+        f"are in {inputs.experiment}-summary.md beside this report." + note,
+        display_overview(inputs.summary, inputs.pairs),
+        column_widths=(0.12, 0.12, 0.15, 0.15, 0.15, 0.15, 0.16),
         subtitle=provenance(inputs),
-        rows_per_page=30,
+        rows_per_page=20,
+        wrap=22,
     )
 
 
@@ -105,9 +108,10 @@ def head_to_head_pages(inputs: ReportInputs) -> list[Figure]:
     tests = pairs.loc[pairs["p_adjusted"].notna(), "test"].value_counts() if len(pairs) else {}
     return table_pages(
         "Head-to-head: custom GRU against each other recurrent model",
-        "Difference of the headline test metric (custom_gru minus the other model; for an ↓ "
-        "metric a negative difference favours custom_gru) with Welch's 95% t interval over "
-        "seeds, and as a share of the other model's mean. Against LSTM and SimpleRNN, Welch's "
+        "Difference of the headline test metric (custom_gru minus the other model, or the "
+        "first model minus the second where a task compares more pairs ('X vs Y'); for an ↓ "
+        "metric a negative difference favours the first) with Welch's 95% t interval over "
+        "seeds, and as a share of the other model's mean. Between models that compute different functions, Welch's "
         f"test gives p, Holm-adjusted over the report's {tests.get('difference', 0)} difference "
         "comparisons that can get a verdict; 'better' or 'worse' needs an adjusted p < 0.05. keras_gru computes the "
         "same function as custom_gru, so that pair is tested for equivalence (two one-sided "
@@ -118,7 +122,11 @@ def head_to_head_pages(inputs: ReportInputs) -> list[Figure]:
         "strictest level here; a smaller true difference would likely go unseen.",
         table,
         color_column="color" if len(table) else None,
-        column_widths=(0.14, 0.09, 0.1, 0.21, 0.05, 0.06, 0.06, 0.04, 0.25),
+        column_widths=(0.13, 0.14, 0.1, 0.19, 0.05, 0.08, 0.06, 0.04, 0.21),
+        # One page for about 12 datasets of 3 comparisons each.
+        rows_per_page=38,
+        font_size=6.5,
+        row_scale=1.0,
     )
 
 
@@ -229,12 +237,10 @@ def inside_pages(inputs: ReportInputs) -> list[Figure]:
     if not datasets:
         return []  # no run logged gradient diagnostics
     models = [model for model in VARIANTS if model in set(inputs.gradients["model"])]
-    pages = [plots.gradient_page(inputs.gradients, datasets, models)]
-    for dataset in [*datasets, *inputs.gates]:
-        if dataset in inputs.gates:
-            pages.append(plots.gates_page(dataset, inputs.gates[dataset]))
-            break
-    return pages
+    # The gates of the first dataset shown that has them (the adding problem first).
+    shown = next((d for d in [*datasets, *inputs.gates] if d in inputs.gates), None)
+    gates = (shown, inputs.gates[shown]) if shown else None
+    return [plots.inside_page(inputs.gradients, datasets, models, gates)]
 
 
 def claims_pages(inputs: ReportInputs) -> list[Figure]:
@@ -249,9 +255,6 @@ def claims_pages(inputs: ReportInputs) -> list[Figure]:
         "evidence either way (for example one seed)."
     )
     return [plots.claims_page(table, caption)]
-
-
-SMALL_TABLE = 3  # rows; a table this short is said in a sentence, not given a page
 
 
 def _correctness_sentence(deviation: pd.DataFrame) -> str:
@@ -272,7 +275,7 @@ def correctness_pages(inputs: ReportInputs) -> list[Figure]:
     deviation = deviation_table(inputs.runs)
     pages = []
     correctness = ""
-    if len(deviation) > SMALL_TABLE or (inputs.bench is None and len(deviation)):
+    if inputs.bench is None and len(deviation):
         pages = table_pages(
             "Correctness of the custom layer",
             "After training, every custom_gru run converts its weights to keras.layers.GRU "
@@ -316,6 +319,33 @@ def correctness_pages(inputs: ReportInputs) -> list[Figure]:
     return pages
 
 
+def appendix_pages(inputs: ReportInputs) -> list[Figure]:
+    """One table of every family's decoded test examples on which the models differ."""
+    tables = [
+        FAMILIES[family].samples(inputs, datasets)
+        for family, datasets in _datasets_by_family(inputs.summary).items()
+        if family in FAMILIES and FAMILIES[family].samples is not None
+    ]
+    tables = [table for table in tables if len(table)]
+    if not tables:
+        return []  # every model decoded every logged example alike
+    return table_pages(
+        "Appendix: test examples the models decode differently",
+        f"Per dataset, up to {SAMPLES_SHOWN} of the first logged test examples on which the "
+        "models' outputs differ (each model's first seed; examples every model gets right, or "
+        "wrong alike, are left out): translations with the run's decoding (greedy unless a "
+        "beam width is set), and spoken digit strings decoded greedily from CTC, by voices "
+        "never heard in training. 'exact' in green marks an output identical to the "
+        "reference, 'differs' in red one that is not; … marks text cut to fit.",
+        pd.concat(tables, ignore_index=True),
+        color_column="color",
+        column_widths=(0.12, 0.06, 0.1, 0.62, 0.06),
+        rows_per_page=40,
+        font_size=7,
+        row_scale=1.1,
+    )
+
+
 SECTIONS = (
     executive_pages,
     summary_pages,
@@ -325,4 +355,5 @@ SECTIONS = (
     inside_pages,
     claims_pages,
     correctness_pages,
+    appendix_pages,
 )

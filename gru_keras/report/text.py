@@ -8,6 +8,7 @@ import pandas as pd
 
 from gru_keras import schema
 from gru_keras.analysis.tables import best_models, decimals_for
+from gru_keras.variants import VARIANTS
 
 UNCONVERGED_MARK = "†"
 
@@ -54,12 +55,20 @@ def decided_best(summary: pd.DataFrame, pairs: pd.DataFrame | None) -> dict[str,
     return decided
 
 
+def _places(group: pd.DataFrame) -> int:
+    """A dataset's decimal places, from its recurrent variants' means (`decimals_for`): a
+    baseline far off (a naive forecast at 14 against networks at 0.5) must not round the
+    networks' values to one figure."""
+    networks = group.loc[~group["baseline"].astype(bool), "mean"]
+    return decimals_for(networks if networks.notna().any() else group["mean"])
+
+
 def display_summary(summary: pd.DataFrame, pairs: pd.DataFrame | None = None) -> pd.DataFrame:
     """The summary as the strings a reader sees (Markdown and PDF use the same), plus a
     boolean `best` column marking the best model of a dataset where a verdict backs it
     (`decided_best`). Each dataset's values share their decimal places (`decimals_for`)."""
     best = decided_best(summary, pairs)
-    places = {dataset: decimals_for(group["mean"]) for dataset, group in summary.groupby("dataset")}
+    places = {dataset: _places(group) for dataset, group in summary.groupby("dataset")}
     rows = []
     for _, row in summary.iterrows():
         seeds = f"{row['seeds']}" + (
@@ -79,6 +88,37 @@ def display_summary(summary: pd.DataFrame, pairs: pd.DataFrame | None = None) ->
                 "best": best.get(row["dataset"]) == row["model"],
             }
         )
+    return pd.DataFrame(rows)
+
+
+def display_overview(summary: pd.DataFrame, pairs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The summary as one row per dataset (the PDF's summary page): the headline metric of
+    each recurrent variant, "(best)" on custom_gru's cell where a verdict backs it
+    (`decided_best`), and the baselines' means. Seeds, units, parameters and seconds per
+    epoch stay in the long table (`display_summary`, the Markdown summary)."""
+    best = decided_best(summary, pairs)
+    variants = [model for model in VARIANTS if model in set(summary["model"])]
+    rows = []
+    for dataset, group in summary.groupby("dataset", sort=False):
+        places = _places(group)
+        by_model = group.set_index("model")
+        first = group.iloc[0]
+        row = {
+            "dataset": dataset,
+            "test metric": schema.metric_label(first["metric"])
+            + (" ↑" if first["higher_is_better"] else " ↓"),
+        }
+        for model in variants:
+            cell = format_value(by_model.loc[model], places) if model in by_model.index else "—"
+            row[model] = cell + (" (best)" if best.get(dataset) == model else "")
+        baselines = group[group["baseline"]]
+        row["baselines"] = ", ".join(
+            f"{line['model']} {line['mean']:.{places}f}"
+            if np.isfinite(line["mean"])
+            else f"{line['model']} —"
+            for _, line in baselines.iterrows()
+        )
+        rows.append(row)
     return pd.DataFrame(rows)
 
 

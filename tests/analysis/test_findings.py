@@ -112,3 +112,38 @@ def test_a_best_mean_equal_to_the_runner_ups_is_called_a_tie():
     summary = _summary()
     summary.loc[(summary["dataset"] == "c") & (summary["model"] == "keras_gru"), "mean"] = 1.0
     assert "c, tied" in best_sentence(summary)
+
+
+def test_the_cost_comes_from_the_benchmark_when_the_store_has_one():
+    # Two shapes; train_ms per model: custom_gru 2, 3; keras_gru 1, 2; lstm 4, 4.
+    bench = pd.DataFrame(
+        [
+            {
+                "sizing": "same_params",
+                "jit_compile": False,
+                "batch": 32,
+                "timesteps": steps,
+                "features": 2,
+                "units": 30,
+                "model": model,
+                "train_ms": train_ms,
+            }
+            for steps, times in ((10, (2, 1, 4)), (20, (3, 2, 4)))
+            for model, train_ms in zip(("custom_gru", "keras_gru", "lstm"), times, strict=True)
+        ]
+    )
+    cost = cost_sentence(_summary(), bench)
+    # custom_gru / keras_gru: 2.0, 1.5 -> median 1.75; / lstm: 0.5, 0.75 -> median 0.625.
+    assert "runs 1.75x slower than keras_gru (time ratio 1.50-2.00)" in cost
+    assert "and 1.60x faster than lstm (time ratio 0.50-0.75)" in cost
+    assert "median over 2 shapes of this suite at matched parameters" in cost
+    # Without a benchmark: the suite's own epochs, said to be shared-machine timings.
+    assert "no benchmark in this store" in cost_sentence(_summary())
+
+
+def test_a_finding_names_missing_runs_as_the_reason_for_no_verdict():
+    pairs = _pairs()
+    pairs.loc[pairs["dataset"] == "b", "verdict"] = "missing runs"
+    assert "b: best mean custom_gru 0.900, no verdict: missing runs" in family_finding(
+        _summary(), pairs, ["b"]
+    )

@@ -5,7 +5,7 @@ import pytest
 from gru_keras.analysis.runs import add_missing, latest_runs
 from gru_keras.analysis.tables import best_models, decimals_for, head_to_head, summary_table
 from gru_keras.report.build import write_tables
-from gru_keras.report.text import display_head_to_head, to_markdown
+from gru_keras.report.text import display_head_to_head, display_overview, to_markdown
 
 
 def runs_frame(values=None):
@@ -255,3 +255,33 @@ def test_sample_tables_show_only_disagreements_and_cut_with_an_ellipsis():
     long = "mot " * 50
     assert clip(long, 30).endswith("…") and len(clip(long, 30)) <= 30
     assert " " not in clip(long, 30)[-3:-1]  # cut between words
+
+
+def test_the_overview_is_one_row_per_dataset_with_places_from_the_networks():
+    def row(model, mean, low, high, baseline=False):
+        return {
+            "dataset": "seattle",
+            "model": model,
+            "metric": "test/mase",
+            "higher_is_better": False,
+            "mean": mean,
+            "ci_low": low,
+            "ci_high": high,
+            "baseline": baseline,
+            "not_converged": 0,
+            "why_not_finished": "",
+        }
+
+    summary = pd.DataFrame(
+        [
+            row("simple_rnn", 0.5123, 0.5011, 0.5236),
+            row("custom_gru", 0.4987, 0.4901, 0.5073),
+            row("naive", 14.04, np.nan, np.nan, baseline=True),
+        ]
+    )
+    (overview,) = display_overview(summary).to_dict("records")
+    # 3 significant figures of the networks' largest mean, not of the naive forecast's 14.
+    assert overview["simple_rnn"] == "0.512 [0.501, 0.524]"
+    assert overview["custom_gru"] == "0.499 [0.490, 0.507]"
+    assert overview["baselines"] == "naive 14.040"
+    assert overview["test metric"] == "mase ↓" and "lstm" not in overview

@@ -7,9 +7,9 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from gru_keras.report.layout import model_color, new_page, table_pages
+from gru_keras.report.layout import model_color, new_page
 from gru_keras.report.plots import draw_confusion
-from gru_keras.report.samples import SAMPLE_ROWS_PER_PAGE, SAMPLES_SHOWN, sample_translations
+from gru_keras.report.samples import samples_of
 from gru_keras.variants import model_order
 
 # The report's names for the stacked confusion_matrix.csv and decoded_samples.csv artifacts.
@@ -44,35 +44,19 @@ def confusion_by_model(confusions: pd.DataFrame, dataset: str) -> dict[str, pd.D
 
 def speech_pages(inputs: Any, datasets: list[str]) -> list[Figure]:
     confusions = inputs.tables.get(CONFUSIONS, pd.DataFrame())
-    decoded = inputs.tables.get(DECODED, pd.DataFrame())
-    pages = []
-    for dataset in datasets:
-        if len(confusions) and dataset in set(confusions["dataset"]):
-            pages.append(
-                confusion_page(
-                    f"Speech: confusion matrices, {dataset}",
-                    "Test utterances by true speaker (rows) and predicted speaker (columns), "
-                    "summed over seeds. Off-diagonal cells are the mistakes; a model whose "
-                    "errors concentrate on one pair of speakers confuses similar voices.",
-                    confusion_by_model(confusions, dataset),
-                )
-            )
-        table = (
-            sample_translations(decoded, dataset, SAMPLES_SHOWN, source_column="voice")
-            if len(decoded) and dataset in set(decoded["dataset"])
-            else pd.DataFrame()
+    return [
+        confusion_page(
+            f"Speech: confusion matrices, {dataset}",
+            "Test utterances by true speaker (rows) and predicted speaker (columns), summed "
+            "over seeds. Off-diagonal cells are the mistakes; a model whose errors concentrate "
+            "on one pair of speakers confuses similar voices.",
+            confusion_by_model(confusions, dataset),
         )
-        if len(table):
-            pages += table_pages(
-                f"Speech: test utterances the models disagree on, {dataset}",
-                "Among the first logged test utterances (voices never heard in training), those "
-                "on which the models' greedy CTC decodings (first seed) differ. 'exact' in "
-                "green marks a digit string identical to the reference, 'differs' in red one "
-                "that is not.",
-                table,
-                color_column="color",
-                column_widths=(0.09, 0.12, 0.66, 0.08),
-                rows_per_page=SAMPLE_ROWS_PER_PAGE,
-                group="sentence",
-            )
-    return pages
+        for dataset in datasets
+        if len(confusions) and dataset in set(confusions["dataset"])
+    ]
+
+
+def speech_samples(inputs: Any, datasets: list[str]) -> pd.DataFrame:
+    """The appendix rows: test utterances the models decode differently."""
+    return samples_of(inputs.tables.get(DECODED, pd.DataFrame()), datasets, "voice")

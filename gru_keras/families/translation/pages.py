@@ -7,9 +7,9 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from gru_keras.report.layout import legend_below, new_page, table_pages
+from gru_keras.report.layout import legend_below, new_page
 from gru_keras.report.plots import metric_dots
-from gru_keras.report.samples import SAMPLE_ROWS_PER_PAGE, SAMPLES_SHOWN, sample_translations
+from gru_keras.report.samples import samples_of
 from gru_keras.schema import as_test_metric
 from gru_keras.variants import VARIANTS, model_order
 
@@ -55,24 +55,9 @@ def metrics_page(runs: pd.DataFrame, datasets: list[str]) -> Figure:
 
 
 def translation_pages(inputs: Any, datasets: list[str]) -> list[Figure]:
-    samples = inputs.tables.get(SAMPLES, pd.DataFrame())
-    pages = [metrics_page(inputs.runs, datasets)] if len(inputs.runs) else []
-    for dataset in datasets:
-        if not len(samples) or dataset not in set(samples["dataset"]):
-            continue
-        table = sample_translations(samples, dataset, SAMPLES_SHOWN)
-        if not len(table):
-            continue  # every model translated every logged sentence alike
-        pages += table_pages(
-            f"Translation: test sentences the models disagree on, {dataset}",
-            "Among the first logged test sentences, those on which the models' translations "
-            "differ, each translated by the model's first seed with the run's decoding (greedy "
-            "unless a beam width is set). 'exact' in green marks a translation identical to "
-            "the reference, 'differs' in red one that is not; … marks text cut to fit.",
-            table,
-            color_column="color",
-            column_widths=(0.07, 0.12, 0.68, 0.08),
-            rows_per_page=SAMPLE_ROWS_PER_PAGE,
-            group="sentence",
-        )
-    return pages
+    return [metrics_page(inputs.runs, datasets)] if len(inputs.runs) else []
+
+
+def translation_samples(inputs: Any, datasets: list[str]) -> pd.DataFrame:
+    """The appendix rows: test sentences the models translate differently."""
+    return samples_of(inputs.tables.get(SAMPLES, pd.DataFrame()), datasets)

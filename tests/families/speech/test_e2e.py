@@ -61,7 +61,7 @@ def test_both_speech_datasets_run_every_variant_and_the_report_shows_them(tmp_pa
     assert code == 0
     _, text = pdf_text(tmp_path / "reports" / "latest.pdf")
     assert "Speech: confusion matrices, japanese-vowels" in text
-    assert "Speech: decoded test utterances" not in text  # only where the models disagree
+    assert "Speech: decoded test utterances" not in text  # in the appendix, if anywhere
 
 
 def test_a_bad_speech_setting_is_a_config_error_naming_the_choices(tmp_path, tiny_suite):

@@ -94,7 +94,7 @@ def test_every_variant_translates_through_the_cli_and_the_report_shows_samples(
         [s["hypothesis"].fillna("").reset_index(drop=True) for s in samples], axis=1
     )
     disagree = outputs.nunique(axis=1) > 1
-    title = "Translation: test sentences the models disagree on, tatoeba"
+    title = "Appendix: test examples the models decode differently"
     assert (title in text) == bool(disagree.any())
     if disagree.any():
         first = samples[0]["reference"][disagree.to_numpy()].iloc[0]
