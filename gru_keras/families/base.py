@@ -20,6 +20,7 @@ from typing import Any
 import keras
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 
 from gru_keras.schema import as_test_metric
 from gru_keras.variants import RecurrentVariant, stacked_core_params
@@ -370,6 +371,21 @@ class Family:
     @property
     def tasks(self) -> tuple[Task, ...]:
         return tuple(dict.fromkeys(spec.task for spec in self.datasets))
+
+
+def batch_stream(batches: list, seed: int | None, signature: Any) -> tf.data.Dataset:
+    """Batches a task prepared itself (cut to length, bucketed) as an endless tf.data
+    stream for `model.fit` with `steps_per_epoch`; with a seed, in a new order every epoch.
+    `signature` is the `output_signature` of one batch."""
+
+    def generate():
+        rng = np.random.default_rng(seed)
+        while True:
+            order = rng.permutation(len(batches)) if seed is not None else range(len(batches))
+            for index in order:
+                yield batches[index]
+
+    return tf.data.Dataset.from_generator(generate, output_signature=signature).prefetch(2)
 
 
 def recurrent_model(

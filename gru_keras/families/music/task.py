@@ -13,7 +13,7 @@ import pandas as pd
 import tensorflow as tf
 
 from gru_keras import schema
-from gru_keras.families.base import Evaluation, SequenceData, Task
+from gru_keras.families.base import Evaluation, SequenceData, Task, batch_stream
 from gru_keras.families.music.data import KEYS
 from gru_keras.families.music.model import KeySummedCrossEntropy, music_model
 from gru_keras.variants import RecurrentVariant
@@ -67,19 +67,12 @@ def step_batches(
     return batches
 
 
-def batch_stream(batches: list[Batch], seed: int | None) -> tf.data.Dataset:
-    """The batches as an endless tf.data stream; with a seed, in a new order every epoch."""
-
-    def generate():
-        rng = np.random.default_rng(seed)
-        while True:
-            order = rng.permutation(len(batches)) if seed is not None else range(len(batches))
-            for index in order:
-                yield batches[index]
-
-    rolls = tf.TensorSpec((None, None, KEYS), tf.float32)
-    weights = tf.TensorSpec((None, None), tf.float32)
-    return tf.data.Dataset.from_generator(generate, output_signature=(rolls, rolls, weights))
+# One batch: piano-roll inputs, targets, and the step weights.
+BATCH_SIGNATURE = (
+    tf.TensorSpec((None, None, KEYS), tf.float32),
+    tf.TensorSpec((None, None, KEYS), tf.float32),
+    tf.TensorSpec((None, None), tf.float32),
+)
 
 
 class NextStepPianoRoll(Task):
@@ -123,8 +116,10 @@ class NextStepPianoRoll(Task):
         train = step_batches(data.x_train, data.y_train, facts.train_steps, batch_size, round_to)
         validation = step_batches(data.x_val, data.y_val, facts.val_steps, batch_size, round_to)
         return {
-            "x": batch_stream([batch for _, batch in train], seed),
-            "validation_data": batch_stream([batch for _, batch in validation], None),
+            "x": batch_stream([batch for _, batch in train], seed, BATCH_SIGNATURE),
+            "validation_data": batch_stream(
+                [batch for _, batch in validation], None, BATCH_SIGNATURE
+            ),
             "steps_per_epoch": len(train),
             "validation_steps": len(validation),
             "shuffle": False,  # the stream reshuffles its batches, seeded, every epoch

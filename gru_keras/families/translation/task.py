@@ -14,7 +14,7 @@ import pandas as pd
 import sacrebleu
 import tensorflow as tf
 
-from gru_keras.families.base import Evaluation, SequenceData, Task
+from gru_keras.families.base import Evaluation, SequenceData, Task, batch_stream
 from gru_keras.families.edit_distance import error_rate
 from gru_keras.families.translation.data import PAD
 from gru_keras.families.translation.decoding import DECODE_BATCH, decode
@@ -79,18 +79,8 @@ def batch_dataset(
     batches: list[tuple[dict[str, np.ndarray], np.ndarray]], seed: int | None
 ) -> tf.data.Dataset:
     """The batches as an endless tf.data stream; with a seed, in a new order every epoch."""
-
-    def generate():
-        rng = np.random.default_rng(seed)
-        while True:
-            order = rng.permutation(len(batches)) if seed is not None else range(len(batches))
-            for index in order:
-                yield batches[index]
-
     ids = tf.TensorSpec((None, None), tf.int32)
-    return tf.data.Dataset.from_generator(
-        generate, output_signature=({"source": ids, "target_in": ids}, ids)
-    ).prefetch(2)
+    return batch_stream(batches, seed, ({"source": ids, "target_in": ids}, ids))
 
 
 def token_cross_entropy(model: keras.Model, inputs: dict, targets: np.ndarray) -> float:
