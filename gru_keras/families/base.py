@@ -348,6 +348,10 @@ Pages = Callable[[Any, list[str]], list]
 # differ, for the report's appendix (`gru_keras.report.samples.sample_translations` rows,
 # with a `dataset` column first).
 Samples = Callable[[Any, list[str]], pd.DataFrame]
+# `panel(inputs, dataset, axis) -> caption`: a family's own view of one dataset, drawn in the
+# right-hand panel of its family page (instead of quality against time); returns the
+# caption's sentence about that panel.
+Panel = Callable[[Any, str, Any], str]
 
 
 @dataclass(frozen=True)
@@ -360,6 +364,7 @@ class Family:
         tables: Run artifacts its pages need: artifact path -> table name in the report.
         pages: Its own report pages, or None.
         samples: Its rows of the report's appendix of decoded test examples, or None.
+        panel: Its own view of each dataset on its family page, or None.
     """
 
     name: str
@@ -367,6 +372,7 @@ class Family:
     tables: dict[str, str] = field(default_factory=dict)
     pages: Pages | None = None
     samples: Samples | None = None
+    panel: Panel | None = None
 
     @property
     def tasks(self) -> tuple[Task, ...]:

@@ -53,7 +53,9 @@ def new_page(title: str, caption: str = "", subtitle: str = "") -> Figure:
     figure = Figure(figsize=PAGE_SIZE)
     figure.text(0.04, 0.955, title, fontsize=15, fontweight="bold", va="top")
     if subtitle:
-        figure.text(0.04, 0.915, subtitle, fontsize=9, va="top", color="#333333")
+        # Each line wrapped to the page: a family's finding can be longer than one line.
+        wrapped = "\n".join(textwrap.fill(line, 185) for line in subtitle.splitlines())
+        figure.text(0.04, 0.915, wrapped, fontsize=9, va="top", color="#333333")
     if caption:
         figure.text(0.04, 0.02, textwrap.fill(caption, 175), fontsize=8.5, va="bottom")
     return figure

@@ -5,7 +5,7 @@ here reads MLflow or writes files."""
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -264,24 +264,19 @@ def family_page(
     curves: pd.DataFrame,
     references: dict[str, dict[str, float]] | None = None,
     finding: str = "",
+    panel: Callable[[str, Axes], str] | None = None,
 ) -> Figure:
     """One row per dataset: learning curves, test metric with CIs (and each dataset's
-    `references` lines), quality against time; `finding` is the page's one-sentence result."""
+    `references` lines), and quality against time or the family's own `panel` (which draws
+    one dataset on an axis and returns its caption); `finding` is the page's result."""
     models = _models_of(summary[summary["dataset"].isin(datasets)])
-    figure = new_page(
-        f"Task family: {family}",
-        "Left: validation loss per epoch (thin: each seed, to where it stopped; thick and band: "
-        "mean and min to max, only over epochs every seed reached). Middle: headline test "
-        "metric, mean with 95% Student-t interval over seeds, on an axis fitted to the values "
-        "(not from zero); a cross marks a non-neural baseline (one deterministic run), a hollow "
-        "marker a model with seeds that did not converge, a dashed line what predicting the "
-        "mean or chance scores. Right: each run's test metric against its training time "
-        "(squares: baselines, drawn at 1 ms at least). A value far off the scale sits at the "
-        "top edge with its value.",
-        subtitle=finding,
+    figure = new_page(f"Task family: {family}", subtitle=finding)
+    right = (
+        "Right: each run's test metric against its training time (squares: baselines, drawn "
+        "at 1 ms at least)."
     )
     grid = figure.add_gridspec(
-        len(datasets), 3, left=0.08, right=0.98, top=0.85, bottom=0.2, hspace=0.75, wspace=0.32
+        len(datasets), 3, left=0.08, right=0.98, top=0.85, bottom=0.25, hspace=0.75, wspace=0.32
     )
     for row, dataset in enumerate(datasets):
         of_dataset = summary[summary["dataset"] == dataset]
@@ -296,10 +291,29 @@ def family_page(
         bars_axis = figure.add_subplot(grid[row, 1])
         metric_bars(bars_axis, of_dataset, label, (references or {}).get(dataset))
         bars_axis.set_title(f"{dataset}: {label} ({arrow})", fontsize=9)
-        time_axis = figure.add_subplot(grid[row, 2])
-        quality_against_time(time_axis, runs[runs["dataset"] == dataset], metric, label)
-        time_axis.set_title(f"{dataset}: quality against time", fontsize=9)
-    legend_below(figure, models)
+        right_axis = figure.add_subplot(grid[row, 2])
+        if panel is not None:
+            right = panel(dataset, right_axis)
+        else:
+            quality_against_time(right_axis, runs[runs["dataset"] == dataset], metric, label)
+            right_axis.set_title(f"{dataset}: quality against time", fontsize=9)
+    figure.text(
+        0.04,
+        0.02,
+        textwrap.fill(
+            "Left: validation loss per epoch (thin: each seed, to where it stopped; thick and "
+            "band: mean and min to max, only over epochs every seed reached). Middle: headline "
+            "test metric, mean with 95% Student-t interval over seeds, on an axis fitted to the "
+            "values (not from zero); a cross marks a non-neural baseline (one deterministic "
+            "run), a hollow marker a model with seeds that did not converge, a dashed line what "
+            f"predicting the mean or chance scores. {right} A value far off the scale sits at "
+            "the top edge with its value.",
+            175,
+        ),
+        fontsize=8.5,
+        va="bottom",
+    )
+    legend_below(figure, models, y=0.135)  # above a caption of up to 6 lines
     return figure
 
 

@@ -3,6 +3,8 @@ pages. Captions live beside the page they describe."""
 
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -195,6 +197,8 @@ def _references(runs: pd.DataFrame, datasets: list[str]) -> dict[str, dict[str, 
 def family_pages(inputs: ReportInputs) -> list[Figure]:
     pages = []
     for family, datasets in _datasets_by_family(inputs.summary).items():
+        own_panel = FAMILIES[family].panel if family in FAMILIES else None
+        panel = None if own_panel is None else functools.partial(own_panel, inputs)
         for chunk in chunked(datasets, FAMILY_DATASETS_PER_PAGE):
             pages.append(
                 plots.family_page(
@@ -205,6 +209,7 @@ def family_pages(inputs: ReportInputs) -> list[Figure]:
                     inputs.curves,
                     references=_references(inputs.runs, chunk),
                     finding=findings.family_finding(inputs.summary, inputs.pairs, datasets),
+                    panel=panel,
                 )
             )
         own_pages = FAMILIES[family].pages if family in FAMILIES else None

@@ -42,8 +42,8 @@ def test_every_variant_learns_chorales_and_the_report_sets_them_beside_chung(tmp
     code, _ = report_here(tmp_path, suite, "--no-log")
     assert code == 0
     _, text = pdf_text(tmp_path / "reports" / "latest.pdf")
-    assert "Music: bach-chorales against Chung et al. (2014)" in text
-    for reference in ("9.19", "8.67", "8.54", "103 / 100 tanh", "39 / 36 LSTM", "48 / 46 GRU"):
+    assert "bach-chorales: here against Chung et al. (2014)" in text
+    for reference in ("9.19", "8.67", "8.54", "103/100", "39/36", "48/46"):
         assert reference in text, reference
     assert "Gated against tanh (simple_rnn): custom_gru" in text
     # Every pair of the four variants is compared on this family (6), not only custom_gru's.
