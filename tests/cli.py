@@ -100,9 +100,10 @@ def here(
     directory: Path, *args: object, tracking_uri: str | None = None
 ) -> subprocess.CompletedProcess:
     """`python -m gru_keras ARGS` run in this process, in `directory`, on its store (or
-    `tracking_uri`), with what it printed captured: the same result as `gru_keras(...)` without a TensorFlow start (about
-    10 s a command on this machine). For tests whose subject is what a command does, not the
-    process: signals, kills and orphans need `gru_keras(..., background=True)`."""
+    `tracking_uri`), with what it printed captured: the same result as `gru_keras(...)`
+    without a TensorFlow start (about 10 s a command on this machine). For tests whose
+    subject is what a command does, not the process: signals, kills and orphans need
+    `gru_keras(..., background=True)`."""
     from gru_keras.__main__ import main
 
     out, err = io.StringIO(), io.StringIO()

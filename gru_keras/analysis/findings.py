@@ -141,16 +141,15 @@ def cost_sentence(summary: pd.DataFrame, bench: pd.DataFrame | None = None) -> s
     }
     measured = {other: found for other, found in measured.items() if found is not None}
     if measured:
-        label = next(iter(measured.values()))[1]
+        shapes, label = next(iter(measured.values()))  # one benchmark, one sizing for both
         parts = [
             f"{times_than(float(ratios.median()), other)} (time ratio {ratios.min():.2f}-"
             f"{ratios.max():.2f})"
             for other, (ratios, _) in measured.items()
         ]
-        shapes = len(next(iter(measured.values()))[0])
         return (
             f"Cost: a custom_gru training step, and so an epoch, runs {' and '.join(parts)}, "
-            f"median over {_count(shapes, 'shape')} of this suite at {label} (the speed "
+            f"median over {_count(len(shapes), 'shape')} of this suite at {label} (the speed "
             "page's benchmark, every model timed alone)."
         )
     seconds = summary.pivot_table(

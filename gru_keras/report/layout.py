@@ -57,8 +57,14 @@ def new_page(title: str, caption: str = "", subtitle: str = "") -> Figure:
         wrapped = "\n".join(textwrap.fill(line, 185) for line in subtitle.splitlines())
         figure.text(0.04, 0.915, wrapped, fontsize=9, va="top", color="#333333")
     if caption:
-        figure.text(0.04, 0.02, textwrap.fill(caption, 175), fontsize=8.5, va="bottom")
+        add_caption(figure, caption)
     return figure
+
+
+def add_caption(figure: Figure, caption: str) -> None:
+    """The page's caption, wrapped, at its foot (for a page whose caption is known only
+    after its plots are drawn)."""
+    figure.text(0.04, 0.02, textwrap.fill(caption, 175), fontsize=8.5, va="bottom")
 
 
 def _chunks(frame: pd.DataFrame, size: int, group: str | None = None) -> list[pd.DataFrame]:

@@ -16,7 +16,13 @@ from matplotlib.ticker import MaxNLocator
 
 from gru_keras import schema
 from gru_keras.analysis.stats import mean_band, t_interval
-from gru_keras.report.layout import legend_below, model_color, model_style, new_page
+from gru_keras.report.layout import (
+    add_caption,
+    legend_below,
+    model_color,
+    model_style,
+    new_page,
+)
 from gru_keras.schema import metric_label
 
 FLOOR = schema.GRADIENT_FLOOR  # gradients below float32's reach are drawn here, on log axes
@@ -297,21 +303,15 @@ def family_page(
         else:
             quality_against_time(right_axis, runs[runs["dataset"] == dataset], metric, label)
             right_axis.set_title(f"{dataset}: quality against time", fontsize=9)
-    figure.text(
-        0.04,
-        0.02,
-        textwrap.fill(
-            "Left: validation loss per epoch (thin: each seed, to where it stopped; thick and "
-            "band: mean and min to max, only over epochs every seed reached). Middle: headline "
-            "test metric, mean with 95% Student-t interval over seeds, on an axis fitted to the "
-            "values (not from zero); a cross marks a non-neural baseline (one deterministic "
-            "run), a hollow marker a model with seeds that did not converge, a dashed line what "
-            f"predicting the mean or chance scores. {right} A value far off the scale sits at "
-            "the top edge with its value.",
-            175,
-        ),
-        fontsize=8.5,
-        va="bottom",
+    add_caption(
+        figure,
+        "Left: validation loss per epoch (thin: each seed, to where it stopped; thick and "
+        "band: mean and min to max, only over epochs every seed reached). Middle: headline "
+        "test metric, mean with 95% Student-t interval over seeds, on an axis fitted to the "
+        "values (not from zero); a cross marks a non-neural baseline (one deterministic "
+        "run), a hollow marker a model with seeds that did not converge, a dashed line what "
+        f"predicting the mean or chance scores. {right} A value far off the scale sits at "
+        "the top edge with its value.",
     )
     legend_below(figure, models, y=0.135)  # above a caption of up to 6 lines
     return figure

@@ -199,6 +199,7 @@ def family_pages(inputs: ReportInputs) -> list[Figure]:
     for family, datasets in _datasets_by_family(inputs.summary).items():
         own_panel = FAMILIES[family].panel if family in FAMILIES else None
         panel = None if own_panel is None else functools.partial(own_panel, inputs)
+        finding = findings.family_finding(inputs.summary, inputs.pairs, datasets)
         for chunk in chunked(datasets, FAMILY_DATASETS_PER_PAGE):
             pages.append(
                 plots.family_page(
@@ -208,7 +209,7 @@ def family_pages(inputs: ReportInputs) -> list[Figure]:
                     inputs.runs,
                     inputs.curves,
                     references=_references(inputs.runs, chunk),
-                    finding=findings.family_finding(inputs.summary, inputs.pairs, datasets),
+                    finding=finding,
                     panel=panel,
                 )
             )
@@ -278,23 +279,23 @@ def _correctness_sentence(deviation: pd.DataFrame) -> str:
 
 def correctness_pages(inputs: ReportInputs) -> list[Figure]:
     deviation = deviation_table(inputs.runs)
-    pages = []
-    correctness = ""
-    if inputs.bench is None and len(deviation):
-        pages = table_pages(
-            "Correctness of the custom layer",
-            "After training, every custom_gru run converts its weights to keras.layers.GRU "
-            "(reset_after=False, update-gate block negated) and compares the two layers' "
-            "outputs on 64 validation sequences. Float32 rounding puts agreement around 1e-6; "
-            "anything near 1e-3 would be a bug. The test suite checks the same against an "
-            "independent NumPy implementation and finite differences.",
-            deviation,
-            column_widths=(0.3, 0.2, 0.35),
-        )
-    elif len(deviation):
-        correctness = " " + _correctness_sentence(deviation)
     if inputs.bench is None:
-        return pages  # the claims page says the speed was not measured, and why
+        # No speed page to hold the sentence; the claims page says speed was not measured.
+        return (
+            table_pages(
+                "Correctness of the custom layer",
+                "After training, every custom_gru run converts its weights to keras.layers.GRU "
+                "(reset_after=False, update-gate block negated) and compares the two layers' "
+                "outputs on 64 validation sequences. Float32 rounding puts agreement around "
+                "1e-6; anything near 1e-3 would be a bug. The test suite checks the same "
+                "against an independent NumPy implementation and finite differences.",
+                deviation,
+                column_widths=(0.3, 0.2, 0.35),
+            )
+            if len(deviation)
+            else []
+        )
+    correctness = " " + _correctness_sentence(deviation) if len(deviation) else ""
     bench = inputs.bench
     suite = bench.attrs.get("suite", "")
     if suite:
@@ -311,7 +312,7 @@ def correctness_pages(inputs: ReportInputs) -> list[Figure]:
             "'same_units' gives every model the same units, 'same_params' matches keras_gru's "
             "parameter count."
         )
-    pages += table_pages(
+    return table_pages(
         title,
         "Time per training step (forward + backward + update) and per inference batch, as a "
         "ratio to keras.layers.GRU on the same shape: below 1.00 is faster. The models of a "
@@ -321,7 +322,6 @@ def correctness_pages(inputs: ReportInputs) -> list[Figure]:
         bench_display(bench),
         column_widths=(0.09, 0.04, 0.05, 0.05, 0.04, 0.05, 0.15, 0.15, 0.15, 0.18),
     )
-    return pages
 
 
 def appendix_pages(inputs: ReportInputs) -> list[Figure]:

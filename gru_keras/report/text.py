@@ -32,6 +32,11 @@ def format_value(row: pd.Series, decimals: int | None = None) -> str:
     return f"{number(row['mean'])} (1 seed, no CI){mark}"
 
 
+def _metric_heading(row: pd.Series) -> str:
+    """A row's test metric as a reader sees it, with its direction: `mse ↓`."""
+    return schema.metric_label(row["metric"]) + (" ↑" if row["higher_is_better"] else " ↓")
+
+
 def _number(value: float, digits: str = ".0f") -> str:
     return "—" if not np.isfinite(value) else format(value, digits)
 
@@ -78,8 +83,7 @@ def display_summary(summary: pd.DataFrame, pairs: pd.DataFrame | None = None) ->
             {
                 "dataset": row["dataset"],
                 "model": row["model"],
-                "test metric": schema.metric_label(row["metric"])
-                + (" ↑" if row["higher_is_better"] else " ↓"),
+                "test metric": _metric_heading(row),
                 "mean [95% CI]": format_value(row, places[row["dataset"]]),
                 "seeds": seeds,
                 "units": _number(row["units"]),
@@ -105,8 +109,7 @@ def display_overview(summary: pd.DataFrame, pairs: pd.DataFrame | None = None) -
         first = group.iloc[0]
         row = {
             "dataset": dataset,
-            "test metric": schema.metric_label(first["metric"])
-            + (" ↑" if first["higher_is_better"] else " ↓"),
+            "test metric": _metric_heading(first),
         }
         for model in variants:
             cell = format_value(by_model.loc[model], places) if model in by_model.index else "—"
@@ -147,8 +150,7 @@ def display_head_to_head(table: pd.DataFrame) -> pd.DataFrame:
                 "against": row["second"]
                 if row["first"] == schema.SUBJECT
                 else f"{row['first']} vs {row['second']}",
-                "test metric": schema.metric_label(row["metric"])
-                + (" ↑" if row["higher_is_better"] else " ↓"),
+                "test metric": _metric_heading(row),
                 "difference [95% CI]": difference,
                 "relative": relative,
                 "p (Holm)": f"{_p(row['p_adjusted'])} {test}"

@@ -15,7 +15,7 @@ the sung voices hold at that instant. The task predicts step t + 1 from steps 1.
 - Split: harmonizations of one melody go to the same split. A melody is known by its
   soprano incipit: the first `INCIPIT` intervals between successive distinct soprano
   pitches (so a transposed or re-barred harmonization is the same melody). Melody groups are
-  shuffled with `seed` and dealt to test, then validation, until each has its share of
+  shuffled with `split_seed` and dealt to test, then validation, until each has its share of
   JSB's 77 and 76 of 382 chorales; the rest train.
 """
 
