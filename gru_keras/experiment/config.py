@@ -79,6 +79,8 @@ class TrainingConfig:
         early_stopping_patience: Epochs without validation improvement before stopping
             (the best weights are restored); 0 turns early stopping off.
         clip_norm: Global gradient-norm clip; 0 turns clipping off.
+        reduce_lr_patience: Epochs without validation improvement before the learning rate
+            is halved (Keras's ReduceLROnPlateau); 0 keeps it constant.
         jit_compile: XLA for the training and evaluation steps: "auto" (on where it was
             measured faster for the task and variant, `Task.xla_variants`), true or false.
             How a run executes, not what it computes, so it is not part of the config hash.
@@ -90,6 +92,7 @@ class TrainingConfig:
     learning_rate: float = field(default=1e-3, metadata=_range(1e-9, 10.0))
     early_stopping_patience: int = field(default=0, metadata=_range(0, 10_000))
     clip_norm: float = field(default=1.0, metadata=_range(0.0, 1e6))
+    reduce_lr_patience: int = field(default=0, metadata=_range(0, 10_000))
     jit_compile: str | bool = field(default="auto", metadata={"choices": ("auto", True, False)})
 
 
@@ -418,6 +421,8 @@ def run_config(suite: SuiteConfig, dataset: DatasetConfig, model: str, seed: int
     How the run executes (XLA, jobs, threads) is left out: it does not change the result."""
     training = dataclasses.asdict(dataset.training)
     del training["jit_compile"]
+    if not training["reduce_lr_patience"]:
+        del training["reduce_lr_patience"]  # runs logged before it existed keep their hash
     return {
         "schema_version": SCHEMA_VERSION,
         "suite": suite.name,

@@ -29,6 +29,9 @@ DIAGNOSTIC_EXAMPLES, GATE_EXAMPLES = 64, 4
 MODEL_EXAMPLES = 2  # the logged model's input example
 
 
+LR_FACTOR = 0.5  # what `reduce_lr_patience` multiplies the learning rate by
+
+
 def make_optimizer(training: TrainingConfig) -> keras.optimizers.Optimizer:
     clip = {"global_clipnorm": training.clip_norm} if training.clip_norm > 0 else {}
     return OPTIMIZERS.lookup(training.optimizer)(learning_rate=training.learning_rate, **clip)
@@ -156,6 +159,12 @@ def fit_recurrent(
         callbacks.append(
             keras.callbacks.EarlyStopping(
                 patience=training.early_stopping_patience, restore_best_weights=True
+            )
+        )
+    if training.reduce_lr_patience > 0:
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                factor=LR_FACTOR, patience=training.reduce_lr_patience, verbose=0
             )
         )
 

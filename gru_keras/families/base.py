@@ -350,8 +350,9 @@ Pages = Callable[[Any, list[str]], list]
 Samples = Callable[[Any, list[str]], pd.DataFrame]
 # `panel(inputs, dataset, axis) -> caption`: a family's own view of one dataset, drawn in the
 # right-hand panel of its family page (instead of quality against time); returns the
-# caption's sentence about that panel.
-Panel = Callable[[Any, str, Any], str]
+# caption's sentence about that panel, or None (having drawn nothing) to keep quality against
+# time for that dataset.
+Panel = Callable[[Any, str, Any], str | None]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import textwrap
 from collections.abc import Sequence
 
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -108,10 +109,7 @@ def table_pages(
     row_scale: float = 1.35,
 ) -> list[Figure]:
     """A table over as many pages as it needs, balanced and keeping each `group`'s rows
-    together (`_chunks`); a row flagged in `bold_column` is bold, and
-    `color_column` (a column of colours or "") tints that row's first cells' text. A long
-    table fits more rows on a page with a smaller `font_size` and `row_scale`."""
-    columns = [c for c in frame.columns if c not in (bold_column, color_column)]
+    together (`_chunks`); see `draw_table` for the other arguments."""
     pages = []
     chunks = _chunks(frame, rows_per_page, group if group in frame else None)
     for index, chunk in enumerate(chunks):
@@ -119,44 +117,71 @@ def table_pages(
         figure = new_page(page_title, caption, subtitle if index == 0 else "")
         top = 0.80 if index == 0 and subtitle.count("\n") >= 2 else 0.87
         axis = figure.add_axes((0.04, 0.12, 0.92, top - 0.12))
-        axis.axis("off")
-        if not len(chunk):
-            axis.text(0, 1, "(no rows)", fontsize=10, va="top")
-            pages.append(figure)
-            continue
-        cells = [
-            [textwrap.fill(str(row[c]), wrap) if wrap else str(row[c]) for c in columns]
-            for _, row in chunk.iterrows()
-        ]
-        table = axis.table(
-            cellText=cells,
-            colLabels=columns,
-            colWidths=column_widths,
-            loc="upper center",
-            cellLoc="left",
-            colLoc="left",
+        draw_table(
+            axis, chunk, bold_column, color_column, column_widths, wrap, font_size, row_scale
         )
-        table.auto_set_font_size(False)
-        table.set_fontsize(font_size)
-        # Each row as tall as its longest wrapped cell: one long reason in a cell does not
-        # make every row of the page tall.
-        lines = [1] + [max(cell.count("\n") + 1 for cell in row) for row in cells]
-        for (row, _column), cell in table.get_celld().items():
-            tall = row_scale if lines[row] == 1 else row_scale * 0.67 * lines[row]
-            cell.set_height(cell.get_height() * tall)
-        for (row, _column), cell in table.get_celld().items():
-            cell.set_edgecolor("#DDDDDD")
-            if row == 0:
-                cell.set_facecolor("#EEF2F7")
-                cell.get_text().set_fontweight("bold")
-        for position, (_, row) in enumerate(chunk.iterrows(), start=1):
-            if bold_column and row[bold_column]:
-                for column in range(len(columns)):
-                    table[position, column].get_text().set_fontweight("bold")
-            if color_column and row[color_column]:
-                table[position, len(columns) - 1].get_text().set_color(row[color_column])
         pages.append(figure)
     return pages
+
+
+def draw_table(
+    axis: Axes,
+    frame: pd.DataFrame,
+    bold_column: str | None = None,
+    color_column: str | None = None,
+    column_widths: Sequence[float] | None = None,
+    wrap: int = 0,
+    font_size: float = 8,
+    row_scale: float = 1.35,
+) -> Axes:
+    """`frame` as a table from the top of `axis`: a row flagged in `bold_column` is bold,
+    and `color_column` (a column of colours or "") tints that row's last cell; cells wrap
+    at `wrap` characters (0: never). A long table fits more rows with a smaller
+    `font_size` and `row_scale`."""
+    columns = [c for c in frame.columns if c not in (bold_column, color_column)]
+    axis.axis("off")
+    if not len(frame):
+        axis.text(0, 1, "(no rows)", fontsize=10, va="top")
+        return axis
+    cells = [
+        [textwrap.fill(str(row[c]), wrap) if wrap else str(row[c]) for c in columns]
+        for _, row in frame.iterrows()
+    ]
+    table = axis.table(
+        cellText=cells,
+        colLabels=columns,
+        colWidths=column_widths,
+        loc="upper center",
+        cellLoc="left",
+        colLoc="left",
+    )
+    table.auto_set_font_size(False)
+    table.set_fontsize(font_size)
+    # Each row as tall as its longest wrapped cell: one long reason in a cell does not
+    # make every row of the page tall.
+    lines = [1] + [max(cell.count("\n") + 1 for cell in row) for row in cells]
+    for (row, _column), cell in table.get_celld().items():
+        tall = row_scale if lines[row] == 1 else row_scale * 0.67 * lines[row]
+        cell.set_height(cell.get_height() * tall)
+        cell.set_edgecolor("#DDDDDD")
+        if row == 0:
+            cell.set_facecolor("#EEF2F7")
+            cell.get_text().set_fontweight("bold")
+    for position, (_, row) in enumerate(frame.iterrows(), start=1):
+        if bold_column and row[bold_column]:
+            for column in range(len(columns)):
+                table[position, column].get_text().set_fontweight("bold")
+        if color_column and row[color_column]:
+            table[position, len(columns) - 1].get_text().set_color(row[color_column])
+    return axis
+
+
+def table_bottom(axis: Axes) -> float:
+    """The page height (figure fraction) at which the table `draw_table` put on `axis` ends."""
+    cells = axis.tables[0].get_celld() if axis.tables else {}
+    used = sum(cell.get_height() for (_row, column), cell in cells.items() if column == 0)
+    bottom, height = axis.get_position().y0, axis.get_position().height
+    return bottom + height * (1 - used)
 
 
 def model_style(model: str) -> dict[str, str]:

@@ -270,17 +270,19 @@ def family_page(
     curves: pd.DataFrame,
     references: dict[str, dict[str, float]] | None = None,
     finding: str = "",
-    panel: Callable[[str, Axes], str] | None = None,
+    panel: Callable[[str, Axes], str | None] | None = None,
 ) -> Figure:
     """One row per dataset: learning curves, test metric with CIs (and each dataset's
     `references` lines), and quality against time or the family's own `panel` (which draws
-    one dataset on an axis and returns its caption); `finding` is the page's result."""
+    one dataset on an axis and returns its caption, or None to leave that dataset to quality
+    against time); `finding` is the page's result."""
     models = _models_of(summary[summary["dataset"].isin(datasets)])
     figure = new_page(f"Task family: {family}", subtitle=finding)
-    right = (
+    default = (
         "Right: each run's test metric against its training time (squares: baselines, drawn "
         "at 1 ms at least)."
     )
+    rights: list[str] = []
     grid = figure.add_gridspec(
         len(datasets), 3, left=0.08, right=0.98, top=0.85, bottom=0.25, hspace=0.75, wspace=0.32
     )
@@ -298,11 +300,13 @@ def family_page(
         metric_bars(bars_axis, of_dataset, label, (references or {}).get(dataset))
         bars_axis.set_title(f"{dataset}: {label} ({arrow})", fontsize=9)
         right_axis = figure.add_subplot(grid[row, 2])
-        if panel is not None:
-            right = panel(dataset, right_axis)
-        else:
+        right = panel(dataset, right_axis) if panel is not None else None
+        if right is None:
             quality_against_time(right_axis, runs[runs["dataset"] == dataset], metric, label)
             right_axis.set_title(f"{dataset}: quality against time", fontsize=9)
+            right = default
+        rights.append(right)
+    right = " ".join(dict.fromkeys(rights))
     add_caption(
         figure,
         "Left: validation loss per epoch (thin: each seed, to where it stopped; thick and "
@@ -536,7 +540,7 @@ def performance_profiles(
         axis.plot(thresholds, profile, color=color, linewidth=1.8, label=model)
         axis.fill_between(thresholds, low, high, color=color, alpha=0.15, linewidth=0)
     axis.set_xlabel("normalized score τ")
-    axis.set_ylabel("fraction of runs with score > τ")
+    axis.set_ylabel("fraction of runs > τ")
     axis.set_ylim(-0.02, 1.02)
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)

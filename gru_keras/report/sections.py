@@ -7,6 +7,7 @@ import functools
 
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.gridspec import GridSpec
 
 from gru_keras.analysis import claims, findings
 from gru_keras.analysis.stats import EQUIVALENCE_MARGIN
@@ -14,7 +15,15 @@ from gru_keras.analysis.tables import deviation_table
 from gru_keras.families import FAMILIES, TASKS
 from gru_keras.report import plots
 from gru_keras.report.inputs import ReportInputs
-from gru_keras.report.layout import chunked, model_color, new_page, table_pages
+from gru_keras.report.layout import (
+    add_caption,
+    chunked,
+    draw_table,
+    model_color,
+    new_page,
+    table_bottom,
+    table_pages,
+)
 from gru_keras.report.samples import SAMPLES_SHOWN
 from gru_keras.report.text import bench_display, display_head_to_head, display_overview
 from gru_keras.variants import VARIANTS
@@ -68,7 +77,26 @@ def executive_pages(inputs: ReportInputs) -> list[Figure]:
     ]
 
 
+SUMMARY_CAPTION = (
+    "Headline test metric per dataset (↓ lower is better, ↑ higher) and model: mean over "
+    "seeds with a 95% Student-t interval of the mean, to 3 significant figures of the "
+    "dataset's largest mean. '(best)' marks custom_gru only where the head-to-head "
+    "decided it (significantly better than every model it was tested against); a best "
+    "mean alone is not a verdict. † marks a cell where some seeds did not converge "
+    "(neither early-stopped with patience ≥ 3 nor on a plateau of under 1% gain over the "
+    "last quarter of epochs). Baselines are deterministic and run once. A dash with a "
+    "reason marks runs that failed or are missing. Every model of a dataset has the same "
+    "recurrent parameter budget; seeds, units, parameters and seconds per epoch per model "
+    "are in {experiment}-summary.md beside this report."
+)
+SUMMARY_WIDTHS = (0.12, 0.12, 0.15, 0.15, 0.15, 0.15, 0.16)
+# Where the pooled plots under the summary table may go (figure fractions): above the
+# captions of both, and never shorter than this.
+ACROSS_BOTTOM, ACROSS_HEIGHT = 0.27, 0.15
+
+
 def summary_pages(inputs: ReportInputs) -> list[Figure]:
+    """The summary table, with the pooled view across datasets under it where both fit."""
     seeds = inputs.summary.loc[~inputs.summary["baseline"], "seeds"]
     note = (
         " With one seed per model there are no confidence intervals: treat differences as "
@@ -76,24 +104,34 @@ def summary_pages(inputs: ReportInputs) -> list[Figure]:
         if len(seeds) and seeds.max() < 2
         else ""
     )
-    return table_pages(
-        f"{inputs.experiment}: when is a GRU worth it?",
-        "Headline test metric per dataset (↓ lower is better, ↑ higher) and model: mean over "
-        "seeds with a 95% Student-t interval of the mean, to 3 significant figures of the "
-        "dataset's largest mean. '(best)' marks custom_gru only where the head-to-head "
-        "decided it (significantly better than every model it was tested against); a best "
-        "mean alone is not a verdict. † marks a cell where some seeds did not converge "
-        "(neither early-stopped with patience ≥ 3 nor on a plateau of under 1% gain over the "
-        "last quarter of epochs). Baselines are deterministic and run once. A dash with a "
-        "reason marks runs that failed or are missing. Every model of a dataset has the same "
-        "recurrent parameter budget; seeds, units, parameters and seconds per epoch per model "
-        f"are in {inputs.experiment}-summary.md beside this report." + note,
-        display_overview(inputs.summary, inputs.pairs),
-        column_widths=(0.12, 0.12, 0.15, 0.15, 0.15, 0.15, 0.16),
+    title = f"{inputs.experiment}: when is a GRU worth it?"
+    caption = SUMMARY_CAPTION.format(experiment=inputs.experiment) + note
+    overview = display_overview(inputs.summary, inputs.pairs)
+    across = inputs.across
+    if across is not None:
+        figure = new_page(title, subtitle=provenance(inputs))
+        axis = figure.add_axes((0.04, 0.12, 0.92, 0.69))
+        draw_table(
+            axis, overview, column_widths=SUMMARY_WIDTHS, wrap=27, font_size=7, row_scale=1.15
+        )
+        # The pooled plots go under the table where they fit above the two captions.
+        top = table_bottom(axis) - 0.06
+        if top - ACROSS_BOTTOM >= ACROSS_HEIGHT:
+            grid = figure.add_gridspec(
+                1, 3, left=0.09, right=0.98, top=top, bottom=ACROSS_BOTTOM, wspace=0.5
+            )
+            add_caption(figure, f"Top: {caption} Bottom: {draw_across(figure, grid, inputs)}")
+            return [figure]
+    pages = table_pages(
+        title,
+        caption,
+        overview,
+        column_widths=SUMMARY_WIDTHS,
         subtitle=provenance(inputs),
         rows_per_page=20,
         wrap=22,
     )
+    return pages + across_pages(inputs)
 
 
 VERDICT_COLORS = {"better": "#1A7F37", "worse": "#B42318"}
@@ -133,9 +171,18 @@ def head_to_head_pages(inputs: ReportInputs) -> list[Figure]:
 
 
 def across_pages(inputs: ReportInputs) -> list[Figure]:
-    across = inputs.across
-    if across is None:
+    """The pooled view across datasets on its own page."""
+    if inputs.across is None:
         return []  # fewer than two datasets with every variant on the same seeds: no pool
+    figure = new_page("Across all datasets")
+    grid = figure.add_gridspec(1, 3, left=0.09, right=0.98, top=0.86, bottom=0.22, wspace=0.5)
+    add_caption(figure, draw_across(figure, grid, inputs))
+    return [figure]
+
+
+def draw_across(figure: Figure, grid: GridSpec, inputs: ReportInputs) -> str:
+    """rliable's three views of the pooled runs in a row of `grid`; returns their caption."""
+    across = inputs.across
     judged = inputs.runs["converged"].dropna() if "converged" in inputs.runs else []
     converged = (
         f" They pool every finished run, converged or not: {int(sum(judged))} of "
@@ -143,18 +190,6 @@ def across_pages(inputs: ReportInputs) -> list[Figure]:
         if len(judged)
         else ""
     )
-    figure = new_page(
-        "Across all datasets",
-        f"Pooled over {across.datasets} datasets and {across.seeds} seeds, following rliable "
-        "(Agarwal et al. 2021). Each dataset's headline metric is normalized: 0 is the worst "
-        "mean among the recurrent variants and the naive baseline (where there is one), 1 the "
-        "best mean of any model there, higher always better. Left: the interquartile mean (IQM) of the "
-        "normalized scores with a 95% stratified bootstrap interval (seeds resampled within "
-        "each dataset, 2,000 times). Middle: the probability that a custom_gru run beats a run "
-        "of the other model on the same dataset, averaged over datasets; 0.5 is a tie. Right: "
-        "performance profiles, the fraction of runs above each normalized score." + converged,
-    )
-    grid = figure.add_gridspec(1, 3, left=0.09, right=0.98, top=0.86, bottom=0.22, wspace=0.5)
     models = across.iqm["model"].tolist()
     iqm_axis = plots.interval_points(
         figure.add_subplot(grid[0, 0]), models, across.iqm, "iqm", [model_color(m) for m in models]
@@ -171,7 +206,16 @@ def across_pages(inputs: ReportInputs) -> list[Figure]:
     improvement_axis.axvline(0.5, color="#999999", linewidth=1, linestyle="--")
     improvement_axis.set_xlabel("P(custom_gru > other)")
     plots.performance_profiles(figure.add_subplot(grid[0, 2]), across.thresholds, across.profiles)
-    return [figure]
+    return (
+        f"Pooled over {across.datasets} datasets and {across.seeds} seeds, following rliable "
+        "(Agarwal et al. 2021). Each dataset's headline metric is normalized: 0 is the worst "
+        "mean among the recurrent variants and the naive baseline (where there is one), 1 the "
+        "best mean of any model there, higher always better. Left: the interquartile mean (IQM) "
+        "of the normalized scores with a 95% stratified bootstrap interval (seeds resampled "
+        "within each dataset, 2,000 times). Middle: the probability that a custom_gru run beats "
+        "a run of the other model on the same dataset, averaged over datasets; 0.5 is a tie. "
+        "Right: performance profiles, the fraction of runs above each normalized score." + converged
+    )
 
 
 def _datasets_by_family(summary: pd.DataFrame) -> dict[str, list[str]]:
@@ -355,7 +399,6 @@ SECTIONS = (
     executive_pages,
     summary_pages,
     head_to_head_pages,
-    across_pages,
     family_pages,
     inside_pages,
     claims_pages,

@@ -64,7 +64,9 @@ def test_smoke_report_has_every_section_dataset_and_model(smoke):
         "Task family: forecasting",
         "Task family: translation",
         "Task family: speech",
-        "Speech: confusion matrices, japanese-vowels",
+        "japanese-vowels: test errors by true speaker",  # the speech family's own panel
+        "test metrics (means)",  # the translation family's own panel
+        "IQM of normalized scores",  # the pooled view, under the summary table
         "sunspots-monthly: 4 test windows",  # the forecasting family's own panel
         "how far back gradients reach, and the custom GRU's gates",
         "update gate z_t",

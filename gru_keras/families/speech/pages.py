@@ -1,33 +1,20 @@
-"""The speech family's report pages: confusion matrices per model, and decoded utterances."""
+"""The speech family's view of a classification dataset on its family page (which speaker
+the models mistake), and its decoded utterances for the appendix."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
+from matplotlib.axes import Axes
 
-from gru_keras.report.layout import model_color, new_page
-from gru_keras.report.plots import draw_confusion
+from gru_keras.report.layout import model_style
 from gru_keras.report.samples import samples_of
 from gru_keras.variants import model_order
 
 # The report's names for the stacked confusion_matrix.csv and decoded_samples.csv artifacts.
 CONFUSIONS, DECODED = "confusions", "decoded"
-
-
-def confusion_page(title: str, caption: str, matrices: dict[str, pd.DataFrame]) -> Figure:
-    """One confusion-matrix heat map per model (up to four), counts in the cells."""
-    figure = new_page(title, caption)
-    models = list(matrices)[:4]
-    for index, model in enumerate(models):
-        counts = matrices[model]
-        axis = figure.add_axes((0.07 + 0.47 * (index % 2), 0.52 - 0.38 * (index // 2), 0.36, 0.29))
-        draw_confusion(
-            axis, counts.to_numpy(), counts.index, tick_size=7, label_size=8, count_size=6
-        )
-        axis.set_title(model, fontsize=10, color=model_color(model), fontweight="bold")
-    return figure
 
 
 def confusion_by_model(confusions: pd.DataFrame, dataset: str) -> dict[str, pd.DataFrame]:
@@ -42,19 +29,61 @@ def confusion_by_model(confusions: pd.DataFrame, dataset: str) -> dict[str, pd.D
     return matrices
 
 
-def speech_pages(inputs: Any, datasets: list[str]) -> list[Figure]:
-    confusions = inputs.tables.get(CONFUSIONS, pd.DataFrame())
-    return [
-        confusion_page(
-            f"Speech: confusion matrices, {dataset}",
-            "Test utterances by true speaker (rows) and predicted speaker (columns), summed "
-            "over seeds. Off-diagonal cells are the mistakes; a model whose errors concentrate "
-            "on one pair of speakers confuses similar voices.",
-            confusion_by_model(confusions, dataset),
+def errors_by_class(matrices: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Misclassified test examples per true class (rows) and model (columns): each
+    confusion matrix's row total minus its diagonal."""
+    errors = {}
+    for model, counts in matrices.items():
+        values = counts.to_numpy(float)
+        errors[model] = values.sum(axis=1) - np.diag(values)
+    return pd.DataFrame(errors, index=next(iter(matrices.values())).index if matrices else [])
+
+
+def class_labels(labels: list[str]) -> tuple[str, list[str]]:
+    """("speaker", ["1", "2"]) for ["speaker 1", "speaker 2"]: the classes' shared noun and
+    what tells them apart; ("class", labels) when they share none."""
+    words = [label.rsplit(" ", 1) for label in labels]
+    if labels and all(len(w) == 2 and w[0] == words[0][0] for w in words):
+        return words[0][0], [w[1] for w in words]
+    return "class", labels
+
+
+def draw_errors_by_class(axis: Axes, errors: pd.DataFrame, seeds: int) -> Axes:
+    """Each model's errors per true class, side by side, one marker and colour per model."""
+    positions = np.arange(len(errors))
+    width = 0.8 / max(1, len(errors.columns))
+    for index, model in enumerate(errors.columns):
+        style = model_style(model)
+        axis.bar(
+            positions + (index - (len(errors.columns) - 1) / 2) * width,
+            errors[model],
+            width,
+            color=style["color"],
+            label=model,
         )
-        for dataset in datasets
-        if len(confusions) and dataset in set(confusions["dataset"])
-    ]
+    noun, labels = class_labels([str(label) for label in errors.index])
+    axis.set_xticks(positions, labels, fontsize=7)
+    axis.set_xlabel(f"true {noun}", fontsize=8)
+    axis.set_ylabel(f"test errors, {seeds} seed" + ("s" if seeds != 1 else ""), fontsize=8)
+    axis.grid(alpha=0.3, axis="y")
+    return axis
+
+
+def speech_panel(inputs: Any, dataset: str, axis: Axes) -> str | None:
+    confusions = inputs.tables.get(CONFUSIONS, pd.DataFrame())
+    if not len(confusions) or dataset not in set(confusions["dataset"]):
+        return None  # a dataset without classes (spoken digits): the default panel
+    matrices = confusion_by_model(confusions, dataset)
+    seeds = int(confusions.loc[confusions["dataset"] == dataset, "seed"].nunique())
+    errors = errors_by_class(matrices)
+    draw_errors_by_class(axis, errors, seeds)
+    noun, _ = class_labels([str(label) for label in errors.index])
+    axis.set_title(f"{dataset}: test errors by true {noun}", fontsize=9)
+    return (
+        "Right (classification): each model's misclassified test examples per true class, "
+        "summed over seeds (the off-diagonal counts of its confusion matrix); errors gathered "
+        "on one class mean the models confuse that class's examples with others."
+    )
 
 
 def speech_samples(inputs: Any, datasets: list[str]) -> pd.DataFrame:

@@ -1,61 +1,78 @@
-"""The translation family's report pages: the same test sentences, translated by every model."""
+"""The translation family's view of each dataset on its family page: the test metrics that
+separate the variants, and exact match per kind of sentence."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
+from matplotlib.axes import Axes
 
-from gru_keras.report.layout import legend_below, new_page
-from gru_keras.report.plots import metric_dots
+from gru_keras.report.layout import draw_table
 from gru_keras.report.samples import samples_of
 from gru_keras.schema import as_test_metric
 from gru_keras.variants import VARIANTS, model_order
 
 SAMPLES = "samples"  # the report's name for the stacked samples.csv artifacts
 
-
 # Exact match is the headline; these separate models that all miss whole sentences.
-SEPARATING = ("exact_match", "cer", "chrf", "loss")
-DIRECTIONS = {"exact_match": "↑", "cer": "↓", "chrf": "↑", "loss": "↓"}
+SEPARATING = {
+    "cer": ("CER ↓", 3),
+    "chrf": ("chrF ↑", 1),
+    "loss": ("cross-entropy ↓", 3),
+}
+KIND_PREFIX = "exact_match_"
 
 
-def metrics_page(runs: pd.DataFrame, datasets: list[str]) -> Figure:
-    """Per translation dataset, the test metrics that separate the variants, side by side."""
-    recurrent = runs[runs["model"].isin(list(VARIANTS))]
-    models = model_order(recurrent["model"].unique())
-    figure = new_page(
-        "Translation: every test metric, per dataset",
-        "Exact match is the headline, but while models still miss most whole sentences it sits "
-        "near 0 for all of them; the character error rate (CER, edit distance over reference "
-        "length), sacrebleu's chrF (0-100) and the test cross-entropy per reference character "
-        "(test/loss, nats; the training loss) still separate them. Dots: every seed; marker "
-        "and bar: mean and 95% Student-t interval over seeds. Each axis is fitted to its "
-        "values, not started at zero.",
+def metrics_table(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """Mean over FINISHED seeds of exact match, per kind of sentence (where the dataset has
+    kinds), and of the metrics in `SEPARATING`: one row per metric, one column per variant."""
+    of_dataset = runs[
+        (runs["dataset"] == dataset)
+        & runs["model"].isin(list(VARIANTS))
+        & (runs["status"] == "FINISHED")
+    ]
+    models = model_order(of_dataset["model"].unique())
+    kinds = sorted(
+        column.removeprefix(as_test_metric(KIND_PREFIX))
+        for column in of_dataset.columns
+        if column.startswith(as_test_metric(KIND_PREFIX)) and of_dataset[column].notna().any()
     )
-    grid = figure.add_gridspec(
-        len(datasets),
-        len(SEPARATING),
-        left=0.07,
-        right=0.98,
-        top=0.88,
-        bottom=0.2,
-        hspace=0.8,
-        wspace=0.35,
+    rows = [("exact match ↑", "exact_match", 3)]
+    rows += [(f"  {kind.replace('_', ' ')}", KIND_PREFIX + kind, 3) for kind in kinds]
+    rows += [(label, name, places) for name, (label, places) in SEPARATING.items()]
+    table = {"test metric": [label for label, _, _ in rows]}
+    for model in models:
+        of_model = of_dataset[of_dataset["model"] == model]
+        table[model] = [
+            _mean(of_model.get(as_test_metric(name)), places) for _, name, places in rows
+        ]
+    return pd.DataFrame(table)
+
+
+def _mean(values: pd.Series | None, places: int) -> str:
+    finite = [] if values is None else [v for v in values.to_numpy(float) if np.isfinite(v)]
+    return f"{np.mean(finite):.{places}f}" if finite else "—"
+
+
+def translation_panel(inputs: Any, dataset: str, axis: Axes) -> str:
+    table = metrics_table(inputs.runs, dataset)
+    columns = len(table.columns)
+    draw_table(
+        axis,
+        table,
+        column_widths=(0.27, *[0.73 / (columns - 1)] * (columns - 1)),
+        font_size=6,
+        row_scale=1.1,
     )
-    for row, dataset in enumerate(datasets):
-        of_dataset = recurrent[recurrent["dataset"] == dataset]
-        for column, name in enumerate(SEPARATING):
-            axis = figure.add_subplot(grid[row, column])
-            metric_dots(axis, of_dataset, as_test_metric(name), models)
-            axis.set_title(f"{dataset}: {name} {DIRECTIONS[name]}", fontsize=9)
-    legend_below(figure, models)
-    return figure
-
-
-def translation_pages(inputs: Any, datasets: list[str]) -> list[Figure]:
-    return [metrics_page(inputs.runs, datasets)] if len(inputs.runs) else []
+    axis.set_title(f"{dataset}: test metrics (means)", fontsize=9)
+    return (
+        "Right: mean over seeds of exact match, overall and per kind of sentence, and of the "
+        "metrics that still separate models that miss whole sentences: the character error "
+        "rate (CER, edit distance over reference length), sacrebleu's chrF (0-100) and the "
+        "test cross-entropy per reference character (nats)."
+    )
 
 
 def translation_samples(inputs: Any, datasets: list[str]) -> pd.DataFrame:

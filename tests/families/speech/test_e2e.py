@@ -60,7 +60,7 @@ def test_both_speech_datasets_run_every_variant_and_the_report_shows_them(tmp_pa
     code, _ = report_here(tmp_path, suite, "--no-log")
     assert code == 0
     _, text = pdf_text(tmp_path / "reports" / "latest.pdf")
-    assert "Speech: confusion matrices, japanese-vowels" in text
+    assert "japanese-vowels: test errors by true speaker" in text
     assert "Speech: decoded test utterances" not in text  # in the appendix, if anywhere
 
 

@@ -88,7 +88,7 @@ def test_every_variant_translates_through_the_cli_and_the_report_shows_samples(
     code, _ = report_here(tmp_path, suite, "--no-log")
     assert code == 0
     _, text = pdf_text(tmp_path / "reports" / "latest.pdf")
-    assert "Translation: every test metric, per dataset" in text
+    assert "tatoeba: test metrics (means)" in text  # the family's panel
     # Sample sentences only where the variants' translations differ.
     outputs = pd.concat(
         [s["hypothesis"].fillna("").reset_index(drop=True) for s in samples], axis=1
