@@ -125,6 +125,19 @@ def test_jit_compile_jobs_and_threads_are_settings_outside_the_config_hash(tmp_p
         )
 
 
+def test_a_learning_rate_schedule_changes_the_hash_only_when_it_is_on(tmp_path):
+    plain = load_suite(write(tmp_path, VALID))
+    config = run_config(plain, plain.datasets[0], "lstm", 0)
+    # Off (the default), the hash is that of a config written before the setting existed.
+    assert "reduce_lr_patience" not in config["training"]
+    for patience, same in ((0, True), (2, False)):
+        text = VALID.replace("epochs = 2", f"epochs = 2\nreduce_lr_patience = {patience}")
+        scheduled = load_suite(write(tmp_path, text, f"lr{patience}.toml"))
+        assert scheduled.datasets[0].training.reduce_lr_patience == patience
+        other = run_config(scheduled, scheduled.datasets[0], "lstm", 0)
+        assert (config_hash(other) == config_hash(config)) is same
+
+
 BAD_CONFIGS = {
     "malformed-toml": ("[suite\nname = 1", "malformed TOML"),
     "unknown-top-level-key": (VALID + "\n[extras]\na = 1\n", "unknown top-level key 'extras'"),
