@@ -21,6 +21,7 @@ from cli import (
 )
 
 from gru_keras.__main__ import main
+from gru_keras.convergence import convergence
 from gru_keras.experiment.config import load_suite
 from gru_keras.experiment.plan import expand
 
@@ -148,6 +149,38 @@ def test_suite_logs_runs_params_metrics_artifacts_and_resumes(tmp_path, tiny_sui
     assert all(
         r.data.tags["mlflow.parentRunId"] == parent.info.run_id for r in runs_in(tmp_path)[1]
     )
+
+
+def test_the_convergence_rule_over_the_logged_histories_gives_the_logged_verdicts(
+    tmp_path, tiny_suite
+):
+    # Enough epochs for either branch of the rule: early stopping (patience 3) or the
+    # plateau judged over the whole history; the halving schedule runs on the way.
+    suite = tiny_suite(
+        models=("simple_rnn", "custom_gru"),
+        seeds=(0, 1),
+        epochs=8,
+        training="early_stopping_patience = 3\nreduce_lr_patience = 1",
+    )
+    result = run_cli(tmp_path, suite)
+    assert result.returncode == 0, result.stderr[-3000:]
+    client, runs = runs_in(tmp_path)
+    assert len(runs) == 4
+    for run in runs:
+        history = client.get_metric_history(run.info.run_id, "val/loss")
+        losses = [m.value for m in sorted(history, key=lambda m: m.step)]
+        params, tags, metrics = run.data.params, run.data.tags, run.data.metrics
+        assert params["training.reduce_lr_patience"] == "1"
+        judged = convergence(
+            losses,
+            int(params["training.epochs"]),
+            int(params["training.early_stopping_patience"]),
+        )
+        assert metrics["fit/epochs_run"] == len(losses) <= 8
+        assert tags["converged"] == str(judged.converged).lower(), run.info.run_name
+        assert tags["convergence"] == judged.why
+        assert metrics["fit/converged"] == float(judged.converged)
+        assert metrics["best/epoch"] == judged.best_epoch == 1 + int(np.argmin(losses))
 
 
 def _summary(client, parent, directory) -> pd.DataFrame:
