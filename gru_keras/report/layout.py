@@ -178,8 +178,13 @@ def draw_table(
 
 def table_bottom(axis: Axes) -> float:
     """The page height (figure fraction) at which the table `draw_table` put on `axis` ends."""
-    cells = axis.tables[0].get_celld() if axis.tables else {}
-    used = sum(cell.get_height() for (_row, column), cell in cells.items() if column == 0)
+    if not axis.tables:
+        return axis.get_position().y1
+    table = axis.tables[0]
+    used = sum(
+        cell.get_height() for (_row, column), cell in table.get_celld().items() if column == 0
+    )
+    used += table.AXESPAD  # the gap an "upper" table leaves under the top of its axes
     bottom, height = axis.get_position().y0, axis.get_position().height
     return bottom + height * (1 - used)
 

@@ -146,6 +146,7 @@ def test_missing_runs_appear_with_their_reason_and_reach_the_tables(tmp_path):
 
 
 def test_a_report_that_fails_midway_leaves_the_previous_pdf_and_no_partial_file(tmp_path):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     from gru_keras.report.build import replace_copy, write_pdf
@@ -167,6 +168,7 @@ def test_a_report_that_fails_midway_leaves_the_previous_pdf_and_no_partial_file(
 
 
 def test_mean_curves_stop_where_the_shortest_seed_stopped_and_seeds_are_drawn_whole():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     from gru_keras.report.layout import model_style
@@ -190,6 +192,7 @@ def test_mean_curves_stop_where_the_shortest_seed_stopped_and_seeds_are_drawn_wh
 
 
 def test_metric_dots_draw_each_seed_and_the_mean_on_a_fitted_axis():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     from gru_keras.report.plots import metric_dots
@@ -285,3 +288,29 @@ def test_the_overview_is_one_row_per_dataset_with_places_from_the_networks():
     assert overview["custom_gru"] == "0.499 [0.490, 0.507]"
     assert overview["baselines"] == "naive 14.040"
     assert overview["test metric"] == "mase ↓" and "lstm" not in overview
+
+
+def test_table_bottom_is_where_the_drawn_table_ends_on_the_page():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from gru_keras.report.layout import draw_table, table_bottom
+
+    bottoms = []
+    for rows in (2, 8, 16):
+        figure = Figure(figsize=(11.69, 8.27))
+        FigureCanvasAgg(figure)
+        axis = figure.add_axes((0.04, 0.12, 0.92, 0.69))
+        frame = pd.DataFrame({"dataset": [f"d{i}" for i in range(rows)], "value": range(rows)})
+        draw_table(axis, frame)
+        bottom = table_bottom(axis)
+        # Measured from the drawn cells, in page coordinates: the table's lowest cell edge.
+        figure.canvas.draw()
+        renderer = figure.canvas.get_renderer()
+        drawn = (
+            axis.tables[0].get_window_extent(renderer).transformed(figure.transFigure.inverted())
+        )
+        assert bottom == pytest.approx(drawn.y0, abs=0.01)
+        assert 0.12 < bottom < 0.81
+        bottoms.append(bottom)
+    assert bottoms[0] > bottoms[1] > bottoms[2]
