@@ -146,7 +146,6 @@ def test_missing_runs_appear_with_their_reason_and_reach_the_tables(tmp_path):
 
 
 def test_a_report_that_fails_midway_leaves_the_previous_pdf_and_no_partial_file(tmp_path):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     from gru_keras.report.build import replace_copy, write_pdf
@@ -168,7 +167,6 @@ def test_a_report_that_fails_midway_leaves_the_previous_pdf_and_no_partial_file(
 
 
 def test_mean_curves_stop_where_the_shortest_seed_stopped_and_seeds_are_drawn_whole():
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     from gru_keras.report.layout import model_style
@@ -192,7 +190,6 @@ def test_mean_curves_stop_where_the_shortest_seed_stopped_and_seeds_are_drawn_wh
 
 
 def test_metric_dots_draw_each_seed_and_the_mean_on_a_fitted_axis():
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     from gru_keras.report.plots import metric_dots
