@@ -20,7 +20,7 @@ SAMPLES = "samples"  # the report's name for the stacked samples.csv artifacts
 SEPARATING = {
     "cer": ("CER ↓", 3),
     "chrf": ("chrF ↑", 1),
-    "loss": ("cross-entropy ↓", 3),
+    "loss": ("test loss ↓", 3),
 }
 KIND_PREFIX = "exact_match_"
 
@@ -39,7 +39,7 @@ def metrics_table(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
         for column in of_dataset.columns
         if column.startswith(as_test_metric(KIND_PREFIX)) and of_dataset[column].notna().any()
     )
-    rows = [("exact match ↑", "exact_match", 3)]
+    rows = [("exact match", "exact_match", 3)]
     rows += [(f"  {kind.replace('_', ' ')}", KIND_PREFIX + kind, 3) for kind in kinds]
     rows += [(label, name, places) for name, (label, places) in SEPARATING.items()]
     table = {"test metric": [label for label, _, _ in rows]}
@@ -62,8 +62,8 @@ def translation_panel(inputs: Any, dataset: str, axis: Axes) -> str:
     draw_table(
         axis,
         table,
-        column_widths=(0.27, *[0.73 / (columns - 1)] * (columns - 1)),
-        font_size=6,
+        column_widths=(0.2, *[0.8 / (columns - 1)] * (columns - 1)),
+        font_size=5.5,
         row_scale=1.1,
     )
     axis.set_title(f"{dataset}: test metrics (means)", fontsize=9)
@@ -71,7 +71,7 @@ def translation_panel(inputs: Any, dataset: str, axis: Axes) -> str:
         "Right: mean over seeds of exact match, overall and per kind of sentence, and of the "
         "metrics that still separate models that miss whole sentences: the character error "
         "rate (CER, edit distance over reference length), sacrebleu's chrF (0-100) and the "
-        "test cross-entropy per reference character (nats)."
+        "test loss, the cross-entropy per reference character (nats)."
     )
 
 

@@ -30,16 +30,16 @@ def test_metrics_table_means_every_metric_and_kind_over_finished_seeds():
     # The variants only, in the report's order; kinds indented under exact match.
     assert list(table.columns) == ["lstm", "custom_gru"]
     assert list(table.index) == [
-        "exact match ↑",
+        "exact match",
         "  cardinal",
         "  long date",
         "CER ↓",
         "chrF ↑",
-        "cross-entropy ↓",
+        "test loss ↓",
     ]
     lstm = runs[(runs["model"] == "lstm") & (runs["status"] == "FINISHED")]
     assert len(lstm) == 2
     assert table.loc["  long date", "lstm"] == f"{lstm['test/exact_match_long_date'].mean():.3f}"
     custom = runs[runs["model"] == "custom_gru"]
     assert table.loc["chrF ↑", "custom_gru"] == f"{custom['test/chrf'].mean():.1f}"
-    assert table.loc["cross-entropy ↓", "custom_gru"] == "—"  # never logged
+    assert table.loc["test loss ↓", "custom_gru"] == "—"  # never logged
