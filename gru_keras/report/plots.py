@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from gru_keras import schema
-from gru_keras.analysis.stats import mean_band, t_interval
+from gru_keras.analysis.stats import mean_band
 from gru_keras.report.layout import (
     add_caption,
     legend_below,
@@ -79,50 +79,6 @@ def _mark_missing(axis: Axes, position: float) -> None:
         va="center",
         fontsize=7,
     )
-
-
-def metric_dots(axis: Axes, runs: pd.DataFrame, metric: str, models: Sequence[str]) -> Axes:
-    """One test metric per model: every FINISHED seed as a small point and the mean as a dot
-    with its 95% Student-t interval, on an axis fitted to the values (not from zero), so a
-    difference of a few percent stays visible without a bar's length exaggerating it."""
-    finished = runs[runs["status"] == "FINISHED"]
-    shown = []
-    for position, model in enumerate(models):
-        values = (
-            finished.loc[finished["model"] == model, metric].to_numpy(float)
-            if metric in finished
-            else np.array([])
-        )
-        values = values[np.isfinite(values)]
-        if not len(values):
-            _mark_missing(axis, position)
-            continue
-        style = model_style(model)
-        axis.plot(
-            np.full(len(values), position + 0.18),
-            values,
-            ".",
-            color=style["color"],
-            alpha=0.6,
-            markersize=4,
-        )
-        mean, low, high = t_interval(values)
-        axis.plot(position, mean, style["marker"], color=style["color"], markersize=6)
-        if np.isfinite(low):
-            axis.errorbar(
-                position,
-                mean,
-                yerr=[[mean - low], [high - mean]],
-                color=style["color"],
-                capsize=3,
-                linewidth=1,
-            )
-        shown.append(model)
-    axis.set_xticks(range(len(models)), models, rotation=35, ha="right", fontsize=7.5)
-    axis.set_xlim(-0.6, len(models) - 0.4)
-    axis.set_ylabel(metric_label(metric))
-    axis.grid(axis="y", alpha=0.3)
-    return axis
 
 
 def metric_bars(

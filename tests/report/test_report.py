@@ -189,29 +189,6 @@ def test_mean_curves_stop_where_the_shortest_seed_stopped_and_seeds_are_drawn_wh
     assert mean.get_linestyle() == "--" and mean.get_marker() == model_style("lstm")["marker"]
 
 
-def test_metric_dots_draw_each_seed_and_the_mean_on_a_fitted_axis():
-    from matplotlib.figure import Figure
-
-    from gru_keras.report.plots import metric_dots
-
-    runs = pd.DataFrame(
-        {
-            "model": ["lstm"] * 3 + ["custom_gru"] * 3,
-            "status": ["FINISHED"] * 5 + ["FAILED"],
-            "test/cer": [0.30, 0.32, 0.34, 0.20, 0.22, 9.0],
-        }
-    )
-    axis = metric_dots(
-        Figure().add_subplot(), runs, "test/cer", ["simple_rnn", "lstm", "custom_gru"]
-    )
-    seeds, mean = axis.get_lines()[0], axis.get_lines()[1]
-    assert list(seeds.get_ydata()) == [0.30, 0.32, 0.34]
-    assert mean.get_ydata()[0] == pytest.approx(0.32)
-    assert "missing" in [text.get_text() for text in axis.texts]  # simple_rnn has no run
-    low, high = axis.get_ylim()
-    assert low > 0 and high < 1.0  # fitted to the values; the FAILED run (9.0) is left out
-
-
 def test_a_dataset_prints_every_value_to_the_places_of_its_largest_mean():
     assert decimals_for(pd.Series([0.153, 0.009413, 0.01035])) == 3
     assert decimals_for(pd.Series([18.98, 2.5, np.nan])) == 1

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from gru_keras.report.layout import model_style
+from gru_keras.report.layout import model_color
 from gru_keras.report.samples import samples_of
 from gru_keras.variants import model_order
 
@@ -49,16 +49,15 @@ def class_labels(labels: list[str]) -> tuple[str, list[str]]:
 
 
 def draw_errors_by_class(axis: Axes, errors: pd.DataFrame, seeds: int) -> Axes:
-    """Each model's errors per true class, side by side, one marker and colour per model."""
+    """Each model's errors per true class, as bars side by side in the model's colour."""
     positions = np.arange(len(errors))
     width = 0.8 / max(1, len(errors.columns))
     for index, model in enumerate(errors.columns):
-        style = model_style(model)
         axis.bar(
             positions + (index - (len(errors.columns) - 1) / 2) * width,
             errors[model],
             width,
-            color=style["color"],
+            color=model_color(model),
             label=model,
         )
     noun, labels = class_labels([str(label) for label in errors.index])
