@@ -76,9 +76,10 @@ def _add_bench(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Nam
         help="CSV path (default reports/bench.csv)",
     )
 
-    def run(args: argparse.Namespace) -> int:
+    def bench_command(args: argparse.Namespace) -> int:
         if args.repeats < 1:
             parser.error("--repeats must be at least 1")
+        from gru_keras.errors import ConfigError
         from gru_keras.experiment.bench import (
             SUITE_SECONDS,
             default_shapes,
@@ -87,7 +88,7 @@ def _add_bench(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Nam
             run_bench,
             suite_shapes,
         )
-        from gru_keras.experiment.config import ConfigError, load_suite
+        from gru_keras.experiment.config import load_suite
 
         suite_name = ""
         if args.suite is not None:
@@ -115,7 +116,7 @@ def _add_bench(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Nam
         print(f"logged to MLflow experiment 'bench', run {run_id}")
         return 0
 
-    return run
+    return bench_command
 
 
 def _add_run(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Namespace], int]:
@@ -176,10 +177,11 @@ def _add_run(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Names
         "store; runs and writes nothing",
     )
 
-    def run(args: argparse.Namespace) -> int:
+    def run_command(args: argparse.Namespace) -> int:
         import dataclasses
 
-        from gru_keras.experiment.config import ConfigError, load_suite, with_jit_compile
+        from gru_keras.errors import ConfigError
+        from gru_keras.experiment.config import load_suite, with_jit_compile
         from gru_keras.experiment.plan import parse_only
         from gru_keras.experiment.suite import dry_run, format_dry_run, run_suite, summary
 
@@ -216,7 +218,7 @@ def _add_run(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Names
         print(summary(result))
         return result.exit_code
 
-    return run
+    return run_command
 
 
 def _add_report(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Namespace], int]:
@@ -243,8 +245,9 @@ def _add_report(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Na
         "--no-log", action="store_true", help="do not log the report files to MLflow"
     )
 
-    def run(args: argparse.Namespace) -> int:
-        from gru_keras.experiment.config import ConfigError, load_suite
+    def report_command(args: argparse.Namespace) -> int:
+        from gru_keras.errors import ConfigError
+        from gru_keras.experiment.config import load_suite
         from gru_keras.names import check_name
 
         experiment, expected = args.experiment, None
@@ -284,7 +287,7 @@ def _add_report(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Na
                 return EXIT_RUNTIME
         return 0
 
-    return run
+    return report_command
 
 
 def _add_views(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Namespace], int]:
@@ -307,9 +310,10 @@ def _add_views(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Nam
         "http://127.0.0.1:5000, where `make ui` serves)",
     )
 
-    def run(args: argparse.Namespace) -> int:
+    def views_command(args: argparse.Namespace) -> int:
+        from gru_keras.errors import ConfigError
         from gru_keras.experiment import tracking
-        from gru_keras.experiment.config import ConfigError, load_suite
+        from gru_keras.experiment.config import load_suite
         from gru_keras.experiment.invocation import view_url
         from gru_keras.experiment.suite import ui_base
         from gru_keras.names import check_name
@@ -340,7 +344,7 @@ def _add_views(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Nam
                 print(f"  {dataset:<{width}}  {view_url(base, experiment_id, dataset)}")
         return 0
 
-    return run
+    return views_command
 
 
 COMMANDS = {"run": _add_run, "report": _add_report, "bench": _add_bench, "views": _add_views}
@@ -363,7 +367,7 @@ def _one_line(error: Exception) -> int:
     a bug and keeps its traceback."""
     import mlflow
 
-    from gru_keras.experiment.config import ConfigError
+    from gru_keras.errors import ConfigError
     from gru_keras.experiment.store import STORE_ERRORS, StoreError, describe
 
     if isinstance(error, StoreError):

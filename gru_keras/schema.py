@@ -136,12 +136,6 @@ def epoch_metric(keras_name: str) -> str:
     return f"{TRAIN}{keras_name}"
 
 
-def in_scheme(name: str) -> bool:
-    """Whether a logged metric name follows the scheme above."""
-    group, _, rest = name.partition("/")
-    return name == HEADLINE or (group in METRIC_GROUPS and bool(rest))
-
-
 # --- artifacts ------------------------------------------------------------------------------
 CONFIG_FILE = "config.json"
 FAILURE_FILE = "failure.txt"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from gru_keras import schema
-from gru_keras.experiment.config import run_config
 from gru_keras.experiment.executors import EXECUTORS
+from gru_keras.experiment.identity import run_config
 from gru_keras.families import DATASETS, FAMILIES, TASKS
 from gru_keras.variants import VARIANTS
 
@@ -122,14 +122,15 @@ def test_every_registered_dataset_and_task_belongs_to_a_listed_family():
 
 
 def test_the_schema_version_enters_every_run_config(tmp_path, tiny_suite, monkeypatch):
-    from gru_keras.experiment import config
-    from gru_keras.experiment.config import config_hash, load_suite
+    from gru_keras.experiment import identity
+    from gru_keras.experiment.config import load_suite
+    from gru_keras.experiment.identity import config_hash
 
     suite = load_suite(tiny_suite())
     dataset = suite.datasets[0]
     current = run_config(suite, dataset, "lstm", 0)
     assert current["schema_version"] == schema.SCHEMA_VERSION
-    monkeypatch.setattr(config, "SCHEMA_VERSION", schema.SCHEMA_VERSION + 1)
+    monkeypatch.setattr(identity, "SCHEMA_VERSION", schema.SCHEMA_VERSION + 1)
     assert config_hash(run_config(suite, dataset, "lstm", 0)) != config_hash(current)
 
 

@@ -14,6 +14,7 @@ is always better. A run can score below 0 or above 1: the anchors are means.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,14 +23,16 @@ from scipy import stats as scipy_stats
 
 from gru_keras import schema
 from gru_keras.analysis.stats import CONFIDENCE
-from gru_keras.families import get_task
+from gru_keras.analysis.tasks import TaskFacts
 from gru_keras.variants import VARIANTS
 
 REPS = 2_000
 NAIVE = "naive"  # the naive baseline, where the dataset has one
 
 
-def normalized_scores(runs: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+def normalized_scores(
+    runs: pd.DataFrame, summary: pd.DataFrame, tasks: Mapping[str, TaskFacts]
+) -> pd.DataFrame:
     """`dataset, model, seed, score` of every finished recurrent run (see the module doc)."""
     rows = []
     for dataset, group in summary.groupby("dataset"):
@@ -44,7 +47,7 @@ def normalized_scores(runs: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame
         low, high = min(sign * value for value in anchors), max(sign * means.to_numpy())
         if not high > low:
             continue
-        column = get_task(runs.loc[runs["dataset"] == dataset, "task"].iloc[0]).headline_column
+        column = tasks[runs.loc[runs["dataset"] == dataset, "task"].iloc[0]].headline_column
         chosen = runs[
             (runs["dataset"] == dataset)
             & (runs["status"] == schema.FINISHED)

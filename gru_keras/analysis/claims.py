@@ -7,6 +7,8 @@ column says in numbers why, so a reader can disagree with the verdict from the s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -19,7 +21,7 @@ from gru_keras.analysis.stats import (
     NOT_EQUIVALENT,
     WORSE,
 )
-from gru_keras.families import TASKS
+from gru_keras.analysis.tasks import TaskFacts, last_step_tasks, memory_probes
 from gru_keras.variants import get_variant
 
 SUPPORTED, NOT_SUPPORTED, MIXED, NOT_MEASURED = (
@@ -30,9 +32,6 @@ SUPPORTED, NOT_SUPPORTED, MIXED, NOT_MEASURED = (
 )
 GRU = schema.SUBJECT
 LSTM, SIMPLE_RNN = schema.LSTM, schema.SIMPLE_RNN
-# Tasks that probe memory over a long span, and those whose loss sits at the last step only.
-MEMORY_PROBES = tuple(name for name, task in TASKS.items() if task.memory_probe)
-LAST_STEP_TASKS = tuple(name for name, task in TASKS.items() if task.loss_at_last_step)
 DECIDED = (BETTER, WORSE, NO_DIFFERENCE, EQUIVALENT, NOT_EQUIVALENT)
 
 
@@ -64,9 +63,11 @@ def _pairs_against(pairs: pd.DataFrame, second: str, datasets: list[str]) -> pd.
     return chosen[chosen["dataset"].isin(datasets)]
 
 
-def long_dependencies(runs: pd.DataFrame, pairs: pd.DataFrame) -> dict[str, str]:
+def long_dependencies(
+    runs: pd.DataFrame, pairs: pd.DataFrame, tasks: Mapping[str, TaskFacts]
+) -> dict[str, str]:
     """GRU vs SimpleRNN on the long-dependency probes, and how much gradient reaches step 1."""
-    probes = sorted(runs.loc[runs["task"].isin(MEMORY_PROBES), "dataset"].unique())
+    probes = sorted(runs.loc[runs["task"].isin(memory_probes(tasks)), "dataset"].unique())
     chosen = _pairs_against(pairs, SIMPLE_RNN, probes)
     better = int((chosen["verdict"] == BETTER).sum()) if len(chosen) else 0
     worse = int((chosen["verdict"] == WORSE).sum()) if len(chosen) else 0
@@ -79,7 +80,7 @@ def long_dependencies(runs: pd.DataFrame, pairs: pd.DataFrame) -> dict[str, str]
         for row in chosen.itertuples()
     ]
     # Only where the loss sits at the last step is "reaching step 1" a distance measure.
-    last_step = runs[runs["task"].isin(LAST_STEP_TASKS)]
+    last_step = runs[runs["task"].isin(last_step_tasks(tasks))]
     decay = last_step.groupby("model")[schema.GRADIENT_REACH_TRAINED].median()
     if GRU in decay and SIMPLE_RNN in decay:
         parts.append(
@@ -273,11 +274,12 @@ def claims_table(
     summary: pd.DataFrame,
     pairs: pd.DataFrame,
     bench: pd.DataFrame | None,
+    tasks: Mapping[str, TaskFacts],
 ) -> pd.DataFrame:
     """One row per claim: the claim, the evidence measured here, and the verdict."""
     return pd.DataFrame(
         [
-            long_dependencies(runs, pairs),
+            long_dependencies(runs, pairs, tasks),
             fewer_parameters(summary),
             trains_faster(bench),
             effective(summary, pairs),

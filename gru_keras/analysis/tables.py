@@ -3,6 +3,8 @@ head-to-head comparisons, the best model per dataset, the correctness table."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -21,8 +23,8 @@ from gru_keras.analysis.stats import (
     holm,
     t_interval,
 )
+from gru_keras.analysis.tasks import TaskFacts
 from gru_keras.convergence import convergence
-from gru_keras.families import get_task
 from gru_keras.variants import VARIANTS, model_order
 
 
@@ -82,12 +84,12 @@ def _why_not_finished(group: pd.DataFrame, counted: pd.DataFrame) -> str:
     return "; ".join(reasons)
 
 
-def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
+def summary_table(runs: pd.DataFrame, tasks: Mapping[str, TaskFacts]) -> pd.DataFrame:
     """Per (dataset, model): the headline test metric as mean and 95% CI over FINISHED seeds,
     the units, parameter count and seconds per epoch, and how many runs did not finish, why."""
     rows = []
     for dataset, by_dataset in runs.groupby("dataset", sort=True):
-        task = get_task(by_dataset["task"].iloc[0])
+        task = tasks[by_dataset["task"].iloc[0]]
         column = task.headline_column
         for model in model_order(by_dataset["model"].unique()):
             group = by_dataset[by_dataset["model"] == model]
@@ -132,7 +134,9 @@ HEAD_TO_HEAD_PAIRS = (
 
 
 def head_to_head(
-    runs: pd.DataFrame, pairs: tuple[tuple[str, str], ...] = HEAD_TO_HEAD_PAIRS
+    runs: pd.DataFrame,
+    tasks: Mapping[str, TaskFacts],
+    pairs: tuple[tuple[str, str], ...] = HEAD_TO_HEAD_PAIRS,
 ) -> pd.DataFrame:
     """Per dataset and pair (`pairs`, or the task's own `compared_pairs`): the difference of
     the headline metric (first minus second), Welch's 95% interval and p, Holm's adjustment
@@ -147,7 +151,7 @@ def head_to_head(
     """
     rows = []
     for dataset, group in runs.groupby("dataset", sort=True):
-        task = get_task(group["task"].iloc[0])
+        task = tasks[group["task"].iloc[0]]
         column = task.headline_column
         finished = _results(group, column)
         if column not in finished:

@@ -24,8 +24,9 @@ import numpy as np
 import pandas as pd
 
 from gru_keras import schema
+from gru_keras.experiment.cache import DatasetCache
 from gru_keras.experiment.config import SuiteConfig
-from gru_keras.experiment.plan import DatasetCache, preflight
+from gru_keras.experiment.plan import preflight
 from gru_keras.variants import VARIANTS, get_variant, matched_units
 
 REFERENCE = schema.REFERENCE

@@ -26,45 +26,21 @@ Every problem raises `ConfigError` with one line naming the file, the key and th
 choices; the CLI prints it and exits with code 2.
 """
 
-import contextlib
+from __future__ import annotations
+
 import dataclasses
-import hashlib
-import json
-import math
 import tomllib
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import keras
-
+from gru_keras.errors import ConfigError
 from gru_keras.experiment.executors import EXECUTORS
+from gru_keras.experiment.optimizers import OPTIMIZERS
 from gru_keras.families import DATASETS, Task, family_of, get_dataset
 from gru_keras.names import check_name
-from gru_keras.registry import Registry
-from gru_keras.schema import SCHEMA_VERSION
+from gru_keras.validation import BUDGET, SEED, between, build_dataclass, check_value
 from gru_keras.variants import VARIANTS
-
-
-class ConfigError(ValueError):
-    """A bad experiment config; the message is one line meant for the user."""
-
-
-def _range(minimum: float | None = None, maximum: float | None = None, **extra: Any) -> dict:
-    return {"min": minimum, "max": maximum, **extra}
-
-
-OPTIMIZERS: Registry[type[keras.optimizers.Optimizer]] = Registry("optimizer")
-for _name, _optimizer in (
-    ("adam", keras.optimizers.Adam),
-    ("adamw", keras.optimizers.AdamW),
-    ("rmsprop", keras.optimizers.RMSprop),
-    ("sgd", keras.optimizers.SGD),
-):
-    OPTIMIZERS.register(_name, _optimizer)
-BUDGET_RANGE = _range(16, 100_000_000)
 
 
 @dataclass(frozen=True)
@@ -86,13 +62,13 @@ class TrainingConfig:
             How a run executes, not what it computes, so it is not part of the config hash.
     """
 
-    epochs: int = field(default=10, metadata=_range(1, 10_000))
-    batch_size: int = field(default=64, metadata=_range(1, 1_000_000))
+    epochs: int = field(default=10, metadata=between(1, 10_000))
+    batch_size: int = field(default=64, metadata=between(1, 1_000_000))
     optimizer: str = field(default="adam", metadata={"choices": tuple(OPTIMIZERS)})
-    learning_rate: float = field(default=1e-3, metadata=_range(1e-9, 10.0))
-    early_stopping_patience: int = field(default=0, metadata=_range(0, 10_000))
-    clip_norm: float = field(default=1.0, metadata=_range(0.0, 1e6))
-    reduce_lr_patience: int = field(default=0, metadata=_range(0, 10_000))
+    learning_rate: float = field(default=1e-3, metadata=between(1e-9, 10.0))
+    early_stopping_patience: int = field(default=0, metadata=between(0, 10_000))
+    clip_norm: float = field(default=1.0, metadata=between(0.0, 1e6))
+    reduce_lr_patience: int = field(default=0, metadata=between(0, 10_000))
     jit_compile: str | bool = field(default="auto", metadata={"choices": ("auto", True, False)})
 
 
@@ -169,106 +145,15 @@ class _SuiteTable:
         metadata={"nonempty": True, "unique": True, "choices": tuple(VARIANTS)},
     )
     seeds: tuple[int, ...] = field(
-        default=(0, 1, 2), metadata={"nonempty": True, "unique": True, **_range(0, 2**31 - 1)}
+        default=(0, 1, 2), metadata={"nonempty": True, "unique": True, **SEED}
     )
-    parameter_budget: int = field(default=10_000, metadata=BUDGET_RANGE)
+    parameter_budget: int = field(default=10_000, metadata=BUDGET)
     executor: str = field(default="local", metadata={"choices": EXECUTORS})
     ray_address: str = field(default="", metadata={})
-    cpus_per_run: float = field(default=1.0, metadata=_range(0.01, 1024))
-    gpus_per_run: float = field(default=0.0, metadata=_range(0.0, 64))
-    jobs: int = field(default=0, metadata=_range(0, 256))
-    threads: int = field(default=0, metadata=_range(0, 256))
-
-
-def _type_name(kind: Any) -> str:
-    if isinstance(kind, types.UnionType):
-        return " or ".join(_type_name(member) for member in typing.get_args(kind))
-    origin = typing.get_origin(kind)
-    if origin is tuple:
-        return f"a list of {_type_name(typing.get_args(kind)[0])[2:]}s"
-    return {int: "an integer", float: "a number", str: "a string", bool: "a boolean"}.get(
-        kind, str(kind)
-    )
-
-
-def _toml(value: Any, quote: bool = True) -> str:
-    """A value as a TOML file spells it (`true`, not `True`)."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    return repr(value) if quote else str(value)
-
-
-_SCALAR_CHECKS = {
-    bool: lambda value: isinstance(value, bool),
-    int: lambda value: isinstance(value, int) and not isinstance(value, bool),
-    float: lambda value: isinstance(value, (int, float)) and not isinstance(value, bool),
-    str: lambda value: isinstance(value, str),
-}
-
-
-def _check_scalar(value: Any, kind: Any) -> Any:
-    """The value converted to `kind`, or raise TypeError (NaN and infinities included: a
-    range check cannot catch NaN, which every comparison lets through)."""
-    if isinstance(kind, types.UnionType):  # `str | bool`: the first member it is
-        for member in typing.get_args(kind):
-            with contextlib.suppress(TypeError):
-                return _check_scalar(value, member)
-        raise TypeError
-    if not _SCALAR_CHECKS[kind](value):
-        raise TypeError
-    if kind is float and not math.isfinite(value):
-        raise TypeError
-    return float(value) if kind is float else value
-
-
-def _check_value(value: Any, kind: Any, meta: dict, where: str) -> Any:
-    if typing.get_origin(kind) is tuple:
-        if not isinstance(value, list):
-            raise ConfigError(f"{where} must be {_type_name(kind)}, got {value!r}")
-        if meta.get("nonempty") and not value:
-            raise ConfigError(f"{where} must not be empty")
-        item_kind = typing.get_args(kind)[0]
-        items = tuple(_check_value(item, item_kind, meta, where) for item in value)
-        repeated = sorted({item for item in items if items.count(item) > 1}, key=str)
-        if meta.get("unique") and repeated:
-            raise ConfigError(f"{where} lists {repeated[0]!r} twice; each value may appear once")
-        return items
-    try:
-        value = _check_scalar(value, kind)
-    except TypeError:
-        finite = " (finite)" if kind is float else ""
-        raise ConfigError(f"{where} must be {_type_name(kind)}{finite}, got {value!r}") from None
-    choices = meta.get("choices")
-    if choices and value not in choices:
-        raise ConfigError(
-            f"{where} = {_toml(value)} is not valid; valid choices: "
-            + ", ".join(_toml(choice, quote=False) for choice in choices)
-        )
-    low, high = meta.get("min"), meta.get("max")
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise ConfigError(f"{where} = {value!r} is out of range [{low}, {high}]")
-    return value
-
-
-def build_dataclass(cls: type, table: Any, where: str) -> Any:
-    """Instantiate dataclass `cls` from a TOML table, checking keys, types and ranges."""
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where} must be a table, got {table!r}")
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    hints = typing.get_type_hints(cls)
-    unknown = sorted(set(table) - set(fields))
-    if unknown:
-        raise ConfigError(
-            f"unknown key '{where}.{unknown[0]}'; valid keys: {', '.join(sorted(fields)) or '(none)'}"
-        )
-    values = {
-        name: _check_value(
-            table[name], hints[name], dict(fields[name].metadata), f"'{where}.{name}'"
-        )
-        for name in fields
-        if name in table
-    }
-    return cls(**values)
+    cpus_per_run: float = field(default=1.0, metadata=between(0.01, 1024))
+    gpus_per_run: float = field(default=0.0, metadata=between(0.0, 64))
+    jobs: int = field(default=0, metadata=between(0, 256))
+    threads: int = field(default=0, metadata=between(0, 256))
 
 
 def _deep_merge(base: dict, override: dict) -> dict:
@@ -331,10 +216,10 @@ def _dataset_config(
         raise ConfigError(
             f"'{where}.dataset' = {name!r} is not a known dataset; valid choices: {', '.join(sorted(DATASETS))}"
         )
-    budget = _check_value(
+    budget = check_value(
         table.pop("parameter_budget", suite.parameter_budget),
         int,
-        BUDGET_RANGE,
+        BUDGET,
         f"'{where}.parameter_budget'",
     )
     overrides = table.pop("training", {})
@@ -413,44 +298,3 @@ def with_jit_compile(suite: SuiteConfig, jit_compile: str | bool) -> SuiteConfig
         for dataset in suite.datasets
     )
     return dataclasses.replace(suite, datasets=datasets)
-
-
-def run_config(suite: SuiteConfig, dataset: DatasetConfig, model: str, seed: int) -> dict[str, Any]:
-    """Everything that determines one run, as plain data (logged and hashed). The schema
-    version is part of it, so runs logged under an older schema are not taken as done.
-    How the run executes (XLA, jobs, threads) is left out: it does not change the result."""
-    training = dataclasses.asdict(dataset.training)
-    del training["jit_compile"]
-    if not training["reduce_lr_patience"]:
-        del training["reduce_lr_patience"]  # runs logged before it existed keep their hash
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "suite": suite.name,
-        "dataset": dataset.key,
-        "dataset_loader": dataset.dataset,
-        "family": dataset.family,
-        "model": model,
-        "seed": seed,
-        "parameter_budget": dataset.parameter_budget,
-        "training": training,
-        "settings": dataclasses.asdict(dataset.settings),
-        "model_options": dataclasses.asdict(dataset.model),
-    }
-
-
-def config_hash(config: dict[str, Any]) -> str:
-    """A short stable digest of a run config, for skip-if-finished."""
-    canonical = json.dumps(config, sort_keys=True, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-
-def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """`{"a": {"b": 1}}` -> `{"a.b": 1}` (for MLflow params)."""
-    flat: dict[str, Any] = {}
-    for key, value in config.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{name}."))
-        else:
-            flat[name] = value
-    return flat

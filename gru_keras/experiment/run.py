@@ -18,8 +18,9 @@ import mlflow
 
 from gru_keras import schema
 from gru_keras.experiment import tracking
+from gru_keras.experiment.cache import DatasetCache
 from gru_keras.experiment.interrupts import INTERRUPTED
-from gru_keras.experiment.plan import SEQUENTIAL, DatasetCache, Execution, RunSpec
+from gru_keras.experiment.plan import SEQUENTIAL, Placement, RunSpec
 from gru_keras.experiment.store import STORE_ERRORS, StoreError, describe, is_store_failure
 from gru_keras.experiment.timing import Stopwatch
 from gru_keras.experiment.train import train_and_evaluate
@@ -49,7 +50,7 @@ def execute_run(
     cache: DatasetCache,
     units: int | None,
     verbose: int,
-    execution: Execution = SEQUENTIAL,
+    placement: Placement = SEQUENTIAL,
     extra_tags: dict[str, str] | None = None,
     callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> RunOutcome:
@@ -61,7 +62,7 @@ def execute_run(
         cache: Where its dataset comes from (loaded inside the run, so the time is counted).
         units: Matched units of a recurrent variant; None for a baseline.
         verbose: Keras `fit` verbosity.
-        execution: Jobs and threads, logged as params.
+        placement: Where and how wide the runs execute, logged as params.
         extra_tags: Where it ran (the Ray executor tags itself).
         callbacks: More Keras callbacks for `fit`.
     """
@@ -73,7 +74,7 @@ def execute_run(
             run_name=spec.name,
             tags={
                 **tracking.run_tags(spec.config, spec.config_hash, spec.dataset.task.name),
-                **({schema.TAG_PARENT: execution.parent} if execution.parent else {}),
+                **({schema.TAG_PARENT: placement.parent} if placement.parent else {}),
                 **(extra_tags or {}),
             },
             log_system_metrics=tracking.SYSTEM_METRICS,
@@ -90,7 +91,7 @@ def execute_run(
     try:
         with clock.part("data"):
             data = cache.get(spec.dataset)
-        metrics = train_and_evaluate(spec, data, units, verbose, execution, clock, callbacks)
+        metrics = train_and_evaluate(spec, data, units, verbose, placement, clock, callbacks)
         mlflow.log_metrics(clock.metrics())
     except KeyboardInterrupt:
         _end(schema.KILLED, "interrupted by the user")

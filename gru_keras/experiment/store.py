@@ -35,7 +35,7 @@ import mlflow
 from mlflow.tracking import MlflowClient
 
 from gru_keras import schema
-from gru_keras.experiment.config import ConfigError
+from gru_keras.errors import ConfigError
 
 DEFAULT_ARTIFACT_ROOT = "mlartifacts"
 SCHEMES = ("sqlite", "file", "http", "https", "postgresql", "mysql", "mssql", "databricks")

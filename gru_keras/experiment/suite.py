@@ -18,14 +18,16 @@ from dataclasses import dataclass, field, replace
 from tqdm import tqdm
 
 from gru_keras import schema
+from gru_keras.errors import ConfigError
 from gru_keras.experiment import invocation, tracking
-from gru_keras.experiment.config import ConfigError, SuiteConfig
-from gru_keras.experiment.executors import get_executor
+from gru_keras.experiment.cache import DatasetCache
+from gru_keras.experiment.config import SuiteConfig
+from gru_keras.experiment.executor import get_executor
 from gru_keras.experiment.interrupts import signals_as_interrupt
 from gru_keras.experiment.plan import (
+    LOCAL,
     SEQUENTIAL,
-    DatasetCache,
-    Execution,
+    Placement,
     RunSpec,
     SuitePlan,
     expand,
@@ -53,7 +55,7 @@ class SuiteResult:
     marked_killed: list[str]
     seconds: float
     left_running: list[str] = field(default_factory=list)
-    execution: Execution = SEQUENTIAL
+    placement: Placement = SEQUENTIAL
     experiment_id: str = ""
     tracking_uri: str = ""
 
@@ -65,12 +67,13 @@ class SuiteResult:
         return EXIT_FAILED_RUNS if failed else EXIT_OK
 
 
-def execution_of(suite: SuiteConfig, runs: int) -> Execution:
+def placement_of(suite: SuiteConfig, runs: int) -> Placement:
     """Jobs and threads per run: the suite's (0 = one job per core, the cores shared out),
-    never more jobs than runs. A Ray task's threads are its CPUs."""
-    if suite.executor.name == "ray":
-        return Execution("ray", max(1, round(suite.executor.cpus_per_run)))
-    return Execution(*plan_jobs(suite.executor.jobs, suite.executor.threads, runs))
+    never more jobs than runs. A cluster's task (Ray) gets threads for its CPUs."""
+    name = suite.executor.name
+    if name != LOCAL:
+        return Placement(name, 1, max(1, round(suite.executor.cpus_per_run)))
+    return Placement(LOCAL, *plan_jobs(suite.executor.jobs, suite.executor.threads, runs))
 
 
 def action_of(spec: RunSpec, done: dict, live: list[str]) -> str:
@@ -151,10 +154,10 @@ def run_suite(
         skipped = [spec for spec in specs if action_of(spec, done, live) == "skip"]
         pending = [spec for spec in specs if action_of(spec, done, live) == "run"]
         parent = invocation.start(client, experiment_id, suite)
-        execution = replace(execution_of(suite, len(pending)), parent=parent)
-        if execution.jobs != 1:
+        placement = replace(placement_of(suite, len(pending)), parent=parent)
+        if placement.parallel:
             pending = longest_first(pending, tracking.run_seconds(client, experiment_id))
-        plan = SuitePlan(suite, experiment_id, uri, pending, units, cache, verbose, execution)
+        plan = SuitePlan(suite, experiment_id, uri, pending, units, cache, verbose, placement)
         outcomes = {spec.name: RunOutcome(spec, schema.SKIPPED) for spec in skipped}
         interrupted = False
         progress = tqdm(
@@ -183,7 +186,7 @@ def run_suite(
             marked,
             time.perf_counter() - started,
             live,
-            execution,
+            placement,
             experiment_id,
             uri,
         )
@@ -215,7 +218,7 @@ class DryRun:
 
     suite: str
     rows: list[tuple[RunSpec, str, float | None]]
-    execution: Execution
+    placement: Placement
 
 
 def dry_run(
@@ -242,7 +245,7 @@ def dry_run(
     expected = estimates(specs, seconds)
     rows = [(spec, action_of(spec, done, live), expected.get(spec.name)) for spec in specs]
     pending = sum(action == "run" for _, action, _ in rows)
-    return DryRun(suite.name, rows, execution_of(suite, pending))
+    return DryRun(suite.name, rows, placement_of(suite, pending))
 
 
 def format_dry_run(plan: DryRun) -> str:
@@ -256,16 +259,16 @@ def format_dry_run(plan: DryRun) -> str:
     counts = defaultdict(int)
     for _, action, _ in plan.rows:
         counts[action] += 1
-    execution = plan.execution
+    placement = plan.placement
     head = (
         f"suite {plan.suite!r}: {len(plan.rows)} runs: {counts['run']} to run, "
         f"{counts['skip']} to skip (FINISHED), {counts['busy']} left to a live process; "
-        f"{execution.jobs} job(s) x {execution.threads} thread(s)"
+        f"{placement.jobs_label} job(s) x {placement.threads} thread(s)"
     )
     if not todo:
         tail = "nothing to run"
     elif known:
-        jobs = execution.jobs if isinstance(execution.jobs, int) else 1
+        jobs = placement.jobs
         tail = (
             f"estimated time: {sum(known) / jobs / 60:.1f} min for the {len(known)} runs "
             f"with an earlier time in the store (their sum / {jobs} jobs)"
@@ -287,10 +290,10 @@ def summary(result: SuiteResult) -> str:
         family_seconds[outcome.spec.dataset.family] += outcome.seconds
         for part, seconds in outcome.timings.items():
             parts[part] += seconds
-    execution = result.execution
+    placement = result.placement
     lines = [
         f"suite {result.suite!r}: {len(result.outcomes)} runs in {result.seconds:.1f}s "
-        f"({execution.jobs} job(s) x {execution.threads} thread(s))"
+        f"({placement.jobs_label} job(s) x {placement.threads} thread(s))"
     ]
     lines.append(
         "  "

@@ -18,8 +18,10 @@ import numpy as np
 from gru_keras import schema
 from gru_keras.convergence import convergence
 from gru_keras.experiment import diagnostic_plots, diagnostics, tracking
-from gru_keras.experiment.config import OPTIMIZERS, TrainingConfig, flatten
-from gru_keras.experiment.plan import SEQUENTIAL, Execution, RunSpec
+from gru_keras.experiment.config import TrainingConfig
+from gru_keras.experiment.identity import flatten
+from gru_keras.experiment.optimizers import OPTIMIZERS
+from gru_keras.experiment.plan import SEQUENTIAL, Placement, RunSpec
 from gru_keras.experiment.timing import Stopwatch
 from gru_keras.families import Evaluation, SequenceData, Task
 from gru_keras.variants import get_variant
@@ -50,7 +52,7 @@ def train_and_evaluate(
     data: SequenceData,
     units: int | None,
     verbose: int,
-    execution: Execution = SEQUENTIAL,
+    placement: Placement = SEQUENTIAL,
     stopwatch: Stopwatch | None = None,
     callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> dict[str, float]:
@@ -62,7 +64,7 @@ def train_and_evaluate(
         data: Its dataset.
         units: The matched units of a recurrent variant (None for a baseline).
         verbose: Keras `fit` verbosity.
-        execution: How the suite executes its runs (logged as params).
+        placement: Where and how wide the suite executes its runs (logged as params).
         stopwatch: Collects where the time goes.
         callbacks: More Keras callbacks for `fit` (a worker's epoch lines).
     """
@@ -77,8 +79,8 @@ def train_and_evaluate(
                 **flatten(spec.config),
                 schema.PARAM_INPUT_DIM: data.input_dim,
                 schema.PARAM_DATA_DIGEST: data.digest(),
-                schema.PARAM_JOBS: execution.jobs,
-                schema.PARAM_THREADS: execution.threads,
+                schema.PARAM_JOBS: placement.jobs_label,
+                schema.PARAM_THREADS: placement.threads,
                 schema.PARAM_JIT_COMPILE: str(xla).lower(),
             }
         )

@@ -84,7 +84,7 @@ class WorkerSetup:
     jobs: int
     epoch_lines: bool
     driver_pid: int
-    parent: str = ""  # the invocation's run id (`Execution.parent`)
+    parent: str = ""  # the invocation's run id (`Placement.parent`)
 
 
 @dataclass(frozen=True)
@@ -103,11 +103,12 @@ def worker_main(connection: Connection, setup: WorkerSetup) -> None:
     configure_threads(setup.threads)
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     from gru_keras.experiment import tracking
-    from gru_keras.experiment.plan import DatasetCache, Execution
+    from gru_keras.experiment.cache import DatasetCache
+    from gru_keras.experiment.plan import LOCAL, Placement
     from gru_keras.experiment.run import RunOutcome, execute_run
     from gru_keras.experiment.store import StoreError
 
-    execution = Execution(setup.jobs, setup.threads, setup.parent)
+    placement = Placement(LOCAL, setup.jobs, setup.threads, setup.parent)
     try:
         tracking.connect(setup.tracking_uri, create=False)
         cache = DatasetCache(Path(setup.cache_dir))
@@ -122,7 +123,7 @@ def worker_main(connection: Connection, setup: WorkerSetup) -> None:
                     cache,
                     job.units,
                     0,
-                    execution,
+                    placement,
                     callbacks=callbacks,
                 )
             except KeyboardInterrupt:

@@ -1,9 +1,11 @@
-"""What every task family is made of: typed data, a task, model options, and report pages.
+"""What every task family is made of: typed data, a task, model options, and report panels.
 
 A family is one folder under `gru_keras/families/` with `data.py` (loaders and their
 settings), `model.py` (the Keras model and its options), `task.py` (loss, evaluation,
-artifacts) and, if it draws pages of its own, `pages.py`. Its `__init__.py` gathers them in
-one `Family`, and `gru_keras.families.FAMILIES` lists every family once.
+artifacts) and, if the report shows a view of its own, `panels.py` (its panel and appendix
+rows, drawn with the leaf `gru_keras.drawing`; a family never imports `gru_keras.report`).
+Its `__init__.py` gathers them in one `Family`, and `gru_keras.families.FAMILIES` lists
+every family once.
 """
 
 from __future__ import annotations
@@ -342,10 +344,8 @@ class Task(abc.ABC):
         )
 
 
-# `pages(inputs, datasets) -> [Figure]`: a family's own report pages, after its learning curves.
-Pages = Callable[[Any, list[str]], list]
 # `samples(inputs, datasets) -> DataFrame`: logged test examples on which the models' outputs
-# differ, for the report's appendix (`gru_keras.report.samples.sample_translations` rows,
+# differ, for the report's appendix (`gru_keras.drawing.samples.sample_translations` rows,
 # with a `dataset` column first).
 Samples = Callable[[Any, list[str]], pd.DataFrame]
 # `panel(inputs, dataset, axis) -> caption`: a family's own view of one dataset, drawn in the
@@ -362,8 +362,8 @@ class Family:
     Attributes:
         name: The family's name (tag `family` of its runs).
         datasets: Its datasets.
-        tables: Run artifacts its pages need: artifact path -> table name in the report.
-        pages: Its own report pages, or None.
+        tables: Run artifacts its panels and samples need: artifact path -> table name in
+            the report.
         samples: Its rows of the report's appendix of decoded test examples, or None.
         panel: Its own view of each dataset on its family page, or None.
     """
@@ -371,7 +371,6 @@ class Family:
     name: str
     datasets: tuple[DatasetSpec, ...]
     tables: dict[str, str] = field(default_factory=dict)
-    pages: Pages | None = None
     samples: Samples | None = None
     panel: Panel | None = None
 

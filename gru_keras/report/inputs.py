@@ -13,7 +13,7 @@ from gru_keras import schema
 from gru_keras.analysis import runs as stored
 from gru_keras.analysis.aggregates import AcrossDatasets, across_datasets, normalized_scores
 from gru_keras.analysis.tables import head_to_head, summary_table, with_convergence
-from gru_keras.families import FAMILIES
+from gru_keras.families import FAMILIES, TASKS
 from gru_keras.variants import VARIANTS
 
 
@@ -49,7 +49,7 @@ def gather(
     recurrent = runs[runs["model"].isin(list(VARIANTS))]
     curves = stored.load_curves(client, recurrent)
     runs = with_convergence(runs, curves)
-    summary = summary_table(runs)
+    summary = summary_table(runs, TASKS)
     tables = {}
     for family in FAMILIES.values():
         of_family = runs[runs["family"] == family.name]
@@ -64,8 +64,8 @@ def gather(
         tracking_uri=client.tracking_uri,
         runs=runs,
         summary=summary,
-        pairs=head_to_head(runs),
-        across=across_datasets(normalized_scores(runs, summary), list(VARIANTS)),
+        pairs=head_to_head(runs, TASKS),
+        across=across_datasets(normalized_scores(runs, summary, TASKS), list(VARIANTS)),
         curves=curves,
         gradients=stored.load_table_artifacts(client, recurrent, schema.GRADIENT_FILE),
         gates=stored.load_gate_arrays(client, runs),

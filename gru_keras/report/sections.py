@@ -12,19 +12,14 @@ from matplotlib.gridspec import GridSpec
 from gru_keras.analysis import claims, findings
 from gru_keras.analysis.stats import EQUIVALENCE_MARGIN
 from gru_keras.analysis.tables import deviation_table
+from gru_keras.analysis.tasks import last_step_tasks, memory_probes
+from gru_keras.drawing.colors import model_color
+from gru_keras.drawing.samples import SAMPLES_SHOWN
+from gru_keras.drawing.tables import draw_table, table_bottom
 from gru_keras.families import FAMILIES, TASKS
-from gru_keras.report import plots
+from gru_keras.report import pages, plots
 from gru_keras.report.inputs import ReportInputs
-from gru_keras.report.layout import (
-    add_caption,
-    chunked,
-    draw_table,
-    model_color,
-    new_page,
-    table_bottom,
-    table_pages,
-)
-from gru_keras.report.samples import SAMPLES_SHOWN
+from gru_keras.report.layout import add_caption, chunked, new_page, table_pages
 from gru_keras.report.text import bench_display, display_head_to_head, display_overview
 from gru_keras.variants import VARIANTS
 
@@ -64,10 +59,10 @@ def provenance(inputs: ReportInputs) -> str:
 
 def executive_pages(inputs: ReportInputs) -> list[Figure]:
     """Page 1: the findings in sentences, every number from the tables that follow."""
-    table = claims.claims_table(inputs.runs, inputs.summary, inputs.pairs, inputs.bench)
+    table = claims.claims_table(inputs.runs, inputs.summary, inputs.pairs, inputs.bench, TASKS)
     sentences = findings.executive_summary(inputs.summary, inputs.pairs, table, inputs.bench)
     return [
-        plots.text_page(
+        pages.text_page(
             f"{inputs.experiment}: executive summary",
             sentences,
             subtitle=provenance(inputs),
@@ -122,7 +117,7 @@ def summary_pages(inputs: ReportInputs) -> list[Figure]:
             )
             add_caption(figure, f"Top: {caption} Bottom: {draw_across(figure, grid, inputs)}")
             return [figure]
-    pages = table_pages(
+    figures = table_pages(
         title,
         caption,
         overview,
@@ -131,7 +126,7 @@ def summary_pages(inputs: ReportInputs) -> list[Figure]:
         rows_per_page=20,
         wrap=22,
     )
-    return pages + across_pages(inputs)
+    return figures + across_pages(inputs)
 
 
 VERDICT_COLORS = {"better": "#1A7F37", "worse": "#B42318"}
@@ -239,14 +234,14 @@ def _references(runs: pd.DataFrame, datasets: list[str]) -> dict[str, dict[str, 
 
 
 def family_pages(inputs: ReportInputs) -> list[Figure]:
-    pages = []
+    figures = []
     for family, datasets in _datasets_by_family(inputs.summary).items():
         own_panel = FAMILIES[family].panel if family in FAMILIES else None
         panel = None if own_panel is None else functools.partial(own_panel, inputs)
         finding = findings.family_finding(inputs.summary, inputs.pairs, datasets)
         for chunk in chunked(datasets, FAMILY_DATASETS_PER_PAGE):
-            pages.append(
-                plots.family_page(
+            figures.append(
+                pages.family_page(
                     family,
                     chunk,
                     inputs.summary,
@@ -257,10 +252,7 @@ def family_pages(inputs: ReportInputs) -> list[Figure]:
                     panel=panel,
                 )
             )
-        own_pages = FAMILIES[family].pages if family in FAMILIES else None
-        if own_pages is not None:
-            pages.extend(own_pages(inputs, datasets))
-    return pages
+    return figures
 
 
 def _diagnostic_datasets(inputs: ReportInputs) -> list[str]:
@@ -271,9 +263,9 @@ def _diagnostic_datasets(inputs: ReportInputs) -> list[str]:
     ordered = inputs.summary.drop_duplicates("dataset")
     ordered = ordered[ordered["dataset"].isin(measured)]
     runs = inputs.runs
-    is_probe = ordered["dataset"].isin(runs.loc[runs["task"].isin(claims.MEMORY_PROBES), "dataset"])
+    is_probe = ordered["dataset"].isin(runs.loc[runs["task"].isin(memory_probes(TASKS)), "dataset"])
     at_last_step = ordered["dataset"].isin(
-        runs.loc[runs["task"].isin(claims.LAST_STEP_TASKS), "dataset"]
+        runs.loc[runs["task"].isin(last_step_tasks(TASKS)), "dataset"]
     )
     probes = ordered[is_probe]
     adding = ordered[is_probe & at_last_step]
@@ -290,11 +282,11 @@ def inside_pages(inputs: ReportInputs) -> list[Figure]:
     # The gates of the first dataset shown that has them (the adding problem first).
     shown = next((d for d in [*datasets, *inputs.gates] if d in inputs.gates), None)
     gates = (shown, inputs.gates[shown]) if shown else None
-    return [plots.inside_page(inputs.gradients, datasets, models, gates)]
+    return [pages.inside_page(inputs.gradients, datasets, models, gates)]
 
 
 def claims_pages(inputs: ReportInputs) -> list[Figure]:
-    table = claims.claims_table(inputs.runs, inputs.summary, inputs.pairs, inputs.bench)
+    table = claims.claims_table(inputs.runs, inputs.summary, inputs.pairs, inputs.bench, TASKS)
     caption = (
         "Each claim's evidence comes from this suite's runs (head-to-head verdicts, gradient "
         "diagnostics, converged datasets only) and, for speed, from the benchmark alone (the "
@@ -304,7 +296,7 @@ def claims_pages(inputs: ReportInputs) -> list[Figure]:
         "show it, which is a result, not an error; 'not measured' means this suite has no "
         "evidence either way (for example one seed)."
     )
-    return [plots.claims_page(table, caption)]
+    return [pages.claims_page(table, caption)]
 
 
 def _correctness_sentence(deviation: pd.DataFrame) -> str:

@@ -1,5 +1,6 @@
-"""What a reader sees as text: the tables' cells formatted as strings, Markdown, and the
-sample tables (translations, decoded utterances) the family pages show."""
+"""What a reader sees as text: the summary, overview and head-to-head tables' cells
+formatted as strings (with the unconverged mark and the decided best in bold), the same
+tables as Markdown, and the benchmark's display table."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from gru_keras.analysis.aggregates import (
     normalized_scores,
     probability_of_improvement,
 )
+from gru_keras.families import TASKS
 
 
 def test_iqm_is_the_mean_of_the_middle_half():
@@ -66,7 +67,7 @@ def _runs_and_summary():
 
 def test_normalized_scores_put_simple_rnn_at_0_and_the_best_at_1():
     runs, summary = _runs_and_summary()
-    scores = normalized_scores(runs, summary)
+    scores = normalized_scores(runs, summary, TASKS)
     by_model = scores.groupby("model")["score"].mean()
     assert by_model["simple_rnn"] == pytest.approx(0.0)
     assert by_model["custom_gru"] == pytest.approx(1.0)

@@ -12,6 +12,7 @@ from gru_keras.analysis.claims import (
     long_dependencies,
     trains_faster,
 )
+from gru_keras.families import TASKS
 
 
 def probe_runs(decay_gru=0.3, decay_rnn=1e-6):
@@ -46,7 +47,7 @@ def pairs(*rows):
 
 
 def test_long_dependencies_is_supported_by_a_significant_win_and_quotes_the_gradients():
-    row = long_dependencies(probe_runs(), pairs(("adding", "simple_rnn", -0.15, "better")))
+    row = long_dependencies(probe_runs(), pairs(("adding", "simple_rnn", -0.15, "better")), TASKS)
     assert row["verdict"] == SUPPORTED
     assert "custom_gru better than simple_rnn" in row["evidence"]
     assert "custom_gru 0.3, simple_rnn 1e-06" in row["evidence"]
@@ -54,12 +55,12 @@ def test_long_dependencies_is_supported_by_a_significant_win_and_quotes_the_grad
 
 def test_long_dependencies_without_decided_comparisons_is_not_measured():
     too_few = pairs(("adding", "simple_rnn", -0.1, "too few seeds to tell"))
-    assert long_dependencies(probe_runs(), too_few)["verdict"] == NOT_MEASURED
+    assert long_dependencies(probe_runs(), too_few, TASKS)["verdict"] == NOT_MEASURED
     runs = pd.concat([probe_runs(), probe_runs().assign(dataset="copy")])
     mixed = pairs(("adding", "simple_rnn", -0.1, "better"), ("copy", "simple_rnn", 0.2, "worse"))
-    assert long_dependencies(runs, mixed)["verdict"] == MIXED
+    assert long_dependencies(runs, mixed, TASKS)["verdict"] == MIXED
     lost = pairs(("adding", "simple_rnn", 0.0, "no significant difference"))
-    assert long_dependencies(probe_runs(), lost)["verdict"] == NOT_SUPPORTED
+    assert long_dependencies(probe_runs(), lost, TASKS)["verdict"] == NOT_SUPPORTED
 
 
 def test_fewer_parameters_is_measured_at_the_suites_inputs_and_units():
@@ -160,6 +161,7 @@ def test_claims_table_has_one_row_per_claim():
         summary.assign(units=40, baseline=False, higher_is_better=False, mean=1.0),
         pairs(("adding", "simple_rnn", -0.15, "better")),
         bench_table(5.0),
+        TASKS,
     )
     assert list(table.columns) == ["claim", "evidence", "verdict"]
     assert len(table) == 4 and table["claim"].is_unique

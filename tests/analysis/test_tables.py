@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from gru_keras.analysis.tables import best_models, head_to_head, summary_table
+from gru_keras.families import TASKS
 
 
 def _runs(rows):
@@ -33,10 +34,10 @@ def test_a_non_finite_result_is_never_counted_ranked_or_compared():
             ("custom_gru", 1.2),
         ]
     )
-    summary = summary_table(runs).set_index("model")
+    summary = summary_table(runs, TASKS).set_index("model")
     assert np.isnan(summary.loc["naive", "mean"]) and summary.loc["naive", "seeds"] == 0
     assert summary.loc["naive", "why_not_finished"] == "1 FINISHED with a non-finite result"
     assert summary.loc["custom_gru", "mean"] == 1.1 and summary.loc["custom_gru", "seeds"] == 2
     assert best_models(summary.reset_index())["load"] == "lstm"
-    pairs = head_to_head(runs).set_index("second")
+    pairs = head_to_head(runs, TASKS).set_index("second")
     assert pairs.loc["lstm", "seeds"] == "2 vs 2"

@@ -3,14 +3,9 @@ from pathlib import Path
 import pytest
 
 from gru_keras.__main__ import main
-from gru_keras.experiment.config import (
-    ConfigError,
-    TrainingConfig,
-    config_hash,
-    flatten,
-    load_suite,
-    run_config,
-)
+from gru_keras.errors import ConfigError
+from gru_keras.experiment.config import TrainingConfig, load_suite
+from gru_keras.experiment.identity import config_hash, flatten, run_config
 from gru_keras.families.base import NoOptions
 from gru_keras.families.probes.data import AddingSettings
 from gru_keras.families.translation.model import TranslationOptions

@@ -9,15 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from gru_keras.experiment.config import ConfigError, load_suite
-from gru_keras.experiment.plan import (
-    DatasetCache,
-    expand,
-    expected_runs,
-    parse_only,
-    select,
-    write_arrays,
-)
+from gru_keras.errors import ConfigError
+from gru_keras.experiment.cache import DatasetCache, write_arrays
+from gru_keras.experiment.config import load_suite
+from gru_keras.experiment.plan import expand, expected_runs, parse_only, select
 from gru_keras.families.base import DataError, to_arrays
 
 # One dataset of every family, tiny; each has facts of a different shape (vocabularies and

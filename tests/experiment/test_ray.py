@@ -9,7 +9,8 @@ import time
 import pytest
 from cli import ADDING, background_state, endless, gru_keras, here, runs_of, wait_for
 
-from gru_keras.experiment.config import ConfigError, load_suite
+from gru_keras.errors import ConfigError
+from gru_keras.experiment.config import load_suite
 from gru_keras.experiment.executors.ray import check_shared_store, require_ray
 
 pytestmark = pytest.mark.slow

@@ -6,9 +6,10 @@ import pytest
 
 from gru_keras import schema
 from gru_keras.experiment import tracking
+from gru_keras.experiment.cache import DatasetCache
 from gru_keras.experiment.config import load_suite
 from gru_keras.experiment.interrupts import INTERRUPTED
-from gru_keras.experiment.plan import DatasetCache, expand, preflight
+from gru_keras.experiment.plan import expand, preflight
 from gru_keras.experiment.run import execute_run
 from gru_keras.experiment.store import ensure_experiment
 from gru_keras.families import Evaluation

@@ -5,10 +5,10 @@ import keras
 import numpy as np
 import pytest
 
-from gru_keras.experiment.config import build_dataclass
 from gru_keras.experiment.train import use_xla
 from gru_keras.families import get_dataset
 from gru_keras.families.translation.task import length_batches
+from gru_keras.validation import build_dataclass
 
 # One small dataset per task (registry name, settings).
 CASES = {

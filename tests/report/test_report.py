@@ -4,6 +4,7 @@ import pytest
 
 from gru_keras.analysis.runs import add_missing, latest_runs
 from gru_keras.analysis.tables import best_models, decimals_for, head_to_head, summary_table
+from gru_keras.families import TASKS
 from gru_keras.report.build import write_tables
 from gru_keras.report.text import display_head_to_head, display_overview, to_markdown
 
@@ -37,7 +38,7 @@ def runs_frame(values=None):
 
 
 def test_summary_counts_finished_seeds_and_picks_the_lower_mse():
-    summary = summary_table(runs_frame()).set_index("model")
+    summary = summary_table(runs_frame(), TASKS).set_index("model")
     assert summary.loc["custom_gru", "mean"] == pytest.approx(0.02)
     assert summary.loc["custom_gru", "seeds"] == 3 and summary.loc["simple_rnn", "seeds"] == 2
     assert summary.loc["simple_rnn", "not_finished"] == 1
@@ -54,13 +55,13 @@ def test_a_rerun_with_new_settings_replaces_the_older_run_of_the_same_seed():
     assert len(runs) == len(old)
     chosen = runs.set_index(["model", "seed"]).loc[("custom_gru", 1)]
     assert chosen["test/mse"] == 0.5 and chosen["start_time"] == 2_000
-    summary = summary_table(runs).set_index("model")
+    summary = summary_table(runs, TASKS).set_index("model")
     assert summary.loc["custom_gru", "seeds"] == 3
     assert summary.loc["custom_gru", "mean"] == pytest.approx((0.01 + 0.5 + 0.03) / 3)
 
 
 def test_markdown_marks_the_best_the_unfinished_and_the_single_seed(tmp_path):
-    summary = summary_table(runs_frame())
+    summary = summary_table(runs_frame(), TASKS)
     markdown = to_markdown(summary)
     assert "**" not in markdown  # no verdict, no bold
     assert "2 (1 not finished)" in markdown
@@ -78,12 +79,12 @@ def test_markdown_marks_the_best_the_unfinished_and_the_single_seed(tmp_path):
     decimals = decimals_for(summary["mean"])
     assert f"**{0.02:.{decimals}f} [" in to_markdown(summary, pairs)
     assert "**" not in to_markdown(summary, pairs.assign(verdict="no difference shown"))
-    one_seed = summary_table(runs_frame().query("seed == 0"))
+    one_seed = summary_table(runs_frame().query("seed == 0"), TASKS)
     assert "(1 seed, no CI)" in to_markdown(one_seed)
 
 
 def test_head_to_head_gives_the_difference_interval_and_verdict():
-    pairs = head_to_head(runs_frame())
+    pairs = head_to_head(runs_frame(), TASKS)
     (row,) = pairs.itertuples()  # only the pair whose models both ran
     assert (row.first, row.second) == ("custom_gru", "simple_rnn")
     assert row.difference == pytest.approx(0.02 - 0.165)
@@ -96,9 +97,11 @@ def test_head_to_head_gives_the_difference_interval_and_verdict():
 
 
 def test_head_to_head_with_one_seed_or_no_finished_run_says_so():
-    one_seed = head_to_head(runs_frame().query("seed == 0"))
+    one_seed = head_to_head(runs_frame().query("seed == 0"), TASKS)
     assert one_seed["verdict"].tolist() == ["too few seeds to tell"]
-    all_failed = head_to_head(runs_frame({"custom_gru": [0.1, 0.2], "simple_rnn": [None, None]}))
+    all_failed = head_to_head(
+        runs_frame({"custom_gru": [0.1, 0.2], "simple_rnn": [None, None]}), TASKS
+    )
     assert all_failed["verdict"].tolist() == ["missing runs"]
 
 
@@ -111,7 +114,7 @@ def test_a_dataset_with_no_run_at_all_is_missing_in_the_head_to_head():
     ]
     completed = add_missing(runs_frame(), expected)
     assert "test/digit_error_rate" not in completed
-    pairs = head_to_head(completed)
+    pairs = head_to_head(completed, TASKS)
     speech = pairs[pairs["dataset"] == "spoken-digits"]
     assert speech["verdict"].tolist() == ["missing runs"]
 
@@ -128,10 +131,10 @@ def test_missing_runs_appear_with_their_reason_and_reach_the_tables(tmp_path):
     assert sorted(missing["run_name"]) == ["adding__lstm__0", "adding__lstm__1"]
     assert set(missing["failure_reason"]) == {"no run in the tracking store"}
     assert add_missing(runs, []) is runs
-    summary = summary_table(completed).set_index("model")
+    summary = summary_table(completed, TASKS).set_index("model")
     assert summary.loc["lstm", "seeds"] == 0 and np.isnan(summary.loc["lstm", "mean"])
     assert "— (2 MISSING: no run in the tracking store)" in to_markdown(summary.reset_index())
-    pairs = head_to_head(completed)
+    pairs = head_to_head(completed, TASKS)
     assert pairs.set_index("second").loc["lstm", "verdict"] == "missing runs"
     paths = write_tables(summary.reset_index(), pairs, tmp_path, "probes")
     assert [p.name for p in paths] == [
@@ -169,7 +172,7 @@ def test_a_report_that_fails_midway_leaves_the_previous_pdf_and_no_partial_file(
 def test_mean_curves_stop_where_the_shortest_seed_stopped_and_seeds_are_drawn_whole():
     from matplotlib.figure import Figure
 
-    from gru_keras.report.layout import model_style
+    from gru_keras.drawing.colors import model_style
     from gru_keras.report.plots import learning_curves
 
     lengths = {0: 6, 1: 4, 2: 6}  # seed 1 stopped early
@@ -209,7 +212,7 @@ def test_tables_split_evenly_and_keep_a_datasets_rows_on_one_page():
 
 
 def test_sample_tables_show_only_disagreements_and_cut_with_an_ellipsis():
-    from gru_keras.report.samples import clip, sample_translations
+    from gru_keras.drawing.samples import clip, sample_translations
 
     rows = []
     for model, outputs in (("lstm", ["un", "deux", "trois"]), ("custom_gru", ["un", "do", "x"])):
@@ -268,7 +271,7 @@ def test_table_bottom_is_where_the_drawn_table_ends_on_the_page():
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from gru_keras.report.layout import draw_table, table_bottom
+    from gru_keras.drawing.tables import draw_table, table_bottom
 
     bottoms = []
     for rows in (2, 8, 16):

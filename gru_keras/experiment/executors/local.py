@@ -14,8 +14,9 @@ from tqdm import tqdm
 
 from gru_keras import schema
 from gru_keras.experiment import tracking
-from gru_keras.experiment.executors import record
-from gru_keras.experiment.plan import CACHE_DIRECTORY, SuitePlan
+from gru_keras.experiment.cache import CACHE_DIRECTORY
+from gru_keras.experiment.executor import record
+from gru_keras.experiment.plan import SuitePlan
 from gru_keras.experiment.run import RunOutcome, SuiteInterrupted, execute_run
 from gru_keras.experiment.workers import Job, WorkerPool, WorkerSetup, configure_threads
 
@@ -27,12 +28,12 @@ class LocalExecutor:
         """Any store works: several local writers to sqlite wait for each other's locks."""
 
     def execute(self, plan: SuitePlan, progress: tqdm) -> list[RunOutcome]:
-        if plan.execution.jobs == 1:
+        if plan.placement.jobs == 1:
             return self._in_process(plan, progress)
         return self._in_workers(plan, progress)
 
     def _in_process(self, plan: SuitePlan, progress: tqdm) -> list[RunOutcome]:
-        configure_threads(plan.execution.threads)
+        configure_threads(plan.placement.threads)
         outcomes = []
         for spec in plan.pending:
             progress.set_postfix_str(spec.name)
@@ -44,7 +45,7 @@ class LocalExecutor:
                     plan.cache,
                     plan.units_of(spec),
                     plan.verbose,
-                    plan.execution,
+                    plan.placement,
                 )
             except KeyboardInterrupt:
                 outcomes.append(RunOutcome(spec, schema.KILLED, reason="interrupted by the user"))
@@ -63,11 +64,11 @@ class LocalExecutor:
             experiment_id=plan.experiment_id,
             tracking_uri=plan.tracking_uri,
             cache_dir=str((plan.cache.directory or CACHE_DIRECTORY).resolve()),
-            threads=plan.execution.threads,
-            jobs=int(plan.execution.jobs),
+            threads=plan.placement.threads,
+            jobs=plan.placement.jobs,
             epoch_lines=plan.verbose > 0,
             driver_pid=os.getpid(),
-            parent=plan.execution.parent,
+            parent=plan.placement.parent,
         )
         pool = WorkerPool(setup, on_died=died)
         outcomes: list[RunOutcome] = []

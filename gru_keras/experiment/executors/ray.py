@@ -18,10 +18,11 @@ from typing import Any
 from tqdm import tqdm
 
 from gru_keras import schema
+from gru_keras.errors import ConfigError
 from gru_keras.experiment import tracking
-from gru_keras.experiment.config import ConfigError
-from gru_keras.experiment.executors import record
-from gru_keras.experiment.plan import CACHE_DIRECTORY, DatasetCache, Execution, RunSpec, SuitePlan
+from gru_keras.experiment.cache import CACHE_DIRECTORY, DatasetCache
+from gru_keras.experiment.executor import record
+from gru_keras.experiment.plan import Placement, RunSpec, SuitePlan
 from gru_keras.experiment.run import RunOutcome, SuiteInterrupted, execute_run
 
 WORKER_DIED = "the Ray worker running it died"
@@ -65,7 +66,7 @@ def run_task(
     units: int | None,
     verbose: int,
     cache_dir: str,
-    execution: Execution,
+    placement: Placement,
 ) -> RunOutcome:
     """One run inside a Ray worker (the body of the remote task)."""
     global _worker_cache
@@ -79,7 +80,7 @@ def run_task(
         _worker_cache,
         units,
         verbose,
-        execution,
+        placement,
         extra_tags={schema.TAG_EXECUTOR: "ray"},
     )
 
@@ -94,7 +95,7 @@ class RayExecutor:
     def execute(self, plan: SuitePlan, progress: tqdm) -> list[RunOutcome]:
         ray = require_ray()
         executor = plan.suite.executor
-        threads = plan.execution.threads  # the task's CPUs (`suite.execution_of`)
+        threads = plan.placement.threads  # the task's CPUs (`suite.placement_of`)
         started_here = not ray.is_initialized()
         if started_here:
             ray.init(
@@ -123,7 +124,7 @@ class RayExecutor:
                 plan.units_of(spec),
                 plan.verbose,
                 cache_dir,
-                plan.execution,
+                plan.placement,
             ): spec
             for spec in plan.pending
         }

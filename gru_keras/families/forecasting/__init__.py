@@ -14,7 +14,7 @@ from gru_keras.families.forecasting.data import (
     shipped_loader,
     sunspots_series,
 )
-from gru_keras.families.forecasting.pages import FORECASTS, forecast_panel
+from gru_keras.families.forecasting.panels import FORECASTS, forecast_panel
 from gru_keras.families.forecasting.task import FORECAST_FILE, DirectForecast
 
 TASK = DirectForecast()

@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 
 from gru_keras.families.base import DataError, DataFacts, SequenceData
+from gru_keras.validation import PATH, between, one_of
 
-_FRACTION = {"min": 0.05, "max": 0.45}
-_LENGTH = {"min": 1, "max": 100_000}
+_FRACTION = between(0.05, 0.45)
+_LENGTH = between(1, 100_000)
 MAX_ROWS = 2_000_000
 
 
@@ -251,7 +252,7 @@ class SunspotsSettings:
     stride: int = field(default=1, metadata=_LENGTH)
     validation_fraction: float = field(default=0.15, metadata=_FRACTION)
     test_fraction: float = field(default=0.15, metadata=_FRACTION)
-    reference: str = field(default="last", metadata={"choices": REFERENCES})
+    reference: str = field(default="last", metadata=one_of(REFERENCES))
 
 
 @dataclass(frozen=True)
@@ -261,7 +262,7 @@ class ElectricitySettings(SunspotsSettings):
     season_length: int = field(default=48, metadata=_LENGTH)
     input_length: int = field(default=96, metadata=_LENGTH)
     horizon: int = field(default=48, metadata=_LENGTH)
-    reference: str = field(default="season", metadata={"choices": REFERENCES})
+    reference: str = field(default="season", metadata=one_of(REFERENCES))
 
 
 @dataclass(frozen=True)
@@ -271,7 +272,7 @@ class SeattleSettings(SunspotsSettings):
     season_length: int = field(default=24, metadata=_LENGTH)
     input_length: int = field(default=72, metadata=_LENGTH)
     horizon: int = field(default=24, metadata=_LENGTH)
-    reference: str = field(default="season", metadata={"choices": REFERENCES})
+    reference: str = field(default="season", metadata=one_of(REFERENCES))
 
 
 def windows_for(name: str, series: Series, settings: SunspotsSettings) -> SequenceData:
@@ -343,12 +344,12 @@ class CsvSettings(SunspotsSettings):
             README), so a file larger than planned is an error rather than an exhausted machine.
     """
 
-    path: str = field(default="", metadata={"path": True})
+    path: str = field(default="", metadata=PATH)
     time_column: str = ""
     value_columns: tuple[str, ...] = ()
     target_column: str = ""
-    missing: str = field(default="interpolate", metadata={"choices": ("interpolate", "drop")})
-    max_rows: int = field(default=MAX_ROWS, metadata={"min": 100, "max": 100_000_000})
+    missing: str = field(default="interpolate", metadata=one_of(("interpolate", "drop")))
+    max_rows: int = field(default=MAX_ROWS, metadata=between(100, 100_000_000))
     season_length: int = field(default=12, metadata=_LENGTH)
     input_length: int = field(default=24, metadata=_LENGTH)
     horizon: int = field(default=6, metadata=_LENGTH)

@@ -3,7 +3,7 @@ negative log-likelihood per step, as in Chung et al. (2014)."""
 
 from gru_keras.families.base import DatasetSpec, Family
 from gru_keras.families.music.data import ChoraleFacts, ChoraleSettings, load_chorales
-from gru_keras.families.music.pages import CORPUS, chung_panel
+from gru_keras.families.music.panels import CORPUS, chung_panel
 from gru_keras.families.music.task import CORPUS_FILE, NextStepPianoRoll
 
 FAMILY = Family(

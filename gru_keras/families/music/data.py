@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from gru_keras.families.base import DataError, DataFacts, SequenceData
+from gru_keras.validation import SEED, between, one_of
 
 LOWEST_KEY, KEYS = 21, 88  # MIDI numbers of the piano: A0 .. C8
 STEPS_PER_QUARTER = {"quarter": 1, "eighth": 2}
@@ -50,11 +51,11 @@ class ChoraleSettings:
         max_files: Use only the first N files by name (0: all); for tiny test suites.
     """
 
-    resolution: str = field(default="quarter", metadata={"choices": tuple(STEPS_PER_QUARTER)})
-    split_seed: int = field(default=0, metadata={"min": 0, "max": 2**31 - 1})
-    validation_share: float = field(default=76 / 382, metadata={"min": 0.01, "max": 0.5})
-    test_share: float = field(default=77 / 382, metadata={"min": 0.01, "max": 0.5})
-    max_files: int = field(default=0, metadata={"min": 0, "max": 100_000})
+    resolution: str = field(default="quarter", metadata=one_of(tuple(STEPS_PER_QUARTER)))
+    split_seed: int = field(default=0, metadata=SEED)
+    validation_share: float = field(default=76 / 382, metadata=between(0.01, 0.5))
+    test_share: float = field(default=77 / 382, metadata=between(0.01, 0.5))
+    max_files: int = field(default=0, metadata=between(0, 100_000))
 
 
 @dataclass(frozen=True)

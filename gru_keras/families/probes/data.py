@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gru_keras.families.base import DataFacts, SequenceData
-
-_SIZE = {"min": 8, "max": 1_000_000}
+from gru_keras.validation import SEED, SIZE, between
 
 
 @dataclass(frozen=True)
@@ -25,11 +24,11 @@ class AddingSettings:
     data_seed: Seed of the generator (the same data for every model and run seed).
     """
 
-    sequence_length: int = field(default=50, metadata={"min": 2, "max": 100_000})
-    train_size: int = field(default=10_000, metadata=_SIZE)
-    validation_size: int = field(default=1_000, metadata=_SIZE)
-    test_size: int = field(default=1_000, metadata=_SIZE)
-    data_seed: int = field(default=0, metadata={"min": 0, "max": 2**31 - 1})
+    sequence_length: int = field(default=50, metadata=between(2, 100_000))
+    train_size: int = field(default=10_000, metadata=SIZE)
+    validation_size: int = field(default=1_000, metadata=SIZE)
+    test_size: int = field(default=1_000, metadata=SIZE)
+    data_seed: int = field(default=0, metadata=SEED)
 
 
 def adding_examples(
@@ -106,12 +105,12 @@ class CopyMemorySettings:
     data_seed: Seed of the generator.
     """
 
-    delay: int = field(default=50, metadata={"min": 1, "max": 100_000})
-    symbols: int = field(default=5, metadata={"min": 1, "max": 1_000})
-    train_size: int = field(default=10_000, metadata=_SIZE)
-    validation_size: int = field(default=1_000, metadata=_SIZE)
-    test_size: int = field(default=1_000, metadata=_SIZE)
-    data_seed: int = field(default=0, metadata={"min": 0, "max": 2**31 - 1})
+    delay: int = field(default=50, metadata=between(1, 100_000))
+    symbols: int = field(default=5, metadata=between(1, 1_000))
+    train_size: int = field(default=10_000, metadata=SIZE)
+    validation_size: int = field(default=1_000, metadata=SIZE)
+    test_size: int = field(default=1_000, metadata=SIZE)
+    data_seed: int = field(default=0, metadata=SEED)
 
 
 ALPHABET = 8  # symbols 1..8; 0 is blank, 9 the delimiter

@@ -10,7 +10,7 @@ from gru_keras.families.speech.data import (
     load_japanese_vowels,
     load_spoken_digits,
 )
-from gru_keras.families.speech.pages import CONFUSIONS, DECODED, speech_panel, speech_samples
+from gru_keras.families.speech.panels import CONFUSIONS, DECODED, speech_panel, speech_samples
 from gru_keras.families.speech.task import (
     CONFUSION_FILE,
     DECODED_FILE,

@@ -27,10 +27,10 @@ from gru_keras.families.speech.audio import (
     stack_frames,
     with_deltas,
 )
-from gru_keras.families.speech.espeak import ENGLISH_VOICES, VARIANTS, SpeechJob, Voice, synthesize
+from gru_keras.families.speech.espeak import ENGLISH_VOICES, TIMBRES, SpeechJob, Voice, synthesize
+from gru_keras.validation import SEED, between, one_of
 
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-BLANK = 0  # CTC blank; digit d is label d + 1
 
 
 def pad_sequences(sequences: list[np.ndarray], length: int | None = None) -> np.ndarray:
@@ -75,8 +75,8 @@ class JapaneseVowelsSettings:
     data_seed: Seed of the validation draw.
     """
 
-    validation_fraction: float = field(default=0.2, metadata={"min": 0.05, "max": 0.5})
-    data_seed: int = field(default=0, metadata={"min": 0, "max": 2**31 - 1})
+    validation_fraction: float = field(default=0.2, metadata=between(0.05, 0.5))
+    data_seed: int = field(default=0, metadata=SEED)
 
 
 def japanese_vowels_split(split: str) -> tuple[list[np.ndarray], np.ndarray]:
@@ -152,26 +152,26 @@ class SpokenDigitsSettings:
     data_seed: Seed of everything drawn (texts, voices, prosody, gain, noise).
     """
 
-    train_size: int = field(default=3000, metadata={"min": 8, "max": 200_000})
-    validation_size: int = field(default=300, metadata={"min": 8, "max": 100_000})
-    test_size: int = field(default=500, metadata={"min": 8, "max": 100_000})
-    min_digits: int = field(default=1, metadata={"min": 1, "max": 20})
-    max_digits: int = field(default=7, metadata={"min": 1, "max": 20})
-    test_voices: int = field(default=32, metadata={"min": 1, "max": 100})
-    validation_voices: int = field(default=16, metadata={"min": 1, "max": 100})
-    snr_db: float = field(default=20.0, metadata={"min": -10.0, "max": 100.0})
-    min_rate: int = field(default=130, metadata={"min": 80, "max": 450})
-    max_rate: int = field(default=210, metadata={"min": 80, "max": 450})
-    min_pitch: int = field(default=25, metadata={"min": 0, "max": 100})
-    max_pitch: int = field(default=75, metadata={"min": 0, "max": 100})
-    features: str = field(default="mfcc", metadata={"choices": FEATURES})
-    normalization: str = field(default="utterance", metadata={"choices": ("utterance", "train")})
-    frame_stack: int = field(default=3, metadata={"min": 1, "max": 10})
-    data_seed: int = field(default=0, metadata={"min": 0, "max": 2**31 - 1})
+    train_size: int = field(default=3000, metadata=between(8, 200_000))
+    validation_size: int = field(default=300, metadata=between(8, 100_000))
+    test_size: int = field(default=500, metadata=between(8, 100_000))
+    min_digits: int = field(default=1, metadata=between(1, 20))
+    max_digits: int = field(default=7, metadata=between(1, 20))
+    test_voices: int = field(default=32, metadata=between(1, 100))
+    validation_voices: int = field(default=16, metadata=between(1, 100))
+    snr_db: float = field(default=20.0, metadata=between(-10.0, 100.0))
+    min_rate: int = field(default=130, metadata=between(80, 450))
+    max_rate: int = field(default=210, metadata=between(80, 450))
+    min_pitch: int = field(default=25, metadata=between(0, 100))
+    max_pitch: int = field(default=75, metadata=between(0, 100))
+    features: str = field(default="mfcc", metadata=one_of(FEATURES))
+    normalization: str = field(default="utterance", metadata=one_of(("utterance", "train")))
+    frame_stack: int = field(default=3, metadata=between(1, 10))
+    data_seed: int = field(default=0, metadata=SEED)
 
 
 def all_voices() -> list[Voice]:
-    return [Voice(language, variant) for language in ENGLISH_VOICES for variant in VARIANTS]
+    return [Voice(language, variant) for language in ENGLISH_VOICES for variant in TIMBRES]
 
 
 def voice_splits(settings: SpokenDigitsSettings) -> tuple[list[Voice], list[Voice], list[Voice]]:

@@ -44,7 +44,8 @@ ENGLISH_VOICES = (
     "en-029",
     "en-us-nyc",
 )
-VARIANTS = (
+# eSpeak's voice variants (timbres), not the compared models (`gru_keras.variants.VARIANTS`).
+TIMBRES = (
     "m1", "m2", "m3", "m4", "m5", "m6", "m7",
     "f1", "f2", "f3", "f4", "f5",
     "klatt", "klatt2", "klatt3", "klatt4",

@@ -9,18 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 import keras
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from keras import ops
+from matplotlib.figure import Figure
 from sklearn.metrics import confusion_matrix, f1_score
 
 from gru_keras import schema
+from gru_keras.drawing.confusion import draw_confusion
 from gru_keras.families.base import Evaluation, SequenceData, Task
 from gru_keras.families.edit_distance import edit_distance, error_rate
 from gru_keras.families.speech.data import DIGITS
 from gru_keras.families.speech.model import SpeechOptions, masked_recurrent_model
-from gru_keras.report.plots import draw_confusion
 from gru_keras.variants import RecurrentVariant, stacked_core_params
 
 SAMPLES_LOGGED = 12
@@ -69,12 +69,13 @@ class SpeakerClassification(Task):
         )
 
 
-def confusion_figure(counts: np.ndarray, classes: list[str]):
-    """A confusion-matrix heat map with the counts written in the cells."""
-    figure, axes = plt.subplots(figsize=(6.0, 5.2))
+def confusion_figure(counts: np.ndarray, classes: list[str]) -> Figure:
+    """A confusion-matrix heat map with the counts written in the cells. Built without
+    pyplot, as the diagnostics' figures are: nothing to close, no GUI backend in a worker."""
+    figure = Figure(figsize=(6.0, 5.2), layout="tight")
+    axes = figure.add_subplot()
     image = draw_confusion(axes, counts, classes, noun="speaker")
     figure.colorbar(image, ax=axes, label="test utterances")
-    figure.tight_layout()
     return figure
 
 

@@ -10,7 +10,7 @@ from gru_keras.families.translation.data import (
     load_tatoeba,
     numbers_dates_loader,
 )
-from gru_keras.families.translation.pages import SAMPLES, translation_panel, translation_samples
+from gru_keras.families.translation.panels import SAMPLES, translation_panel, translation_samples
 from gru_keras.families.translation.task import SAMPLES_FILE, Seq2Seq
 
 TASK = Seq2Seq()

@@ -28,13 +28,13 @@ from babel.dates import format_date
 from num2words import num2words
 
 from gru_keras.families.base import DataError, DataFacts, SequenceData
+from gru_keras.validation import PATH, SEED, SIZE, between
 
 PAD, START, END, UNKNOWN = 0, 1, 2, 3
 RESERVED = ("<pad>", "<start>", "<end>", "<unk>")
 LANGUAGES = ("fr", "de", "es")
 
-_SIZE = {"min": 8, "max": 1_000_000}
-_WEIGHT = {"min": 0.0, "max": 1_000.0}
+_WEIGHT = between(0.0, 1_000.0)
 
 
 @dataclass(frozen=True)
@@ -181,21 +181,21 @@ class NumbersDatesSettings:
     data_seed: Seed of the generator (the same pairs for every model and run seed).
     """
 
-    train_size: int = field(default=12_000, metadata=_SIZE)
-    validation_size: int = field(default=1_000, metadata=_SIZE)
-    test_size: int = field(default=1_000, metadata=_SIZE)
-    max_number: int = field(default=999_999, metadata={"min": 10, "max": 999_999_999})
-    max_ordinal: int = field(default=99_999, metadata={"min": 10, "max": 999_999_999})
+    train_size: int = field(default=12_000, metadata=SIZE)
+    validation_size: int = field(default=1_000, metadata=SIZE)
+    test_size: int = field(default=1_000, metadata=SIZE)
+    max_number: int = field(default=999_999, metadata=between(10, 999_999_999))
+    max_ordinal: int = field(default=99_999, metadata=between(10, 999_999_999))
     cardinal_weight: float = field(default=0.35, metadata=_WEIGHT)
     year_weight: float = field(default=0.05, metadata=_WEIGHT)
     ordinal_weight: float = field(default=0.1, metadata=_WEIGHT)
     full_date_weight: float = field(default=0.15, metadata=_WEIGHT)
     long_date_weight: float = field(default=0.15, metadata=_WEIGHT)
     currency_weight: float = field(default=0.2, metadata=_WEIGHT)
-    first_year: int = field(default=1000, metadata={"min": 1000, "max": 2999})
-    last_year: int = field(default=2099, metadata={"min": 1000, "max": 2999})
+    first_year: int = field(default=1000, metadata=between(1000, 2999))
+    last_year: int = field(default=2099, metadata=between(1000, 2999))
     reverse_source: bool = True
-    data_seed: int = field(default=0, metadata={"min": 0, "max": 2**31 - 1})
+    data_seed: int = field(default=0, metadata=SEED)
 
 
 # Each kind draws an underlying value; a pair is (English text, target text) of that value.
@@ -364,14 +364,14 @@ class TatoebaSettings:
     data_seed: Seed of the split.
     """
 
-    path: str = field(default="", metadata={"path": True})
-    max_length: int = field(default=60, metadata={"min": 1, "max": 10_000})
-    max_pairs: int = field(default=20_000, metadata={"min": 0, "max": 100_000_000})
+    path: str = field(default="", metadata=PATH)
+    max_length: int = field(default=60, metadata=between(1, 10_000))
+    max_pairs: int = field(default=20_000, metadata=between(0, 100_000_000))
     lowercase: bool = True
-    validation_fraction: float = field(default=0.1, metadata={"min": 0.01, "max": 0.5})
-    test_fraction: float = field(default=0.1, metadata={"min": 0.01, "max": 0.5})
+    validation_fraction: float = field(default=0.1, metadata=between(0.01, 0.5))
+    test_fraction: float = field(default=0.1, metadata=between(0.01, 0.5))
     reverse_source: bool = True
-    data_seed: int = field(default=0, metadata={"min": 0, "max": 2**31 - 1})
+    data_seed: int = field(default=0, metadata=SEED)
 
 
 def read_tatoeba(path: Path) -> list[tuple[str, str]]:

@@ -15,6 +15,7 @@ import keras
 
 from gru_keras.families.base import SequenceData
 from gru_keras.families.translation.data import PAD, Vocabulary
+from gru_keras.validation import between, one_of
 from gru_keras.variants import RecurrentVariant
 
 EMBEDDING_DIM = 32
@@ -34,9 +35,9 @@ class TranslationOptions:
         beam_width: Hypotheses kept per sentence when decoding the test split (1 = greedy).
     """
 
-    attention: str = field(default="none", metadata={"choices": ATTENTION})
+    attention: str = field(default="none", metadata=one_of(ATTENTION))
     decoder_context: bool = False
-    beam_width: int = field(default=1, metadata={"min": 1, "max": 64})
+    beam_width: int = field(default=1, metadata=between(1, 64))
 
 
 def core_parameters(variant: RecurrentVariant, options: TranslationOptions):

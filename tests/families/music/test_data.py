@@ -150,8 +150,8 @@ def test_corpus_chorales_split_disjointly_by_chorale_and_melody():
 
 
 def test_a_corrupted_cache_file_is_rebuilt(tmp_path, capsys):
+    from gru_keras.experiment.cache import DatasetCache
     from gru_keras.experiment.config import DatasetConfig, TrainingConfig
-    from gru_keras.experiment.plan import DatasetCache
 
     config = DatasetConfig(
         "bach-chorales",

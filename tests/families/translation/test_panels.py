@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from gru_keras.families.translation.pages import metrics_table
+from gru_keras.families.translation.panels import metrics_table
 
 
 def test_metrics_table_means_every_metric_and_kind_over_finished_seeds():

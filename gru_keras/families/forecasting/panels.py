@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from gru_keras.report.layout import model_color
+from gru_keras.drawing.colors import model_color
 
 FORECASTS = "forecasts"  # the report's name for the stacked forecast.csv artifacts
 

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from gru_keras.report.layout import model_color
-from gru_keras.report.samples import samples_of
+from gru_keras.drawing.colors import model_color
+from gru_keras.drawing.samples import samples_of
 from gru_keras.variants import model_order
 
 # The report's names for the stacked confusion_matrix.csv and decoded_samples.csv artifacts.

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from gru_keras.families.speech.pages import confusion_by_model, errors_by_class
+from gru_keras.families.speech.panels import confusion_by_model, errors_by_class
 
 
 def test_errors_by_class_are_off_diagonal_row_sums_over_seeds():

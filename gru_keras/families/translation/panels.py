@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from gru_keras.report.layout import draw_table
-from gru_keras.report.samples import samples_of
+from gru_keras.drawing.samples import samples_of
+from gru_keras.drawing.tables import draw_table
 from gru_keras.schema import as_test_metric
 from gru_keras.variants import VARIANTS, model_order
 

@@ -1,6 +1,6 @@
 """Sample tables: the same first test examples with every model's output beside the reference
-(translations, decoded utterances). Used by the family pages; imports nothing that names a
-family."""
+(translations, decoded utterances), for the families' rows of the report's appendix;
+imports nothing that names a family."""
 
 from __future__ import annotations
 

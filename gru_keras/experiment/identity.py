@@ -1,0 +1,53 @@
+"""A run's identity: everything that determines it as plain data, its hash (skip-if-finished
+and resume), and the same config flattened into MLflow params."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Any
+
+from gru_keras.experiment.config import DatasetConfig, SuiteConfig
+from gru_keras.schema import SCHEMA_VERSION
+
+
+def run_config(suite: SuiteConfig, dataset: DatasetConfig, model: str, seed: int) -> dict[str, Any]:
+    """Everything that determines one run, as plain data (logged and hashed). The schema
+    version is part of it, so runs logged under an older schema are not taken as done.
+    How the run executes (XLA, jobs, threads) is left out: it does not change the result."""
+    training = dataclasses.asdict(dataset.training)
+    del training["jit_compile"]
+    if not training["reduce_lr_patience"]:
+        del training["reduce_lr_patience"]  # runs logged before it existed keep their hash
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "suite": suite.name,
+        "dataset": dataset.key,
+        "dataset_loader": dataset.dataset,
+        "family": dataset.family,
+        "model": model,
+        "seed": seed,
+        "parameter_budget": dataset.parameter_budget,
+        "training": training,
+        "settings": dataclasses.asdict(dataset.settings),
+        "model_options": dataclasses.asdict(dataset.model),
+    }
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """A short stable digest of a run config, for skip-if-finished."""
+    canonical = json.dumps(config, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """`{"a": {"b": 1}}` -> `{"a.b": 1}` (for MLflow params)."""
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
