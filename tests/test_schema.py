@@ -4,8 +4,6 @@ self-contained folders, and no module imports another in a cycle."""
 import ast
 from pathlib import Path
 
-import pytest
-
 from gru_keras import schema
 from gru_keras.experiment.executors import EXECUTORS
 from gru_keras.experiment.identity import run_config
@@ -20,19 +18,11 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def runtime_nodes(tree: ast.AST):
-    """Every node, except those under `if TYPE_CHECKING:` (imported for annotations only)."""
-    for node in ast.iter_child_nodes(tree):
-        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
-            continue
-        yield node
-        yield from runtime_nodes(node)
-
-
 def imports_of(path: Path) -> set[str]:
-    """The package modules a module imports at run time, at any depth (inside functions too)."""
+    """The package modules a module imports, at any depth: inside functions, and under
+    `if TYPE_CHECKING:` too (a type-only import is still a dependency a reader follows)."""
     found = set()
-    for node in runtime_nodes(ast.parse(path.read_text())):
+    for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("gru_keras"):
             found.add(node.module)
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
@@ -43,34 +33,106 @@ def imports_of(path: Path) -> set[str]:
 
 def module_graph() -> dict[str, set[str]]:
     modules = {module_name(path): path for path in PACKAGE.rglob("*.py")}
-    return {
+    graph = {
         name: {target for target in imports_of(path) if target in modules and target != name}
         for name, path in modules.items()
     }
-
-
-def test_no_module_imports_another_in_a_cycle():
-    graph = module_graph()
-    # A package's __init__ re-exporting its children is not a cycle of modules.
-    graph = {
+    # A package's module importing its own package (`from gru_keras.experiment import
+    # tracking` names the package first) is not a dependency on the package's __init__.
+    return {
         name: {t for t in targets if not (name.startswith(t + ".") and t in graph)}
         for name, targets in graph.items()
     }
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """The first import cycle of `graph` (a path that ends where it starts), or None."""
     state: dict[str, str] = {}
 
-    def visit(name: str, path: list[str]) -> None:
+    def visit(name: str, path: list[str]) -> list[str] | None:
         state[name] = "open"
         for target in sorted(graph[name]):
             if state.get(target) == "open":
-                cycle = [*path[path.index(target) :], target]
-                pytest.fail("import cycle: " + " -> ".join(cycle))
-            if target not in state:
-                visit(target, [*path, target])
+                return [*path[path.index(target) :], target]
+            if target not in state and (cycle := visit(target, [*path, target])):
+                return cycle
         state[name] = "done"
+        return None
 
     for name in sorted(graph):
-        if name not in state:
-            visit(name, [name])
+        if name not in state and (cycle := visit(name, [name])):
+            return cycle
+    return None
+
+
+def test_no_module_imports_another_in_a_cycle_type_only_imports_counted():
+    cycle = find_cycle(module_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_the_cycle_finder_sees_a_cycle_through_a_type_only_import(tmp_path):
+    """The test above can fail: a loop held together by `if TYPE_CHECKING:` is found."""
+    source = tmp_path / "b.py"
+    source.write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from gru_keras.a import A\n"
+    )
+    graph = {"gru_keras.a": {"gru_keras.b"}, "gru_keras.b": imports_of(source) - {"gru_keras.a.A"}}
+    assert find_cycle(graph) == ["gru_keras.a", "gru_keras.b", "gru_keras.a"]
+
+
+# The layers, lowest first. A module may import its own layer's modules and any lower layer,
+# never a higher one. Leaves are single modules (and the `drawing` package of them) that import
+# only other leaves; `families` supplies data and its panels' inputs (drawn with `drawing`);
+# `experiment` trains them; `analysis` is pure functions of frames (the task facts it needs
+# come in as an argument); `report` renders analysis; the CLI sits on top.
+LAYERS = (
+    ("leaf", ("cell", "layer", "registry", "schema", "names", "errors", "validation",
+              "convergence", "variants", "drawing")),
+    ("families", ("families",)),
+    ("analysis", ("analysis",)),
+    ("experiment", ("experiment",)),
+    ("report", ("report",)),
+    ("cli", ("__main__", "__init__")),
+)  # fmt: skip
+RANK = {part: rank for rank, (_, parts) in enumerate(LAYERS) for part in parts}
+# Packages beside each other at one height in the picture that must not see each other:
+# analysis reads the store's frames and never the engine that wrote them, and the report
+# reads the store, never the engine (data flows config -> ... -> MLflow -> analysis -> report).
+APART = {("analysis", "experiment"), ("experiment", "analysis"), ("report", "experiment"),
+         ("analysis", "families")}  # fmt: skip
+
+
+def layer_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def layering_violations(graph: dict[str, set[str]]) -> list[str]:
+    found = []
+    for name, targets in sorted(graph.items()):
+        for target in sorted(targets):
+            here, there = layer_of(name), layer_of(target)
+            if here == there:
+                continue
+            if RANK[there] > RANK[here] or (here, there) in APART:
+                found.append(f"{name} imports {target}")
+    return found
+
+
+def test_packages_import_one_way():
+    modules = {layer_of(module_name(path)) for path in PACKAGE.rglob("*.py")}
+    assert modules <= set(RANK), f"place {modules - set(RANK)} in LAYERS"
+    assert layering_violations(module_graph()) == []
+
+
+def test_the_layering_check_sees_a_family_importing_the_report():
+    graph = {"gru_keras.families.speech.task": {"gru_keras.report.plots"}}
+    assert layering_violations(graph) == [
+        "gru_keras.families.speech.task imports gru_keras.report.plots"
+    ]
+    assert layering_violations({"gru_keras.analysis.tables": {"gru_keras.families"}})
+    assert layering_violations({"gru_keras.report.inputs": {"gru_keras.experiment.tracking"}})
+    assert not layering_violations({"gru_keras.report.sections": {"gru_keras.analysis.claims"}})
 
 
 def test_a_family_is_named_only_in_its_own_folder_and_the_family_list():

@@ -340,8 +340,8 @@ class CsvSettings(SunspotsSettings):
         value_columns: Numeric input columns; the target is added if missing.
         target_column: Column to forecast.
         missing: `interpolate` (linear, then edge fill) or `drop` rows with missing values.
-        max_rows: Longest series accepted; memory grows linearly with it (measured in the
-            README), so a file larger than planned is an error rather than an exhausted machine.
+        max_rows: Longest series accepted; memory grows with it, so a file larger than
+            planned is an error rather than an exhausted machine.
     """
 
     path: str = field(default="", metadata=PATH)

@@ -22,9 +22,9 @@ class LastStepRegression(Task):
     higher_is_better = False
     memory_probe = True
     loss_at_last_step = True
-    # Adding problem at T = 100, 12 epochs, 2 jobs x 1 thread (README, "Both cores, and XLA
-    # where it pays"): XLA's 4-5 s of compilation is won back by epochs 1.7-2.1x faster for
-    # the gated layers, not for SimpleRNN (1.01 -> 0.89 s an epoch).
+    # Adding problem at T = 100, 12 epochs, 2 jobs x 1 thread (docs/performance.md): XLA's
+    # 4-5 s of compilation is won back by epochs 1.7-2.1x faster for the gated layers, not
+    # for SimpleRNN (1.01 -> 0.89 s an epoch).
     xla_variants = frozenset({schema.CUSTOM_GRU, schema.KERAS_GRU, schema.LSTM})
     # The target is the sum of two U(0, 1) draws: always answering its mean, 1, scores its
     # variance, 2 x 1/12.
