@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SUITE ?= experiments/suite.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help experiment test ui ui-check report bench lint format clean
+.PHONY: help experiment quick test ui ui-check report bench lint format clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 experiment: $(STAMP) ## run the experiment suite (SUITE=path to pick another), time its shapes, then build its PDF report
 	@$(BIN)/python -m gru_keras run $(SUITE); status=$$?; \
@@ -24,6 +24,9 @@ experiment: $(STAMP) ## run the experiment suite (SUITE=path to pick another), t
 	$(BIN)/python -m gru_keras report $(SUITE); report=$$?; \
 	if [ $$report -ne 0 ]; then echo "make experiment: the report failed (exit $$report); reports/latest.pdf is still the previous one" >&2; fi; \
 	if [ $$status -ne 0 ]; then exit $$status; fi; exit $$report
+
+quick: ## the quick look: `make experiment` on the smoke suite (one tiny dataset per family)
+	@$(MAKE) --no-print-directory experiment SUITE=experiments/smoke.toml
 
 test: $(STAMP) ## run lint and the whole test suite (unit + small end-to-end)
 	$(BIN)/ruff check gru_keras tests

@@ -204,3 +204,33 @@ def pdf_text(path: Path) -> tuple[int, str]:
     """Page count and the extracted text of every page."""
     reader = PdfReader(path)
     return len(reader.pages), "\n".join(page.extract_text() for page in reader.pages)
+
+
+# The last commit whose behaviour this code must reproduce: the one before the house was
+# reorganised (issue 29), which moved modules without changing what they do. A change that
+# means to alter the report or the saved models moves this to its own parent commit.
+BASELINE = "4a0adec"
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+def baseline_tree(directory: Path) -> Path:
+    """The `gru_keras` package of commit `BASELINE`, from git, under `directory`. A command
+    run with `directory` as its working directory imports it instead of this checkout's."""
+    import io
+    import tarfile
+
+    archive = subprocess.run(
+        ["git", "-C", REPOSITORY, "archive", BASELINE, "gru_keras"], capture_output=True
+    )
+    assert archive.returncode == 0, f"git archive {BASELINE}: {archive.stderr.decode()[-500:]}"
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(directory, filter="data")
+    imported = subprocess.run(
+        [sys.executable, "-c", "import gru_keras; print(gru_keras.__file__)"],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(imported.stdout.strip()).is_relative_to(directory)
+    return directory

@@ -1,7 +1,12 @@
+import os
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from cli import baseline_tree
 from reference import gru_sequence
 
 from gru_keras import GRU
@@ -265,6 +270,44 @@ def test_keras_file_save_and_load_without_custom_objects(tmp_path):
     loaded = keras.saving.load_model(path)  # safe_mode stays on, no custom_objects
     assert isinstance(loaded.layers[1], GRU)
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+SAVE_AT_BASELINE = """
+import numpy as np, keras
+from gru_keras import GRU
+from gru_keras.families.speech.task import ctc_loss_with_lengths
+inputs = keras.Input((6, 3))
+states = GRU(5, return_sequences=True, bias_initializer="random_normal")(inputs)
+model = keras.Model(inputs, keras.layers.Dense(4)(states))
+model.compile(optimizer="adam", loss=ctc_loss_with_lengths)
+x = np.random.default_rng(0).standard_normal((4, 6, 3)).astype("float32")
+model.save("model.keras")
+np.save("x.npy", x)
+np.save("y.npy", model.predict(x, verbose=0))
+"""
+
+
+def test_a_model_saved_by_the_baseline_code_loads_and_predicts_the_same(tmp_path):
+    """`.keras` files saved before the package was reorganised still load: the registered
+    names (`gru_keras>GRU`, `gru_keras>GRUCell`, the speech task's CTC loss) did not change.
+    The file is saved by the `BASELINE` commit's package, in its own process."""
+    old = baseline_tree(tmp_path)
+    saved = subprocess.run(
+        [sys.executable, "-c", SAVE_AT_BASELINE],
+        cwd=old,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert saved.returncode == 0, saved.stderr[-2000:]
+    import gru_keras.families  # noqa: F401 - registers the tasks' Keras objects, as for any load
+
+    loaded = keras.saving.load_model(old / "model.keras")  # safe mode, no custom_objects
+    assert isinstance(loaded.layers[1], GRU)
+    assert loaded.loss.__name__ == "ctc_loss_with_lengths"
+    expected = np.load(old / "y.npy")
+    np.testing.assert_array_equal(loaded.predict(np.load(old / "x.npy"), verbose=0), expected)
 
 
 def test_training_lowers_the_loss_and_changes_every_weight():

@@ -202,10 +202,3 @@ def test_names_are_built_one_way():
     assert schema.metric_label("test/mse") == "mse"
     assert schema.epoch_metric("loss") == "train/loss"
     assert schema.epoch_metric("val_loss") == "val/loss"
-
-
-def test_the_readme_documents_every_metric_group():
-    readme = (PACKAGE.parent / "README.md").read_text()
-    for group in schema.METRIC_GROUPS:
-        assert f"`{group}/`" in readme, group
-    assert f"`{schema.HEADLINE}`" in readme
