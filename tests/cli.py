@@ -234,3 +234,15 @@ def baseline_tree(directory: Path) -> Path:
     )
     assert Path(imported.stdout.strip()).is_relative_to(directory)
     return directory
+
+
+def run_at_baseline(tree: Path, *args: object) -> subprocess.CompletedProcess:
+    """`python ARGS` in a `baseline_tree`, so that it imports the baseline's package."""
+    return subprocess.run(
+        [sys.executable, *map(str, args)],
+        cwd=tree,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )

@@ -1,17 +1,23 @@
 """End-to-end: run real suites through the CLI into a temporary MLflow store, then build the
 report from that store alone and read the PDF back."""
 
-import os
 import re
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-from cli import ADDING, DIVERGING, baseline_tree, here, pdf_text, report_here, store
+from cli import (
+    ADDING,
+    DIVERGING,
+    baseline_tree,
+    here,
+    pdf_text,
+    report_here,
+    run_at_baseline,
+    store,
+)
 from mlflow.tracking import MlflowClient
 from pypdf import PdfReader
 
@@ -138,17 +144,10 @@ def test_the_report_of_a_store_is_the_one_the_baseline_code_builds(smoke, tmp_pa
     directory, _ = smoke
     old = baseline_tree(tmp_path / "baseline")
     written = tmp_path / "reports"
-    command = [sys.executable, "-m", "gru_keras", "report", "--experiment", "smoke"]
-    command += ["--tracking-uri", store(directory), "--output-dir", written, "--no-log"]
-    # Run in the extracted tree: its `gru_keras` comes first on sys.path, before this one.
-    built = subprocess.run(
-        list(map(str, command)),
-        cwd=old,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    built = run_at_baseline(
+        old, "-m", "gru_keras", "report", "--experiment", "smoke", "--no-log",
+        "--tracking-uri", store(directory), "--output-dir", written,
+    )  # fmt: skip
     assert built.returncode == 0, built.stderr[-3000:]
     reports = directory / "reports"
     for name in ("smoke-summary.csv", "smoke-head-to-head.csv", "smoke-summary.md"):
