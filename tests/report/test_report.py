@@ -211,32 +211,6 @@ def test_tables_split_evenly_and_keep_a_datasets_rows_on_one_page():
     assert not set.intersection(*seen)  # no dataset split over two pages
 
 
-def test_sample_tables_show_only_disagreements_and_cut_with_an_ellipsis():
-    from gru_keras.drawing.samples import clip, sample_translations
-
-    rows = []
-    for model, outputs in (("lstm", ["un", "deux", "trois"]), ("custom_gru", ["un", "do", "x"])):
-        for number, hypothesis in enumerate(outputs):
-            rows.append(
-                {
-                    "dataset": "d",
-                    "model": model,
-                    "seed": 0,
-                    "source": f"s{number}",
-                    "reference": ["un", "deux", "trois"][number],
-                    "hypothesis": hypothesis,
-                }
-            )
-    table = sample_translations(pd.DataFrame(rows), "d", count=1)
-    # Sentence 1 is translated alike by both and left out; one disagreeing sentence shown.
-    assert set(table["sentence"]) == {2}
-    assert table.loc[table["text of"] == "custom_gru", "match"].item() == "differs"
-    assert clip("short") == "short"
-    long = "mot " * 50
-    assert clip(long, 30).endswith("…") and len(clip(long, 30)) <= 30
-    assert " " not in clip(long, 30)[-3:-1]  # cut between words
-
-
 def test_the_overview_is_one_row_per_dataset_with_places_from_the_networks():
     def row(model, mean, low, high, baseline=False):
         return {
@@ -265,29 +239,3 @@ def test_the_overview_is_one_row_per_dataset_with_places_from_the_networks():
     assert overview["custom_gru"] == "0.499 [0.490, 0.507]"
     assert overview["baselines"] == "naive 14.040"
     assert overview["test metric"] == "mase ↓" and "lstm" not in overview
-
-
-def test_table_bottom_is_where_the_drawn_table_ends_on_the_page():
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from gru_keras.drawing.tables import draw_table, table_bottom
-
-    bottoms = []
-    for rows in (2, 8, 16):
-        figure = Figure(figsize=(11.69, 8.27))
-        FigureCanvasAgg(figure)
-        axis = figure.add_axes((0.04, 0.12, 0.92, 0.69))
-        frame = pd.DataFrame({"dataset": [f"d{i}" for i in range(rows)], "value": range(rows)})
-        draw_table(axis, frame)
-        bottom = table_bottom(axis)
-        # Measured from the drawn cells, in page coordinates: the table's lowest cell edge.
-        figure.canvas.draw()
-        renderer = figure.canvas.get_renderer()
-        drawn = (
-            axis.tables[0].get_window_extent(renderer).transformed(figure.transFigure.inverted())
-        )
-        assert bottom == pytest.approx(drawn.y0, abs=0.01)
-        assert 0.12 < bottom < 0.81
-        bottoms.append(bottom)
-    assert bottoms[0] > bottoms[1] > bottoms[2]
