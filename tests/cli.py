@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 
@@ -216,9 +217,6 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 def baseline_tree(directory: Path) -> Path:
     """The `gru_keras` package of commit `BASELINE`, from git, under `directory`. A command
     run with `directory` as its working directory imports it instead of this checkout's."""
-    import io
-    import tarfile
-
     archive = subprocess.run(
         ["git", "-C", REPOSITORY, "archive", BASELINE, "gru_keras"], capture_output=True
     )

@@ -35,11 +35,11 @@ from pathlib import Path
 from typing import Any
 
 from gru_keras.errors import ConfigError
-from gru_keras.experiment.executors import EXECUTORS
+from gru_keras.experiment.executors import EXECUTORS, LOCAL
 from gru_keras.experiment.optimizers import OPTIMIZERS
 from gru_keras.families import DATASETS, Task, family_of, get_dataset
 from gru_keras.names import check_name
-from gru_keras.validation import BUDGET, SEED, between, build_dataclass, check_value
+from gru_keras.validation import BUDGET, SEED, between, build_dataclass, check_value, one_of
 from gru_keras.variants import VARIANTS
 
 
@@ -64,12 +64,12 @@ class TrainingConfig:
 
     epochs: int = field(default=10, metadata=between(1, 10_000))
     batch_size: int = field(default=64, metadata=between(1, 1_000_000))
-    optimizer: str = field(default="adam", metadata={"choices": tuple(OPTIMIZERS)})
+    optimizer: str = field(default="adam", metadata=one_of(tuple(OPTIMIZERS)))
     learning_rate: float = field(default=1e-3, metadata=between(1e-9, 10.0))
     early_stopping_patience: int = field(default=0, metadata=between(0, 10_000))
     clip_norm: float = field(default=1.0, metadata=between(0.0, 1e6))
     reduce_lr_patience: int = field(default=0, metadata=between(0, 10_000))
-    jit_compile: str | bool = field(default="auto", metadata={"choices": ("auto", True, False)})
+    jit_compile: str | bool = field(default="auto", metadata=one_of(("auto", True, False)))
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ class ExecutorConfig:
         threads: TensorFlow threads of each local run; 0 means cores // jobs.
     """
 
-    name: str = "local"
+    name: str = LOCAL
     address: str = ""
     cpus_per_run: float = 1.0
     gpus_per_run: float = 0.0
@@ -142,13 +142,13 @@ class _SuiteTable:
     name: str = field(default="", metadata={})
     models: tuple[str, ...] = field(
         default=tuple(VARIANTS),
-        metadata={"nonempty": True, "unique": True, "choices": tuple(VARIANTS)},
+        metadata={"nonempty": True, "unique": True, **one_of(tuple(VARIANTS))},
     )
     seeds: tuple[int, ...] = field(
         default=(0, 1, 2), metadata={"nonempty": True, "unique": True, **SEED}
     )
     parameter_budget: int = field(default=10_000, metadata=BUDGET)
-    executor: str = field(default="local", metadata={"choices": EXECUTORS})
+    executor: str = field(default=LOCAL, metadata=one_of(EXECUTORS))
     ray_address: str = field(default="", metadata={})
     cpus_per_run: float = field(default=1.0, metadata=between(0.01, 1024))
     gpus_per_run: float = field(default=0.0, metadata=between(0.0, 64))

@@ -15,6 +15,7 @@ from gru_keras import schema
 from gru_keras.errors import ConfigError
 from gru_keras.experiment.cache import DatasetCache
 from gru_keras.experiment.config import DatasetConfig, SuiteConfig
+from gru_keras.experiment.executors import LOCAL
 from gru_keras.experiment.identity import config_hash, run_config
 from gru_keras.families import DataError
 from gru_keras.variants import get_variant, solve_units
@@ -149,7 +150,7 @@ class Placement:
             run it executes is nested under; "" for none.
     """
 
-    executor: str = "local"
+    executor: str = LOCAL
     jobs: int = 1
     threads: int = 1
     parent: str = ""
@@ -166,7 +167,6 @@ class Placement:
         return self.executor != LOCAL or self.jobs != 1
 
 
-LOCAL = "local"
 SEQUENTIAL = Placement(LOCAL, 1, 1)
 
 

@@ -23,9 +23,9 @@ from gru_keras.experiment import invocation, tracking
 from gru_keras.experiment.cache import DatasetCache
 from gru_keras.experiment.config import SuiteConfig
 from gru_keras.experiment.executor import get_executor
+from gru_keras.experiment.executors import LOCAL
 from gru_keras.experiment.interrupts import signals_as_interrupt
 from gru_keras.experiment.plan import (
-    LOCAL,
     SEQUENTIAL,
     Placement,
     RunSpec,

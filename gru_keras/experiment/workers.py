@@ -104,7 +104,8 @@ def worker_main(connection: Connection, setup: WorkerSetup) -> None:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     from gru_keras.experiment import tracking
     from gru_keras.experiment.cache import DatasetCache
-    from gru_keras.experiment.plan import LOCAL, Placement
+    from gru_keras.experiment.executors import LOCAL
+    from gru_keras.experiment.plan import Placement
     from gru_keras.experiment.run import RunOutcome, execute_run
     from gru_keras.experiment.store import StoreError
 

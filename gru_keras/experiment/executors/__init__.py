@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pkgutil
 
+LOCAL = "local"  # the default: runs on this machine, in this process or its workers
 EXECUTORS: tuple[str, ...] = tuple(
     sorted(
         module.name for module in pkgutil.iter_modules(__path__) if not module.name.startswith("_")
