@@ -135,7 +135,7 @@ def _add_run(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Names
         choices=EXECUTORS,
         default=None,
         help="where runs execute: local (default; in this process) or ray (one Ray task per "
-        "run; needs pip install -e '.[ray]' and an MLflow server as the tracking URI)",
+        "run; needs `make ray` and an MLflow server as the tracking URI)",
     )
     parser.add_argument(
         "--address",

@@ -11,8 +11,9 @@ from __future__ import annotations
 # Bump when what a run logs (names, meanings, units) changes. Version 1 is the layout every
 # store written before the version existed already has, so those stores still read the same.
 # 3: best_epoch, converged (metric and tags). 4: grouped metric names (see below), epochs
-# counted from 1, `headline`, models logged with `mlflow.keras`, parent runs.
-SCHEMA_VERSION = 4
+# counted from 1, `headline`, models logged with `mlflow.keras`, parent runs. 5: `device`,
+# `tensorflow_build` and `code_path` tags; TensorFlow's version as `version.tensorflow`.
+SCHEMA_VERSION = 5
 
 # --- variant ids ----------------------------------------------------------------------------
 SIMPLE_RNN, LSTM, KERAS_GRU, CUSTOM_GRU = "simple_rnn", "lstm", "keras_gru", "custom_gru"
@@ -39,6 +40,9 @@ TAG_CONFIG_HASH = "config_hash"
 TAG_SCHEMA_VERSION = "schema_version"
 TAG_GIT_COMMIT = "git_commit"
 TAG_MACHINE = "machine"
+# What TensorFlow computed on ("CPU", "GPU: <name>"), which build ran ("tensorflow-cpu";
+# "tensorflow, CUDA ..., cuDNN ..."), and the folder the `gru_keras` package was imported from.
+TAG_DEVICE, TAG_TENSORFLOW_BUILD, TAG_CODE_PATH = "device", "tensorflow_build", "code_path"
 TAG_FAILURE = "failure_reason"
 TAG_VERSION_PREFIX = "version."
 # Runs that are not results: `invocation` is the parent run of one `run` command (config,

@@ -86,7 +86,7 @@ def test_the_cycle_finder_sees_a_cycle_through_a_type_only_import(tmp_path):
 # `experiment` trains them; `analysis` is pure functions of frames (the task facts it needs
 # come in as an argument); `report` renders analysis; the CLI sits on top.
 LAYERS = (
-    ("leaf", ("cell", "layer", "registry", "schema", "names", "errors", "validation",
+    ("leaf", ("cell", "layer", "registry", "schema", "names", "errors", "validation", "searches",
               "convergence", "variants", "drawing")),
     ("families", ("families",)),
     ("analysis", ("analysis",)),

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
-from gru_keras import schema
+from gru_keras import schema, searches
 
 RUN_COLUMNS = (
     "run_id",
@@ -31,6 +31,7 @@ RUN_COLUMNS = (
     "end_time",
     "git_commit",
     "machine",
+    "device",
     "versions",
     "failure_reason",
     "converged",
@@ -38,6 +39,8 @@ RUN_COLUMNS = (
     "max_epochs",
     "patience",
 )
+
+NOT_RECORDED = "not recorded"  # a tag the run's schema version did not write yet
 
 EXTRA_METRICS = (
     schema.GRADIENT_REACH_INITIAL,
@@ -54,7 +57,7 @@ def find_experiment(client: MlflowClient, experiment: str) -> str:
     """
     found = client.get_experiment_by_name(experiment)
     if found is None:
-        names = sorted(e.name for e in client.search_experiments())
+        names = sorted(e.name for e in searches.all_experiments(client))
         raise ValueError(
             f"no experiment named {experiment!r} in {client.tracking_uri}; "
             f"experiments there: {', '.join(names) or '(none)'}"
@@ -91,6 +94,7 @@ def _run_row(run) -> dict:
         "end_time": run.info.end_time,
         "git_commit": tags.get(schema.TAG_GIT_COMMIT, "unknown"),
         "machine": tags.get(schema.TAG_MACHINE, "not recorded"),
+        "device": tags.get(schema.TAG_DEVICE, NOT_RECORDED),
         "versions": ", ".join(
             f"{name.removeprefix(schema.TAG_VERSION_PREFIX)} {value}"
             for name, value in sorted(tags.items())
@@ -120,7 +124,7 @@ def load_runs(client: MlflowClient, experiment: str) -> pd.DataFrame:
     experiment_id = find_experiment(client, experiment)
     rows = [
         _run_row(run)
-        for run in client.search_runs([experiment_id], max_results=50_000)
+        for run in searches.all_runs(client, [experiment_id])
         # Invocation and report runs are not results.
         if schema.TAG_KIND not in run.data.tags
     ]
@@ -139,6 +143,21 @@ def latest_runs(runs: pd.DataFrame) -> pd.DataFrame:
         ["dataset", "model", "seed"], keep="last"
     )
     return newest.sort_values(["dataset", "model", "seed"], kind="stable").reset_index(drop=True)
+
+
+def platforms(
+    runs: pd.DataFrame, bench: pd.DataFrame | None = None
+) -> tuple[list[str], list[str]]:
+    """The distinct machines and devices the store's runs (and its benchmark) recorded; more
+    than one of either means their times are not comparable. Runs written before schema 5
+    did not record a device, and are counted by their machine alone."""
+    machines, devices = set(), set()
+    for table in (runs, *(() if bench is None else (bench.attrs,))):
+        for name, found in (("machine", machines), ("device", devices)):
+            values = table[name] if name in table else ()
+            values = [values] if isinstance(values, str) else list(values)
+            found |= {value for value in values if isinstance(value, str)} - {NOT_RECORDED}
+    return sorted(machines), sorted(devices)
 
 
 def add_missing(runs: pd.DataFrame, expected: list[tuple[str, str, str, str, int]]) -> pd.DataFrame:
@@ -228,11 +247,11 @@ def load_bench(client: MlflowClient, suite: str = "") -> pd.DataFrame | None:
     found = client.get_experiment_by_name(schema.BENCH_EXPERIMENT)
     if found is None:
         return None
-    runs = client.search_runs(
+    runs = searches.all_runs(
+        client,
         [found.experiment_id],
-        filter_string="attributes.status = 'FINISHED'",
+        "attributes.status = 'FINISHED'",
         order_by=["attributes.start_time DESC"],
-        max_results=50,
     )
     runs = sorted(
         runs,
@@ -248,6 +267,7 @@ def load_bench(client: MlflowClient, suite: str = "") -> pd.DataFrame | None:
                 table = pd.read_csv(local)
                 table.attrs["quick"] = run.data.params.get("quick") == "True"
                 table.attrs["machine"] = run.data.tags.get(schema.TAG_MACHINE, "not recorded")
+                table.attrs["device"] = run.data.tags.get(schema.TAG_DEVICE, NOT_RECORDED)
                 table.attrs["suite"] = run.data.params.get(schema.PARAM_BENCH_SUITE, "")
                 return table
     return None

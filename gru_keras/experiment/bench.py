@@ -30,6 +30,11 @@ from gru_keras.experiment.plan import preflight
 from gru_keras.variants import VARIANTS, get_variant, matched_units
 
 REFERENCE = schema.REFERENCE
+# Keras's default GRU, `reset_after=True`: the form cuDNN runs, so on a GPU it is the fast
+# GRU. It computes another function than keras_gru and custom_gru (`reset_after=False`), so
+# it is not a compared variant: only a benchmark on a GPU adds it, at keras_gru's units.
+CUDNN_GRU = "keras_gru_cudnn"
+GPU_ONLY = {CUDNN_GRU: lambda units: keras.layers.GRU(units, reset_after=True)}
 MIN_TIMED_SECONDS = 6.0  # timed work per shape at least, so fast shapes get more repeats
 MAX_REPEATS = 200
 SIZINGS = ("same_units", "same_params")
@@ -100,18 +105,21 @@ def matmul_peak_gflops(size: int = PEAK_SIZE, repeats: int = 10) -> float:
 
 
 def units_per_variant(shape: BenchShape, names: Iterable[str]) -> dict[str, int]:
-    """Units for each variant under the shape's sizing rule."""
+    """Units for each variant under the shape's sizing rule (a GPU-only layer gets
+    keras_gru's)."""
     if shape.sizing == "same_units":
         return dict.fromkeys(names, shape.units)
     budget = get_variant(REFERENCE).count_params(shape.features, shape.units)
-    return matched_units(list(names), shape.features, budget)
+    compared = [name for name in names if name not in GPU_ONLY]
+    units = matched_units(compared, shape.features, budget)
+    return {name: units.get(name, units.get(REFERENCE, shape.units)) for name in names}
 
 
 def _build_model(name: str, units: int, shape: BenchShape) -> keras.Model:
     model = keras.Sequential(
         [
             keras.Input((shape.timesteps, shape.features), batch_size=shape.batch),
-            get_variant(name).build(units),
+            GPU_ONLY[name](units) if name in GPU_ONLY else get_variant(name).build(units),
             keras.layers.Dense(1),
         ]
     )
@@ -164,7 +172,11 @@ def time_shape(
     for name, model in models.items():
         recurrent = model.layers[0]
         train_flops, infer_flops = recurrence_flops(
-            get_variant(name).gate_blocks, shape.batch, shape.timesteps, shape.features, units[name]
+            get_variant(REFERENCE if name in GPU_ONLY else name).gate_blocks,
+            shape.batch,
+            shape.timesteps,
+            shape.features,
+            units[name],
         )
         train_ms = 1000 * float(np.median(train_times[name]))
         infer_ms = 1000 * float(np.median(infer_times[name]))
@@ -207,7 +219,9 @@ def run_bench(
     """Time every shape and return (and optionally save) the table with ratios."""
     # Keras announces each new model's traced functions as "retracing"; expected here.
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    names = names or list(VARIANTS)
+    from gru_keras.experiment.tracking import device
+
+    names = names or list(VARIANTS) + (list(GPU_ONLY) if device() != "CPU" else [])
     if REFERENCE not in names:
         names = [REFERENCE, *names]
     rows: list[dict] = []
@@ -275,10 +289,7 @@ def log_bench(
     run = client.create_run(
         experiment_id,
         run_name=f"bench-{suite}" if suite else "bench-quick" if quick else "bench",
-        tags={
-            schema.TAG_MACHINE: tracking.machine(),
-            schema.TAG_GIT_COMMIT: tracking.git_commit(),
-        },
+        tags={**tracking.platform_tags(), schema.TAG_GIT_COMMIT: tracking.git_commit()},
     )
     client.log_param(run.info.run_id, "quick", str(quick))
     client.log_param(run.info.run_id, schema.PARAM_BENCH_SUITE, suite)

@@ -10,7 +10,9 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,10 +38,16 @@ class DatasetCache:
     Args:
         directory: Where the files live (`data/cache/datasets` by default); None keeps the
             cache in memory only.
+        inputs: Where this machine holds a suite's input files (CSV, Tatoeba), by the path
+            the suite names: a Ray worker on another machine reads the copy shipped to it.
+            The key stays the suite's own path, so every machine caches one dataset alike.
     """
 
-    def __init__(self, directory: Path | None = CACHE_DIRECTORY) -> None:
+    def __init__(
+        self, directory: Path | None = CACHE_DIRECTORY, inputs: Mapping[str, str] | None = None
+    ) -> None:
         self.directory = directory
+        self.inputs = dict(inputs or {})
         self._loaded: dict[str, SequenceData] = {}
 
     @staticmethod
@@ -87,13 +95,32 @@ class DatasetCache:
             return None
 
     def _build(self, dataset: DatasetConfig) -> SequenceData:
-        data = get_dataset(dataset.dataset).load(dataset.settings)
+        data = get_dataset(dataset.dataset).load(relocated(dataset.settings, self.inputs))
         data.check()
         path = self.path(dataset)
         if path is not None:
             remove_stale_partials(path.parent)
             write_arrays(path, to_arrays(data))
         return data
+
+
+def input_paths(settings: Any) -> list[str]:
+    """The input files a dataset's settings name (their path fields that are set)."""
+    return [
+        getattr(settings, f.name)
+        for f in dataclasses.fields(settings)
+        if f.metadata.get("path") and getattr(settings, f.name)
+    ]
+
+
+def relocated(settings: Any, inputs: Mapping[str, str]) -> Any:
+    """`settings` with each path field this machine holds elsewhere pointed at that copy."""
+    moved = {
+        f.name: inputs[getattr(settings, f.name)]
+        for f in dataclasses.fields(settings)
+        if f.metadata.get("path") and getattr(settings, f.name) in inputs
+    }
+    return dataclasses.replace(settings, **moved) if moved else settings
 
 
 def write_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:

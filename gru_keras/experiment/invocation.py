@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlflow.tracking import MlflowClient
 
-from gru_keras import schema
+from gru_keras import schema, searches
 from gru_keras.experiment import tracking
 from gru_keras.names import quoted
 
@@ -177,8 +177,8 @@ def summary_rows(
     run's id is the earlier FINISHED run's)."""
     children = {
         run.info.run_name: run.info.run_id
-        for run in client.search_runs(
-            [experiment_id], filter_string=f"tags.`{schema.TAG_PARENT}` = {quoted(parent)}"
+        for run in searches.all_runs(
+            client, [experiment_id], f"tags.`{schema.TAG_PARENT}` = {quoted(parent)}"
         )
     }
     rows = []

@@ -32,6 +32,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import mlflow
+import psutil
 from mlflow.tracking import MlflowClient
 
 from gru_keras import schema
@@ -315,30 +316,25 @@ def ensure_experiment(client: MlflowClient, name: str) -> str:
 
 
 def _process_start(pid: int) -> float | None:
-    """When process `pid` started (seconds since the epoch), from /proc; None elsewhere."""
+    """When process `pid` started (seconds since the epoch), or None if it is gone. psutil
+    asks each OS its own way (/proc on Linux, sysctl on macOS)."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        boot = next(
-            float(line.split()[1])
-            for line in Path("/proc/stat").read_text().splitlines()
-            if line.startswith("btime ")
-        )
-        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration):
+        return psutil.Process(pid).create_time()
+    except (psutil.Error, OSError):
         return None
 
 
 def pid_running(pid: int) -> bool:
-    """Whether a process with this pid exists on this machine."""
+    """Whether a process with this pid exists on this machine (a zombie, whose exit only
+    awaits its parent's `wait`, does not run)."""
     if pid <= 0:
         return False
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        pass  # alive, someone else's
-    return True
+    except psutil.AccessDenied:
+        return True  # alive, someone else's
 
 
 def process_alive(host: str, pid: int, started: float) -> bool:

@@ -24,7 +24,7 @@ import mlflow.system_metrics
 import numpy as np
 from mlflow.tracking import MlflowClient
 
-from gru_keras import schema
+from gru_keras import schema, searches
 from gru_keras.experiment.store import open_store, process_alive
 from gru_keras.names import quoted
 
@@ -33,7 +33,11 @@ DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 DUPLICATE_ROW_ERRORS = ("UNIQUE constraint failed", "Duplicate entry", "duplicate key value")
 Result = TypeVar("Result")
 
-PACKAGES = ("gru-keras", "keras", "tensorflow-cpu", "mlflow", "numpy")
+# Versions tagged on every run (TensorFlow's comes from the module: its distribution is
+# tensorflow-cpu on Linux and tensorflow on a Mac, see `tensorflow_build`).
+PACKAGES = ("gru-keras", "keras", "mlflow", "numpy")
+# The distributions that install the `tensorflow` module.
+TENSORFLOW_DISTRIBUTIONS = ("tensorflow-cpu", "tensorflow")
 
 # MLflow samples CPU, memory, disk and network (`system/...` metrics) while a run is active,
 # with psutil; every 2 s rather than 10, since many runs last under a minute.
@@ -65,18 +69,7 @@ def connect(uri: str | None = None, create: bool = True) -> MlflowClient:
 
 
 def _search(client: MlflowClient, experiment_id: str, status: str) -> list:
-    runs, token = [], None
-    while True:
-        page = client.search_runs(
-            [experiment_id],
-            filter_string=f"attributes.status = '{status}'",
-            max_results=1000,
-            page_token=token,
-        )
-        runs.extend(page)
-        token = page.token
-        if not token:
-            return runs
+    return searches.all_runs(client, [experiment_id], f"attributes.status = '{status}'")
 
 
 def finished_runs(client: MlflowClient, experiment_id: str) -> dict[tuple[str, str], str]:
@@ -144,10 +137,10 @@ def mark_interrupted(
 def mark_failed(client: MlflowClient, experiment_id: str, name: str, reason: str) -> None:
     """Mark FAILED, with `reason`, the RUNNING run called `name`: its worker died, and only
     the driver can record that."""
-    for run in client.search_runs(
+    for run in searches.all_runs(
+        client,
         [experiment_id],
-        filter_string=f"attributes.run_name = {quoted(name)} "
-        f"and attributes.status = '{schema.RUNNING}'",
+        f"attributes.run_name = {quoted(name)} and attributes.status = '{schema.RUNNING}'",
     ):
         client.set_tag(run.info.run_id, schema.TAG_FAILURE, reason[:5000])
         client.set_terminated(run.info.run_id, status=schema.FAILED)
@@ -179,7 +172,56 @@ def package_versions() -> dict[str, str]:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = "not installed"
+    import tensorflow as tf
+
+    versions["tensorflow"] = tf.__version__
     return versions
+
+
+@functools.cache
+def tensorflow_build() -> str:
+    """Which TensorFlow build runs: its distribution and, for a CUDA build, the CUDA and cuDNN
+    it was built against ("tensorflow-cpu", "tensorflow, CUDA 12.5.1, cuDNN 9")."""
+    import tensorflow as tf
+
+    installed = []
+    for name in TENSORFLOW_DISTRIBUTIONS:
+        try:
+            metadata.version(name)
+            installed.append(name)
+        except metadata.PackageNotFoundError:
+            continue
+    build = tf.sysconfig.get_build_info()
+    parts = [" + ".join(installed) or "tensorflow (distribution unknown)"]
+    if build.get("is_cuda_build"):
+        parts += [f"CUDA {build.get('cuda_version', '?')}", f"cuDNN {build.get('cudnn_version', '?')}"]
+    return ", ".join(parts)
+
+
+@functools.cache
+def device() -> str:
+    """What TensorFlow computes on: "CPU", or its GPUs by name ("GPU: NVIDIA A100 x 2")."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return "CPU"
+    names = sorted(
+        {tf.config.experimental.get_device_details(gpu).get("device_name", "GPU") for gpu in gpus}
+    )
+    return f"GPU: {', '.join(names)}" + (f" x {len(gpus)}" if len(gpus) > 1 else "")
+
+
+def platform_tags() -> dict[str, str]:
+    """Where and on what a run or benchmark ran, and which code ran it: the machine, the
+    device, the TensorFlow build, and the folder this `gru_keras` was imported from (on a Ray
+    node, the package its runtime environment shipped)."""
+    return {
+        schema.TAG_MACHINE: machine(),
+        schema.TAG_DEVICE: device(),
+        schema.TAG_TENSORFLOW_BUILD: tensorflow_build(),
+        schema.TAG_CODE_PATH: str(Path(__file__).resolve().parents[1]),
+    }
 
 
 def machine() -> str:
@@ -201,7 +243,7 @@ def run_tags(config: dict[str, Any], config_digest: str, task: str) -> dict[str,
         schema.TAG_CONFIG_HASH: config_digest,
         schema.TAG_SCHEMA_VERSION: str(schema.SCHEMA_VERSION),
         schema.TAG_GIT_COMMIT: git_commit(),
-        schema.TAG_MACHINE: machine(),
+        **platform_tags(),
         schema.TAG_HOST: socket.gethostname(),
         schema.TAG_PID: str(os.getpid()),
     }

@@ -12,6 +12,7 @@ from matplotlib.gridspec import GridSpec
 from gru_keras.analysis import claims, findings
 from gru_keras.analysis.stats import EQUIVALENCE_MARGIN
 from gru_keras.analysis.tables import deviation_table
+from gru_keras.analysis.runs import platforms
 from gru_keras.analysis.tasks import last_step_tasks, memory_probes
 from gru_keras.drawing.colors import model_color
 from gru_keras.drawing.samples import SAMPLES_SHOWN
@@ -53,8 +54,21 @@ def provenance(inputs: ReportInputs) -> str:
             f"    git commit: {', '.join(commits) or 'unknown'}",
             f"Versions: {versions.iloc[0] if len(versions) else 'not recorded'}",
             f"Machine: {'; '.join(machines) or 'not recorded'}",
+            *_mixed_platforms(runs, inputs.bench),
         ]
     )
+
+
+def _mixed_platforms(runs: pd.DataFrame, bench: pd.DataFrame | None) -> list[str]:
+    """A warning line when the runs and the benchmark did not all run on one platform."""
+    machines, devices = platforms(runs[runs["status"] != "MISSING"], bench)
+    if len(machines) <= 1 and len(devices) <= 1:
+        return []
+    return [
+        f"WARNING: this store mixes {len(machines)} machine(s) and {len(devices)} device(s) "
+        f"({'; '.join(devices) or 'devices not recorded'}): times and speeds compare only "
+        "within one."
+    ]
 
 
 def executive_pages(inputs: ReportInputs) -> list[Figure]:

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pandas as pd
 import pytest
 from cli import here
@@ -6,10 +8,13 @@ from mlflow.tracking import MlflowClient
 from gru_keras.__main__ import main
 from gru_keras.analysis.runs import load_bench
 from gru_keras.experiment.bench import (
+    CUDNN_GRU,
     BenchShape,
     add_ratios,
     default_shapes,
     recurrence_flops,
+    run_bench,
+    time_shape,
     units_per_variant,
 )
 from gru_keras.variants import PARAMETER_TOLERANCE, VARIANTS, get_variant
@@ -112,3 +117,18 @@ def test_recurrence_flops_count_the_gate_gemms_by_hand():
     assert train == 3 * inference
     # The shape B=64, T=100, D=32, U=128: 2.36 GFLOP per training step.
     assert recurrence_flops(3, 64, 100, 32, 128)[0] == pytest.approx(2.359e9, rel=0.001)
+
+
+def test_the_cudnn_gru_is_timed_only_on_a_gpu_at_keras_gru_s_units():
+    shape = BenchShape(4, 5, 3, 8, False, "same_params")
+    rows = {
+        row["model"]: row
+        for row in time_shape(shape, ["keras_gru", CUDNN_GRU], repeats=1, warmup=1, min_seconds=0)
+    }
+    assert rows[CUDNN_GRU]["model_units"] == rows["keras_gru"]["model_units"] == 8
+    # reset_after=True keeps a second bias for the recurrent kernel: 3 x 8 more weights.
+    assert rows[CUDNN_GRU]["recurrent_params"] == 3 * (3 * 8 + 8 * 8 + 2 * 8)
+    assert rows["keras_gru"]["recurrent_params"] == 3 * (3 * 8 + 8 * 8 + 8)
+    # This machine has no GPU, so a full benchmark leaves it out.
+    table = run_bench([dataclasses.replace(shape, sizing="same_units")], repeats=1, output=None, progress=lambda _: None, min_seconds=0)
+    assert set(table["model"]) == set(VARIANTS)

@@ -5,13 +5,21 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from cli import ADDING, background_state, endless, gru_keras, here, runs_of, wait_for
 
 from gru_keras.errors import ConfigError
 from gru_keras.experiment.config import load_suite
-from gru_keras.experiment.executors.ray import check_shared_store, require_ray
+from gru_keras.experiment.cache import DatasetCache
+from gru_keras.experiment.executors.ray import (
+    check_shared_store,
+    node_directory,
+    receive_inputs,
+    require_ray,
+    ship_inputs,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -101,8 +109,17 @@ def test_runs_on_two_ray_workers_finish_once_and_a_killed_worker_fails_only_its_
     print(f"3 runs in {time.monotonic() - started:.0f}s, {metric_points} points")
     # They did run side by side, in several workers.
     assert len({run.data.tags["pid"] for run in runs}) >= 2
-    # Each dataset was prepared once for the node and cached for every worker.
-    cache = tmp_path / "data" / "cache" / "datasets"
+    # Each worker imported the gru_keras that Ray's runtime environment shipped to the node,
+    # not the driver's checkout (which this machine's editable install would also import).
+    repository = Path(__file__).resolve().parents[2]
+    for run in runs:
+        code = Path(run.data.tags["code_path"])
+        assert "runtime_resources" in code.parts and code.name == "gru_keras", code
+        assert not code.is_relative_to(repository), code
+    print("workers imported gru_keras from", {run.data.tags["code_path"] for run in runs})
+    # Each dataset was prepared on the node, in its own cache, for every worker there; the
+    # driver's cache is the driver's.
+    cache = node_directory() / "datasets"
     for key in SHORT:
         assert len(list(cache.glob(f"{key}-*.npz"))) == 1, key
     # The local Ray instance went down with its workers.
@@ -155,5 +172,45 @@ def test_suite_toml_can_choose_ray_and_its_resources(tiny_suite):
 
 def test_without_ray_installed_the_error_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
-    with pytest.raises(ConfigError, match=r"pip install -e '\.\[ray\]'"):
+    with pytest.raises(ConfigError, match=r"`make ray` installs it"):
         require_ray()
+
+
+def test_a_suite_s_input_file_travels_to_the_node_and_its_data_are_cached_there(
+    tmp_path, tiny_suite
+):
+    # In Ray's object store and back, as a task on another node receives it: the driver's
+    # file is gone by then, and the node builds the dataset from its own copy, cached under
+    # the key every machine uses (the suite's own path).
+    ray = require_ray()
+    series = tmp_path / "series.csv"
+    series.write_text("hour,load\n" + "\n".join(f"{h},{100 + h % 12}" for h in range(300)))
+    suite = load_suite(tiny_suite("inputs", models=("lstm",), datasets=CSV_SERIES))
+    (dataset,) = suite.datasets
+    node = tmp_path / "node"
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    try:
+        shipped = ship_inputs(ray, suite.datasets)
+        assert list(shipped) == [str(series)]
+        series.unlink()
+        inputs = receive_inputs(ray, shipped, node)
+    finally:
+        ray.shutdown()
+    copy = Path(inputs[str(series)])
+    assert copy.is_relative_to(node / "inputs") and copy.name == "series.csv"
+    cache = DatasetCache(node / "datasets", inputs)
+    data = cache.get(dataset)
+    assert len(data.x_train) > 0
+    assert cache.path(dataset) == DatasetCache(node / "datasets").path(dataset)
+    assert cache.path(dataset).is_file()
+
+
+CSV_SERIES = """
+[datasets.load]
+dataset = "csv"
+path = "series.csv"
+target_column = "load"
+season_length = 12
+input_length = 24
+horizon = 6
+"""

@@ -8,6 +8,7 @@ import sys
 import textwrap
 import time
 
+import psutil
 import pytest
 from cli import gru_keras, here, runs_of, store
 
@@ -17,7 +18,9 @@ from gru_keras.experiment.store import (
     StoreInUse,
     ensure_experiment,
     hold_store,
+    _process_start,
     open_store,
+    pid_running,
     process_alive,
 )
 
@@ -161,3 +164,16 @@ def test_a_full_disk_mid_suite_is_one_line_and_exit_1(tmp_path, tiny_suite):
     assert "Traceback" not in result.stderr
     assert len(lines) == 1 and str(tmp_path / "mlflow.db") in lines[0], result.stderr[-3000:]
     assert "cannot be written" in lines[0] and "the suite stopped" in lines[0]
+
+
+def test_process_facts_come_from_psutil_on_any_os():
+    # A child that has exited but is not yet waited for is a zombie: not running.
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # exited, left unreaped
+    assert psutil.Process(child.pid).status() == psutil.STATUS_ZOMBIE
+    assert not pid_running(child.pid)
+    child.wait()
+    assert not pid_running(child.pid) and not pid_running(0)
+    # This process started before now and after the machine booted (psutil's own reading).
+    assert psutil.boot_time() < _process_start(os.getpid()) <= time.time()
+    assert _process_start(child.pid) is None

@@ -97,6 +97,24 @@ def test_provenance_says_what_the_runs_recorded(inputs):
     assert lines[2:] == ["Versions: keras 3", "Machine: test machine"]
 
 
+def test_a_store_that_mixes_devices_or_machines_is_flagged():
+    runs = runs_frame()
+    runs["device"] = "CPU"
+    assert sections.provenance(inputs_of(runs)).splitlines()[-1] == "Machine: test machine"
+    runs.loc[runs["seed"] == 1, "device"] = "GPU: NVIDIA T4"
+    warning = sections.provenance(inputs_of(runs)).splitlines()[-1]
+    assert warning.startswith("WARNING: this store mixes 1 machine(s) and 2 device(s)")
+    assert "(CPU; GPU: NVIDIA T4)" in warning
+    # A benchmark from another machine mixes too; runs from before schema 5 (no device) don't.
+    runs["device"] = "not recorded"
+    bench = pd.DataFrame({"model": ["lstm"]})
+    bench.attrs.update(machine="another machine", device="CPU")
+    mixed = inputs_of(runs)
+    mixed.bench = bench
+    assert "mixes 2 machine(s) and 1 device(s)" in sections.provenance(mixed)
+    assert "WARNING" not in sections.provenance(inputs_of(runs))
+
+
 def test_the_datasets_of_a_family_page_come_in_the_summary_s_order(inputs):
     assert sections._datasets_by_family(inputs.summary) == {"probes": list(DATASETS)}
 

@@ -2,16 +2,24 @@
 
 Each (dataset, model, seed) run is one Ray task with the suite's resource request. A task
 runs exactly what the local executor runs (`execute_run`), so params, metrics, artifacts,
-FAILED marking and resume are the same. Workers on one machine share its dataset cache on
-disk. What only the driver can see is a worker that died: its run is still RUNNING on the
-server, so the driver marks it FAILED with the reason, and a re-run of the suite picks it up.
+FAILED marking and resume are the same. What only the driver can see is a worker that died:
+its run is still RUNNING on the server, so the driver marks it FAILED with the reason, and a
+re-run of the suite picks it up.
+
+A node needs only Python, Ray and the locked dependencies, not this repository: the task's
+runtime environment ships the `gru_keras` package itself (`py_modules`), the suite's input
+files (CSV, Tatoeba) travel through Ray's object store, and each node keeps its own dataset
+cache in its temporary directory, shared by the workers on it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import logging
 import os
+import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +28,8 @@ from tqdm import tqdm
 from gru_keras import schema
 from gru_keras.errors import ConfigError
 from gru_keras.experiment import tracking
-from gru_keras.experiment.cache import CACHE_DIRECTORY, DatasetCache
+from gru_keras.experiment.cache import DatasetCache, input_paths
+from gru_keras.experiment.config import DatasetConfig
 from gru_keras.experiment.executor import record
 from gru_keras.experiment.plan import Placement, RunSpec, SuitePlan
 from gru_keras.experiment.run import RunOutcome, SuiteInterrupted, execute_run
@@ -37,7 +46,7 @@ def require_ray() -> Any:
     except ImportError:
         raise ConfigError(
             "the Ray executor needs the optional dependency 'ray': "
-            "pip install -e '.[ray]' (or use --executor local)"
+            "`make ray` installs it into .venv (or use --executor local)"
         ) from None
 
 
@@ -56,6 +65,64 @@ def check_shared_store(uri: str) -> None:
         )
 
 
+PACKAGE = Path(__file__).parents[2]  # the gru_keras folder this driver imported
+# Left out of the package Ray uploads: what Python or the test runner writes beside the code.
+EXCLUDES = ["__pycache__", "*.pyc", ".pytest_cache"]
+
+
+def runtime_env(threads: int) -> dict[str, Any]:
+    """The job's environment: this `gru_keras` package (Ray accepts a local folder for a job,
+    not for a task), and TensorFlow using as many threads as a task has CPUs."""
+    return {"py_modules": [str(PACKAGE)], "excludes": EXCLUDES, **task_env(threads)}
+
+
+def task_env(threads: int) -> dict[str, Any]:
+    """What each task sets, also inside a Ray job someone else started (whose own runtime
+    environment must then ship `gru_keras`)."""
+    return {
+        "env_vars": {
+            "TF_NUM_INTRAOP_THREADS": str(threads),
+            "TF_NUM_INTEROP_THREADS": "1",
+            "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+            "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+        },
+    }
+
+
+Shipped = dict[str, tuple[str, Any]]  # the suite's path -> (name on a node, object ref)
+
+
+def ship_inputs(ray: Any, datasets: Iterable[DatasetConfig]) -> Shipped:
+    """Each input file the suite names, put in Ray's object store once for every task."""
+    shipped: Shipped = {}
+    for dataset in datasets:
+        for path in input_paths(dataset.settings):
+            if path not in shipped:
+                content = Path(path).read_bytes()
+                digest = hashlib.sha256(content).hexdigest()[:16]
+                shipped[path] = (f"{digest}/{Path(path).name}", ray.put(content))
+    return shipped
+
+
+def node_directory() -> Path:
+    """Where this node keeps the datasets and input files of its workers."""
+    return Path(tempfile.gettempdir()) / "gru-keras"
+
+
+def receive_inputs(ray: Any, shipped: Shipped, directory: Path) -> dict[str, str]:
+    """The shipped input files on this node (written once, atomically), by the suite's path."""
+    local = {}
+    for path, (name, reference) in shipped.items():
+        target = directory / "inputs" / name
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+            partial.write_bytes(ray.get(reference))
+            os.replace(partial, target)
+        local[path] = str(target)
+    return local
+
+
 _worker_cache: DatasetCache | None = None
 
 
@@ -65,15 +132,18 @@ def run_task(
     tracking_uri: str,
     units: int | None,
     verbose: int,
-    cache_dir: str,
+    shipped: Shipped,
     placement: Placement,
 ) -> RunOutcome:
     """One run inside a Ray worker (the body of the remote task)."""
     global _worker_cache
+    ray = require_ray()
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     tracking.connect(tracking_uri)
-    if _worker_cache is None or str(_worker_cache.directory) != cache_dir:
-        _worker_cache = DatasetCache(Path(cache_dir))
+    directory = node_directory()
+    inputs = receive_inputs(ray, shipped, directory)
+    if _worker_cache is None or _worker_cache.inputs != inputs:
+        _worker_cache = DatasetCache(directory / "datasets", inputs)
     return execute_run(
         spec,
         experiment_id,
@@ -102,20 +172,15 @@ class RayExecutor:
                 address=executor.address or None,
                 include_dashboard=False,
                 log_to_driver=plan.verbose > 0,
-                # TensorFlow in each worker uses as many threads as the task has CPUs.
-                runtime_env={
-                    "env_vars": {
-                        "TF_NUM_INTRAOP_THREADS": str(threads),
-                        "TF_NUM_INTEROP_THREADS": "1",
-                        "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
-                        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
-                    }
-                },
+                runtime_env=runtime_env(threads),
             )
         remote = ray.remote(
-            num_cpus=executor.cpus_per_run, num_gpus=executor.gpus_per_run, max_retries=0
+            num_cpus=executor.cpus_per_run,
+            num_gpus=executor.gpus_per_run,
+            max_retries=0,
+            runtime_env=task_env(threads),
         )(run_task)
-        cache_dir = str(CACHE_DIRECTORY.resolve())
+        shipped = ship_inputs(ray, plan.suite.datasets)
         tasks = {
             remote.remote(
                 spec,
@@ -123,7 +188,7 @@ class RayExecutor:
                 plan.tracking_uri,
                 plan.units_of(spec),
                 plan.verbose,
-                cache_dir,
+                shipped,
                 plan.placement,
             ): spec
             for spec in plan.pending
