@@ -56,7 +56,7 @@ quick: ## the quick look: `make experiment` on the smoke suite (one tiny dataset
 	@$(MAKE) --no-print-directory experiment SUITE=experiments/smoke.toml
 
 test: $(TESTING) ## run lint and the whole test suite (unit + small end-to-end)
-	$(BIN)/ruff check gru_keras tests
+	$(BIN)/ruff check gru_keras tests .ci
 	$(BIN)/python -m pytest
 
 ui: $(BASE) ## serve the MLflow UI for the local store on http://127.0.0.1:5000 (prints SUITE's views first)
@@ -73,12 +73,12 @@ bench: $(BASE) ## time custom_gru against keras_gru, lstm and simple_rnn; writes
 	$(BIN)/python -m gru_keras bench
 
 lint: $(TESTING) ## ruff lint and format check
-	$(BIN)/ruff check gru_keras tests
-	$(BIN)/ruff format --check gru_keras tests
+	$(BIN)/ruff check gru_keras tests .ci
+	$(BIN)/ruff format --check gru_keras tests .ci
 
 format: $(TESTING) ## apply ruff formatting and safe fixes
-	$(BIN)/ruff check --fix gru_keras tests
-	$(BIN)/ruff format gru_keras tests
+	$(BIN)/ruff check --fix gru_keras tests .ci
+	$(BIN)/ruff format gru_keras tests .ci
 
 lock: | $(UV) ## rewrite uv.lock from pyproject.toml (keeps every pin that still fits; commit both)
 	$(UV) lock

@@ -69,10 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as directory:
         requirements = Path(directory) / "lock.txt"
+        export = ["export", "--locked", "--quiet", "--all-extras", "--no-emit-project"]
         subprocess.run(
-            [args.uv, "export", "--locked", "--quiet", "--all-extras", "--no-emit-project"]
-            + ["--no-hashes", "--output-file", str(requirements)],
-            check=True,
+            [args.uv, *export, "--no-hashes", "--output-file", str(requirements)], check=True
         )
         pins = sum("==" in line for line in requirements.read_text().splitlines())
         print(f"uv.lock: {pins} pins, every extra included")

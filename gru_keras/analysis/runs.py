@@ -145,18 +145,19 @@ def latest_runs(runs: pd.DataFrame) -> pd.DataFrame:
     return newest.sort_values(["dataset", "model", "seed"], kind="stable").reset_index(drop=True)
 
 
-def platforms(
-    runs: pd.DataFrame, bench: pd.DataFrame | None = None
-) -> tuple[list[str], list[str]]:
+def platforms(runs: pd.DataFrame, bench: pd.DataFrame | None = None) -> tuple[list[str], list[str]]:
     """The distinct machines and devices the store's runs (and its benchmark) recorded; more
     than one of either means their times are not comparable. Runs written before schema 5
     did not record a device, and are counted by their machine alone."""
     machines, devices = set(), set()
-    for table in (runs, *(() if bench is None else (bench.attrs,))):
-        for name, found in (("machine", machines), ("device", devices)):
-            values = table[name] if name in table else ()
-            values = [values] if isinstance(values, str) else list(values)
-            found |= {value for value in values if isinstance(value, str)} - {NOT_RECORDED}
+    columns = [runs.get(name, pd.Series(dtype=object)) for name in ("machine", "device")]
+    if bench is not None:
+        columns = [
+            [*column, bench.attrs.get(name)]
+            for column, name in zip(columns, ("machine", "device"), strict=True)
+        ]
+    for found, values in zip((machines, devices), columns, strict=True):
+        found |= {value for value in values if isinstance(value, str)} - {NOT_RECORDED}
     return sorted(machines), sorted(devices)
 
 

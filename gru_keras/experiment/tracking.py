@@ -194,7 +194,10 @@ def tensorflow_build() -> str:
     build = tf.sysconfig.get_build_info()
     parts = [" + ".join(installed) or "tensorflow (distribution unknown)"]
     if build.get("is_cuda_build"):
-        parts += [f"CUDA {build.get('cuda_version', '?')}", f"cuDNN {build.get('cudnn_version', '?')}"]
+        parts += [
+            f"CUDA {build.get('cuda_version', '?')}",
+            f"cuDNN {build.get('cudnn_version', '?')}",
+        ]
     return ", ".join(parts)
 
 

@@ -10,9 +10,9 @@ from matplotlib.figure import Figure
 from matplotlib.gridspec import GridSpec
 
 from gru_keras.analysis import claims, findings
+from gru_keras.analysis.runs import platforms
 from gru_keras.analysis.stats import EQUIVALENCE_MARGIN
 from gru_keras.analysis.tables import deviation_table
-from gru_keras.analysis.runs import platforms
 from gru_keras.analysis.tasks import last_step_tasks, memory_probes
 from gru_keras.drawing.colors import model_color
 from gru_keras.drawing.samples import SAMPLES_SHOWN

@@ -130,5 +130,11 @@ def test_the_cudnn_gru_is_timed_only_on_a_gpu_at_keras_gru_s_units():
     assert rows[CUDNN_GRU]["recurrent_params"] == 3 * (3 * 8 + 8 * 8 + 2 * 8)
     assert rows["keras_gru"]["recurrent_params"] == 3 * (3 * 8 + 8 * 8 + 8)
     # This machine has no GPU, so a full benchmark leaves it out.
-    table = run_bench([dataclasses.replace(shape, sizing="same_units")], repeats=1, output=None, progress=lambda _: None, min_seconds=0)
+    table = run_bench(
+        [dataclasses.replace(shape, sizing="same_units")],
+        repeats=1,
+        output=None,
+        progress=lambda _: None,
+        min_seconds=0,
+    )
     assert set(table["model"]) == set(VARIANTS)

@@ -11,8 +11,8 @@ import pytest
 from cli import ADDING, background_state, endless, gru_keras, here, runs_of, wait_for
 
 from gru_keras.errors import ConfigError
-from gru_keras.experiment.config import load_suite
 from gru_keras.experiment.cache import DatasetCache
+from gru_keras.experiment.config import load_suite
 from gru_keras.experiment.executors.ray import (
     check_shared_store,
     node_directory,

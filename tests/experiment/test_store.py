@@ -16,9 +16,9 @@ from gru_keras import schema
 from gru_keras.experiment import tracking
 from gru_keras.experiment.store import (
     StoreInUse,
+    _process_start,
     ensure_experiment,
     hold_store,
-    _process_start,
     open_store,
     pid_running,
     process_alive,
