@@ -24,13 +24,16 @@ $(UV):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
 
+# --compile-bytecode: pip compiles every module when it installs, uv only if asked; without it
+# each process compiles what it imports again (never cached under PYTHONDONTWRITEBYTECODE), and
+# importing TensorFlow, Keras and MLflow took 12.2 s rather than 6.9 s here.
 # `make gpu` leaves $(VENV)/.gpu: later installs keep the CUDA build (an export of the lock
 # without tensorflow-cpu) rather than syncing tensorflow-cpu back in.
 define install
 	@if [ -f $(VENV)/.gpu ]; then \
 		$(UV) export --locked --quiet --no-emit-project --extra gpu $(1) --prune tensorflow-cpu -o $(VENV)/gpu-requirements.txt \
-		&& $(UV) pip install --quiet -r $(VENV)/gpu-requirements.txt && $(UV) pip install --quiet --no-deps -e . ; \
-	else $(UV) sync --locked --inexact --quiet $(1); fi
+		&& $(UV) pip install --quiet --compile-bytecode -r $(VENV)/gpu-requirements.txt && $(UV) pip install --quiet --no-deps -e . ; \
+	else $(UV) sync --locked --inexact --compile-bytecode --quiet $(1); fi
 endef
 
 $(BASE): pyproject.toml uv.lock | $(UV)

@@ -15,12 +15,33 @@ from contextlib import contextmanager
 from typing import Any
 
 INTERRUPTED = threading.Event()
+_DEFERRING, _DEFERRED = threading.Event(), threading.Event()
 
 
 def raise_interrupt(signum: int, frame: Any) -> None:
-    """A signal handler: remember the interrupt, then raise it."""
+    """A signal handler: remember the interrupt, then raise it (at the end of a deferring
+    block, if one is running)."""
     INTERRUPTED.set()
-    raise KeyboardInterrupt
+    if _DEFERRING.is_set():
+        _DEFERRED.set()
+    else:
+        raise KeyboardInterrupt
+
+
+@contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Inside: an interrupt is remembered, and raised only when the block ends, so a step
+    that must not stop halfway completes. Starting a run is one: MLflow writes the RUNNING
+    row before the run becomes active, and an interrupt between the two left a run that
+    nothing would end (seen when a driver was killed just as its workers started runs)."""
+    _DEFERRED.clear()
+    _DEFERRING.set()
+    try:
+        yield
+    finally:
+        _DEFERRING.clear()
+    if _DEFERRED.is_set():
+        raise KeyboardInterrupt
 
 
 @contextmanager

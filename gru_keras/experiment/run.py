@@ -19,7 +19,7 @@ import mlflow
 from gru_keras import schema
 from gru_keras.experiment import tracking
 from gru_keras.experiment.cache import DatasetCache
-from gru_keras.experiment.interrupts import INTERRUPTED
+from gru_keras.experiment.interrupts import INTERRUPTED, interrupts_deferred
 from gru_keras.experiment.plan import SEQUENTIAL, Placement, RunSpec
 from gru_keras.experiment.store import STORE_ERRORS, StoreError, describe, is_store_failure
 from gru_keras.experiment.timing import Stopwatch
@@ -68,17 +68,19 @@ def execute_run(
     """
     started = time.perf_counter()
     clock = Stopwatch()
+    tags = {
+        **tracking.run_tags(spec.config, spec.config_hash, spec.dataset.task.name),
+        **({schema.TAG_PARENT: placement.parent} if placement.parent else {}),
+        **(extra_tags or {}),
+    }
     try:
-        mlflow.start_run(
-            experiment_id=experiment_id,
-            run_name=spec.name,
-            tags={
-                **tracking.run_tags(spec.config, spec.config_hash, spec.dataset.task.name),
-                **({schema.TAG_PARENT: placement.parent} if placement.parent else {}),
-                **(extra_tags or {}),
-            },
-            log_system_metrics=tracking.SYSTEM_METRICS,
-        )
+        with interrupts_deferred():  # the run is ended KILLED below, never left RUNNING
+            mlflow.start_run(
+                experiment_id=experiment_id,
+                run_name=spec.name,
+                tags=tags,
+                log_system_metrics=tracking.SYSTEM_METRICS,
+            )
     except KeyboardInterrupt:
         if mlflow.active_run() is not None:
             _end(schema.KILLED, "interrupted by the user")
