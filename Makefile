@@ -12,7 +12,7 @@ TESTING := $(VENV)/.installed-test
 SUITE ?= experiments/suite.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help experiment quick test ui ui-check report bench lint format clean lock platforms ray gpu
+.PHONY: help experiment quick test fuzz ui ui-check report bench lint format clean lock platforms ray gpu
 
 # One line, before anything is installed, on a platform TensorFlow 2.21 has no wheels for.
 SUPPORTED := Linux-x86_64 Darwin-arm64
@@ -61,6 +61,9 @@ quick: ## the quick look: `make experiment` on the smoke suite (one tiny dataset
 test: $(TESTING) ## run lint and the whole test suite (unit + small end-to-end)
 	$(BIN)/ruff check gru_keras tests .ci
 	$(BIN)/python -m pytest
+
+fuzz: $(TESTING) ## fuzz every reader with a large hypothesis budget (random seed; make test runs a small fixed one)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -m fuzz -p no:cacheprovider --durations=0
 
 ui: $(BASE) ## serve the MLflow UI for the local store on http://127.0.0.1:5000 (prints SUITE's views first)
 	-@$(BIN)/python -m gru_keras views $(SUITE) --tracking-uri sqlite:///mlflow.db

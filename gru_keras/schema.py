@@ -154,6 +154,8 @@ RESOLVED_FILE = "suite.json"  # and as resolved (bases merged, defaults filled)
 REPORT_DIR = "report"
 BENCH_EXPERIMENT = "bench"
 BENCH_FILE = "bench.csv"
+# The benchmark table's sizing rules: every model at keras_gru's units, or at its parameters.
+BENCH_SIZINGS = ("same_units", "same_params")
 PARAM_BENCH_SUITE = "suite"  # a benchmark at a suite's own shapes: the suite's name
 
 

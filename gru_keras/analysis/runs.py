@@ -4,6 +4,8 @@ is a pure function of the frames it returns."""
 
 from __future__ import annotations
 
+import csv
+import sys
 import tempfile
 from pathlib import Path
 
@@ -241,6 +243,42 @@ def load_array_artifact(client: MlflowClient, run_id: str, path: str) -> dict[st
             return {name: arrays[name] for name in arrays.files}
 
 
+BENCH_NUMBERS = ("batch", "timesteps", "features", "units", "train_ms", "infer_ms")
+
+
+def read_bench_table(path: Path) -> pd.DataFrame:
+    """A benchmark table (`bench.csv`) as the report uses it, checked: a sizing rule and a
+    model name on every row, positive finite shapes and times, True/False for XLA.
+
+    Raises:
+        ValueError: one line saying what is wrong with the file.
+    """
+    try:
+        table = pd.read_csv(path)
+    except (ValueError, csv.Error) as error:  # pandas' parser and decoding errors
+        raise ValueError(f"not a CSV table: {str(error).splitlines()[0][:200]}") from None
+    missing = [c for c in ("sizing", "model", "jit_compile", *BENCH_NUMBERS) if c not in table]
+    if missing or not len(table):
+        raise ValueError(f"no column {missing[0]!r}" if missing else "no rows")
+    if not table["sizing"].isin(schema.BENCH_SIZINGS).all():
+        raise ValueError(f"a sizing other than {' or '.join(schema.BENCH_SIZINGS)}")
+    if not table["model"].map(lambda name: isinstance(name, str) and name != "").all():
+        raise ValueError("a row without a model name")
+    if not table["jit_compile"].map(lambda value: isinstance(value, bool | np.bool_)).all():
+        raise ValueError("jit_compile is not True or False on every row")
+    for column in BENCH_NUMBERS:
+        values = pd.to_numeric(table[column], errors="coerce")
+        if not (np.isfinite(values) & (values > 0)).all():
+            raise ValueError(f"{column} is not a positive number on every row")
+        table[column] = values
+    shape = ["sizing", "jit_compile", "batch", "timesteps", "features", "units", "model"]
+    if table.duplicated(shape).any():
+        raise ValueError("a model timed twice at one shape")
+    for column in ("train_ratio", "infer_ratio"):
+        table[column] = pd.to_numeric(table.get(column, np.nan), errors="coerce")
+    return table
+
+
 def load_bench(client: MlflowClient, suite: str = "") -> pd.DataFrame | None:
     """The table of the latest benchmark at `suite`'s own shapes (`bench --suite`, which
     `make experiment` runs), else of the latest full `make bench`, else of a quick one; None
@@ -264,13 +302,22 @@ def load_bench(client: MlflowClient, suite: str = "") -> pd.DataFrame | None:
     with tempfile.TemporaryDirectory() as directory:
         for run in runs:
             local = _download(client, run.info.run_id, schema.BENCH_FILE, directory)
-            if local is not None:
-                table = pd.read_csv(local)
-                table.attrs["quick"] = run.data.params.get("quick") == "True"
-                table.attrs["machine"] = run.data.tags.get(schema.TAG_MACHINE, "not recorded")
-                table.attrs["device"] = run.data.tags.get(schema.TAG_DEVICE, NOT_RECORDED)
-                table.attrs["suite"] = run.data.params.get(schema.PARAM_BENCH_SUITE, "")
-                return table
+            if local is None:
+                continue
+            try:
+                table = read_bench_table(local)
+            except ValueError as error:  # noted, and an older benchmark is used
+                print(
+                    f"report: the benchmark table of run {run.info.run_id} is unusable "
+                    f"({error}); skipped",
+                    file=sys.stderr,
+                )
+                continue
+            table.attrs["quick"] = run.data.params.get("quick") == "True"
+            table.attrs["machine"] = run.data.tags.get(schema.TAG_MACHINE, "not recorded")
+            table.attrs["device"] = run.data.tags.get(schema.TAG_DEVICE, NOT_RECORDED)
+            table.attrs["suite"] = run.data.params.get(schema.PARAM_BENCH_SUITE, "")
+            return table
     return None
 
 

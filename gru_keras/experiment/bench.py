@@ -37,7 +37,7 @@ CUDNN_GRU = "keras_gru_cudnn"
 GPU_ONLY = {CUDNN_GRU: lambda units: keras.layers.GRU(units, reset_after=True)}
 MIN_TIMED_SECONDS = 6.0  # timed work per shape at least, so fast shapes get more repeats
 MAX_REPEATS = 200
-SIZINGS = ("same_units", "same_params")
+SIZINGS = schema.BENCH_SIZINGS
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,13 @@ def _read_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
             document = tomllib.load(handle)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: malformed TOML: {error}") from None
+    except UnicodeDecodeError as error:  # found by the fuzz test: TOML must be UTF-8
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {error.object[error.start]:#04x} at offset "
+            f"{error.start}); save the file as UTF-8"
+        ) from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the suite file: {error.strerror}") from None
     base = document.pop("base", None)
     if base is None:
         return document

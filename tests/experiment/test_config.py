@@ -1,14 +1,24 @@
+import json
+import shutil
+import tempfile
+import tomllib
 from pathlib import Path
 
 import pytest
+from fuzz import budget, fuzz, toml_values
+from fuzz import hostile as fuzz_files
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gru_keras.__main__ import main
 from gru_keras.errors import ConfigError
 from gru_keras.experiment.config import TrainingConfig, load_suite
 from gru_keras.experiment.identity import config_hash, flatten, run_config
+from gru_keras.experiment.plan import expand
 from gru_keras.families.base import NoOptions
 from gru_keras.families.probes.data import AddingSettings
 from gru_keras.families.translation.model import TranslationOptions
+from gru_keras.names import check_name
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 
@@ -266,4 +276,62 @@ def test_missing_file_exits_2(tmp_path, capsys):
 def test_missing_base_file_is_named(tmp_path):
     path = write(tmp_path, 'base = "gone.toml"\n' + VALID)
     with pytest.raises(ConfigError, match=r"gone\.toml: config file not found"):
+        load_suite(path)
+
+
+# --- fuzzing: every suite file is hostile until parsed ----------------------------------------
+
+EXPERIMENTS = Path(__file__).parents[2] / "experiments"
+SUITES = sorted(EXPERIMENTS.glob("*.toml"))
+
+
+def _keys(table, found):
+    for key, value in table.items():
+        found.add(key)
+        if isinstance(value, dict):
+            _keys(value, found)
+    return found
+
+
+# Names the loader knows, so that a mutated key often gets past the first check.
+KNOWN_KEYS = tuple(
+    sorted(set().union(*(_keys(tomllib.loads(p.read_text()), set()) for p in SUITES)))
+)
+BASES = ["fuzzed.toml", "other.toml", "suite.toml", "missing.toml", ".", "", "/dev/null", "../"]
+
+
+@fuzz
+@budget(150)
+@given(
+    seed=st.sampled_from(SUITES),
+    data=st.data(),
+    base=st.one_of(st.none(), st.sampled_from(BASES)),
+)
+def test_fuzz_a_suite_file_loads_or_is_one_line_exit_2(seed, data, base):
+    content = data.draw(fuzz_files(seed.read_text(), toml_values, KNOWN_KEYS))
+    if base is not None:  # self, mutual (other.toml points back) and odd includes
+        content = f"base = {json.dumps(base)}\n".encode() + content
+    with tempfile.TemporaryDirectory() as directory:
+        folder = Path(directory)
+        for suite in SUITES:
+            shutil.copy(suite, folder)
+        (folder / "other.toml").write_text('base = "fuzzed.toml"\n')
+        path = folder / "fuzzed.toml"
+        path.write_bytes(content)
+        try:
+            suite = load_suite(path)
+        except ConfigError as error:
+            assert "\n" not in str(error) and str(error)
+            return
+        # A suite that parses expands into runs with valid names, and never trains here.
+        for spec in expand(suite):
+            check_name(spec.name, "run name")
+
+
+def test_a_suite_file_that_is_not_utf8_is_one_line(tmp_path):
+    # Found by the fuzz test above: tomllib decodes first, and its UnicodeDecodeError was a
+    # traceback and exit 1.
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('[suite]\nname = "caf\xe9"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"not UTF-8 text \(byte 0xe9 at offset 20\)"):
         load_suite(path)

@@ -15,6 +15,7 @@ from cli import gru_keras, here, runs_of, store
 from gru_keras import schema
 from gru_keras.experiment import tracking
 from gru_keras.experiment.store import (
+    StoreError,
     StoreInUse,
     _process_start,
     ensure_experiment,
@@ -177,3 +178,15 @@ def test_process_facts_come_from_psutil_on_any_os():
     # This process started before now and after the machine booted (psutil's own reading).
     assert psutil.boot_time() < _process_start(os.getpid()) <= time.time()
     assert _process_start(child.pid) is None
+
+
+def test_an_unreachable_server_is_one_line_in_seconds_not_minutes(monkeypatch):
+    # Found by fuzzing the CLI: MLflow's 7 retries backing off took 4 minutes to say so.
+    monkeypatch.delenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", raising=False)
+    started = time.monotonic()
+    with pytest.raises(
+        StoreError, match=r"127\.0\.0\.1:9.*\(is an MLflow server running there\?\)"
+    ):
+        open_store("http://127.0.0.1:9")
+    assert time.monotonic() - started < 60
+    assert "MLFLOW_HTTP_REQUEST_MAX_RETRIES" not in os.environ  # later requests: MLflow's own

@@ -445,7 +445,10 @@ def load_tatoeba(settings: TatoebaSettings) -> SequenceData:
         pairs = pairs[: settings.max_pairs]
     if not pairs:
         raise DataError(f"{path}: no pair is at most max_length={settings.max_length} characters")
-    splits = split_by_source(
-        pairs, settings.validation_fraction, settings.test_fraction, settings.data_seed
-    )
-    return translation_data("tatoeba", splits, settings.reverse_source, path=str(path))
+    try:
+        splits = split_by_source(
+            pairs, settings.validation_fraction, settings.test_fraction, settings.data_seed
+        )
+        return translation_data("tatoeba", splits, settings.reverse_source, path=str(path))
+    except DataError as error:  # found by the fuzz test: name the file, as every error here does
+        raise DataError(f"{path}: {error}") from None

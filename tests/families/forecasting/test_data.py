@@ -1,6 +1,13 @@
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+from fuzz import budget, csv_cells, fuzz
+from fuzz import hostile as fuzz_files
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gru_keras.families import DataError, get_dataset
 from gru_keras.families.forecasting.data import (
@@ -170,3 +177,47 @@ def test_csv_bad_inputs_are_named(tmp_path, text, settings, message):
     with pytest.raises(DataError) as error:
         csv_series(CsvSettings(path=str(path), **settings))
     assert message in str(error.value)
+
+
+SERIES = "hour,load,temp\n" + "\n".join(f"{h},{100 + h % 12},{h % 7}" for h in range(60))
+
+
+def test_a_row_with_too_many_fields_is_one_line(tmp_path):
+    # Found by `make fuzz`: pandas' tokenizer message ends in a newline.
+    path = write_csv(tmp_path, "hour,load\n0,1\n,,2\n")
+    with pytest.raises(DataError) as error:
+        csv_series(CsvSettings(path=str(path), target_column="load"))
+    assert str(error.value).endswith("Expected 2 fields in line 3, saw 3")
+
+
+def test_a_value_beyond_float32_is_named_with_its_line(tmp_path):
+    # Found by `make fuzz`: it passed the float64 check, then was inf in the float32 windows.
+    rows = [f"{h},{100 + h % 12}" for h in range(60)]
+    rows[40] = "40,1.56e39"
+    path = write_csv(tmp_path, "hour,load\n" + "\n".join(rows))
+    with pytest.raises(DataError, match=r"'load' holds a value too large to scale \(line 42"):
+        csv_series(CsvSettings(path=str(path), target_column="load"))
+
+
+@fuzz
+@budget(150)
+@given(content=fuzz_files(SERIES, csv_cells), time_column=st.sampled_from(["", "hour"]))
+def test_fuzz_a_csv_series_loads_or_raises_a_data_error(content, time_column):
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "series.csv"
+        path.write_bytes(content)
+        settings = CsvSettings(
+            path=str(path),
+            time_column=time_column,
+            value_columns=("temp",),
+            target_column="load",
+            season_length=4,
+            input_length=6,
+            horizon=2,
+        )
+        try:
+            data = get_dataset("csv").load(settings)
+        except DataError as error:
+            assert "\n" not in str(error) and str(error)
+            return
+        data.check()

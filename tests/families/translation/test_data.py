@@ -1,8 +1,14 @@
 import datetime
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 from babel.dates import format_date
+from fuzz import budget, fuzz
+from fuzz import hostile as fuzz_files
+from hypothesis import given
+from hypothesis import strategies as st
 from num2words import num2words
 
 from gru_keras.__main__ import main
@@ -228,3 +234,23 @@ def test_a_tatoeba_file_with_too_few_distinct_sources_is_a_config_error(
     error = capsys.readouterr().err.strip()
     assert f"only {sources} distinct source sentences: too few for three splits" in error
     assert "\n" not in error and not (tmp_path / "s.db").exists()
+
+
+TSV_CELLS = st.one_of(
+    st.text(max_size=30), st.sampled_from(["", "\t", " ", "\x00", "\ufeff", "\u2028", "Go."])
+)
+
+
+@fuzz
+@budget(150)
+@given(content=fuzz_files(TATOEBA, TSV_CELLS))
+def test_fuzz_a_tatoeba_file_loads_or_raises_a_data_error(content):
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "pairs.tsv"
+        path.write_bytes(content)
+        try:
+            data = load_tatoeba(TatoebaSettings(path=str(path), max_length=40))
+        except DataError as error:
+            assert str(error).startswith(str(path)) and "\n" not in str(error)
+            return
+        data.check()
