@@ -333,5 +333,5 @@ def test_a_suite_file_that_is_not_utf8_is_one_line(tmp_path):
     # traceback and exit 1.
     path = tmp_path / "latin1.toml"
     path.write_bytes('[suite]\nname = "caf\xe9"\n'.encode("latin-1"))
-    with pytest.raises(ConfigError, match=r"not UTF-8 text \(byte 0xe9 at offset 20\)"):
+    with pytest.raises(ConfigError, match=r"not UTF-8 text \(byte 0xe9 at offset 19\)"):
         load_suite(path)
