@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -133,3 +135,18 @@ def hostile(text: str, values: st.SearchStrategy[str], keys: tuple[str, ...] = (
         mutated(text, values, keys).map(lambda t: t.encode("utf-8")),
         mutated(text, values, keys).map(lambda t: t.encode("utf-8")),
     )
+
+
+def outcome(content: bytes, name: str, read, refusal: type[Exception]):
+    """`read(path)` of `content` written as `name` in a fresh folder: (its result, None), or
+    (None, the message) when the reader refused it with `refusal`, which must be one line.
+    The file's path reads PATH in the message."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / name
+        path.write_bytes(content)
+        try:
+            return read(path), None
+        except refusal as error:
+            message = str(error)
+            assert message and "\n" not in message, message
+            return None, message.replace(str(path), "PATH")

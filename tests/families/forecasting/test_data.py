@@ -1,10 +1,7 @@
-import tempfile
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
-from fuzz import budget, csv_cells, fuzz
+from fuzz import budget, csv_cells, fuzz, outcome
 from fuzz import hostile as fuzz_files
 from hypothesis import given
 from hypothesis import strategies as st
@@ -203,9 +200,7 @@ def test_a_value_beyond_float32_is_named_with_its_line(tmp_path):
 @budget(150)
 @given(content=fuzz_files(SERIES, csv_cells), time_column=st.sampled_from(["", "hour"]))
 def test_fuzz_a_csv_series_loads_or_raises_a_data_error(content, time_column):
-    with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / "series.csv"
-        path.write_bytes(content)
+    def read(path):
         settings = CsvSettings(
             path=str(path),
             time_column=time_column,
@@ -215,9 +210,8 @@ def test_fuzz_a_csv_series_loads_or_raises_a_data_error(content, time_column):
             input_length=6,
             horizon=2,
         )
-        try:
-            data = get_dataset("csv").load(settings)
-        except DataError as error:
-            assert "\n" not in str(error) and str(error)
-            return
+        return get_dataset("csv").load(settings)
+
+    data, error = outcome(content, "series.csv", read, DataError)
+    if error is None:
         data.check()
