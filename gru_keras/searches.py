@@ -8,11 +8,12 @@ here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from mlflow.entities import Experiment, Run
+    from mlflow.store.entities.paged_list import PagedList
     from mlflow.tracking import MlflowClient
 
 # Runs per request; a module attribute so a test can make pages tiny and see them joined.
@@ -26,29 +27,31 @@ def all_runs(
     order_by: list[str] | None = None,
 ) -> list[Run]:
     """Every run matching the search, all pages of it, in the order asked for."""
-    runs: list[Run] = []
-    token = None
-    while True:
-        page = client.search_runs(
+    return _every_page(
+        lambda token: client.search_runs(
             list(experiment_ids),
             filter_string=filter_string,
             order_by=order_by,
             max_results=PAGE_SIZE,
             page_token=token,
         )
-        runs.extend(page)
-        token = page.token
-        if not token:
-            return runs
+    )
 
 
 def all_experiments(client: MlflowClient) -> list[Experiment]:
     """Every active experiment of the store, all pages."""
-    experiments: list[Experiment] = []
+    return _every_page(
+        lambda token: client.search_experiments(max_results=PAGE_SIZE, page_token=token)
+    )
+
+
+def _every_page(search: Callable[[str | None], PagedList]) -> list:
+    """The items of `search(token)`, page after page, until a page has no next token."""
+    items: list = []
     token = None
     while True:
-        page = client.search_experiments(max_results=PAGE_SIZE, page_token=token)
-        experiments.extend(page)
+        page = search(token)
+        items.extend(page)
         token = page.token
         if not token:
-            return experiments
+            return items

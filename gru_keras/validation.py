@@ -34,6 +34,15 @@ BUDGET = between(16, 100_000_000)  # recurrent-core parameters
 PATH = {"path": True}  # a file path, resolved next to the suite file that names it
 
 
+def path_fields(settings: Any) -> dict[str, str]:
+    """The `PATH` fields of a settings dataclass that are set, by field name."""
+    return {
+        f.name: getattr(settings, f.name)
+        for f in dataclasses.fields(settings)
+        if f.metadata.get("path") and getattr(settings, f.name)
+    }
+
+
 def _type_name(kind: Any) -> str:
     if isinstance(kind, types.UnionType):
         return " or ".join(_type_name(member) for member in typing.get_args(kind))

@@ -95,7 +95,7 @@ def _run_row(run) -> dict:
         "start_time": run.info.start_time,
         "end_time": run.info.end_time,
         "git_commit": tags.get(schema.TAG_GIT_COMMIT, "unknown"),
-        "machine": tags.get(schema.TAG_MACHINE, "not recorded"),
+        "machine": tags.get(schema.TAG_MACHINE, NOT_RECORDED),
         "device": tags.get(schema.TAG_DEVICE, NOT_RECORDED),
         "versions": ", ".join(
             f"{name.removeprefix(schema.TAG_VERSION_PREFIX)} {value}"
@@ -314,7 +314,7 @@ def load_bench(client: MlflowClient, suite: str = "") -> pd.DataFrame | None:
                 )
                 continue
             table.attrs["quick"] = run.data.params.get("quick") == "True"
-            table.attrs["machine"] = run.data.tags.get(schema.TAG_MACHINE, "not recorded")
+            table.attrs["machine"] = run.data.tags.get(schema.TAG_MACHINE, NOT_RECORDED)
             table.attrs["device"] = run.data.tags.get(schema.TAG_DEVICE, NOT_RECORDED)
             table.attrs["suite"] = run.data.params.get(schema.PARAM_BENCH_SUITE, "")
             return table

@@ -21,6 +21,7 @@ from gru_keras.experiment.store import pid_running
 from gru_keras.families import DataError, SequenceData, get_dataset
 from gru_keras.families.base import from_arrays, to_arrays
 from gru_keras.names import inside
+from gru_keras.validation import path_fields
 
 CACHE_DIRECTORY = Path("data/cache/datasets")
 # Bump when the cached layout changes, so old files are rebuilt rather than misread.
@@ -106,20 +107,12 @@ class DatasetCache:
 
 def input_paths(settings: Any) -> list[str]:
     """The input files a dataset's settings name (their path fields that are set)."""
-    return [
-        getattr(settings, f.name)
-        for f in dataclasses.fields(settings)
-        if f.metadata.get("path") and getattr(settings, f.name)
-    ]
+    return list(path_fields(settings).values())
 
 
 def relocated(settings: Any, inputs: Mapping[str, str]) -> Any:
     """`settings` with each path field this machine holds elsewhere pointed at that copy."""
-    moved = {
-        f.name: inputs[getattr(settings, f.name)]
-        for f in dataclasses.fields(settings)
-        if f.metadata.get("path") and getattr(settings, f.name) in inputs
-    }
+    moved = {name: inputs[path] for name, path in path_fields(settings).items() if path in inputs}
     return dataclasses.replace(settings, **moved) if moved else settings
 
 

@@ -39,7 +39,15 @@ from gru_keras.experiment.executors import EXECUTORS, LOCAL
 from gru_keras.experiment.optimizers import OPTIMIZERS
 from gru_keras.families import DATASETS, Task, family_of, get_dataset
 from gru_keras.names import check_name
-from gru_keras.validation import BUDGET, SEED, between, build_dataclass, check_value, one_of
+from gru_keras.validation import (
+    BUDGET,
+    SEED,
+    between,
+    build_dataclass,
+    check_value,
+    one_of,
+    path_fields,
+)
 from gru_keras.variants import VARIANTS
 
 
@@ -198,11 +206,9 @@ TOP_LEVEL_KEYS = ("suite", "training", "datasets")
 def _resolve_paths(settings: Any, directory: Path) -> Any:
     """Make the settings' path fields absolute, relative to the suite file's folder."""
     resolved = {
-        f.name: str(directory / getattr(settings, f.name))
-        for f in dataclasses.fields(settings)
-        if f.metadata.get("path")
-        and getattr(settings, f.name)
-        and not Path(getattr(settings, f.name)).is_absolute()
+        name: str(directory / path)
+        for name, path in path_fields(settings).items()
+        if not Path(path).is_absolute()
     }
     return dataclasses.replace(settings, **resolved) if resolved else settings
 
