@@ -72,7 +72,7 @@ class GRUCell(keras.layers.Layer, DropoutRNNCell):
     """One step of the seed GRU equations (Cho et al. 2014), z weighing the new content.
 
     This class processes one time step. `gru_keras.GRU` wraps it to process whole
-    sequences and computes the input projections of all steps in one matmul.
+    sequences, reading and slicing the weights once outside its time loop.
 
     Args:
         units: Positive integer, dimensionality of the state and output.
@@ -221,36 +221,33 @@ class GRUCell(keras.layers.Layer, DropoutRNNCell):
         Returns:
             A `GateStep(state, update_gate, reset_gate)`.
         """
-        # Static slices, not ops.split with sizes: Keras computes split sizes at run time,
-        # which adds six ops to every step of the loop.
-        gate_width = 2 * self.units
+        # Equal three-way and two-way splits, not slices: a split's gradient is one concat,
+        # a slice's pads to the full width (and split sizes would be computed at run time).
         projected = ops.matmul(inputs, weights.kernel)
         if weights.input_bias is not None:
-            projected = projected + weights.input_bias
-        input_gates, input_candidate = projected[:, :gate_width], projected[:, gate_width:]
+            projected = ops.add(projected, weights.input_bias)  # a BiasAdd, fused into the matmul
+        input_update, input_reset, input_candidate = ops.split(projected, 3, axis=-1)
         dropped_state = previous_state if state_mask is None else previous_state * state_mask
 
         if self.reset_after:
             recurrent = ops.matmul(dropped_state, weights.recurrent_kernel)
             if weights.recurrent_bias is not None:
-                recurrent = recurrent + weights.recurrent_bias
-            recurrent_gates, recurrent_candidate = (
-                recurrent[:, :gate_width],
-                recurrent[:, gate_width:],
+                recurrent = ops.add(recurrent, weights.recurrent_bias)
+            recurrent_update, recurrent_reset, recurrent_candidate = ops.split(recurrent, 3, -1)
+        else:
+            recurrent_update, recurrent_reset = ops.split(
+                ops.matmul(dropped_state, weights.gates_kernel), 2, axis=-1
             )
-            gates = self.recurrent_activation(input_gates + recurrent_gates)
-            update_gate, reset_gate = ops.split(gates, 2, axis=-1)
+        update_gate = self.recurrent_activation(input_update + recurrent_update)
+        reset_gate = self.recurrent_activation(input_reset + recurrent_reset)
+        if self.reset_after:
             candidate = self.activation(input_candidate + reset_gate * recurrent_candidate)
         else:
-            gates = self.recurrent_activation(
-                input_gates + ops.matmul(dropped_state, weights.gates_kernel)
-            )
-            update_gate, reset_gate = ops.split(gates, 2, axis=-1)
             candidate = self.activation(
                 input_candidate + ops.matmul(reset_gate * dropped_state, weights.candidate_kernel)
             )
-        # (1 - z) * h + z * h' written with one multiply.
-        state = previous_state + update_gate * (candidate - previous_state)
+        # (1 - z) * h + z * h': only the last multiply and add wait for the candidate.
+        state = (1 - update_gate) * previous_state + update_gate * candidate
         return GateStep(state, update_gate, reset_gate)
 
     def call(self, inputs, states, training: bool = False):

@@ -298,7 +298,10 @@ def test_a_model_saved_by_the_baseline_code_loads_and_predicts_the_same(tmp_path
     assert isinstance(loaded.layers[1], GRU)
     assert loaded.loss.__name__ == "ctc_loss_with_lengths"
     expected = np.load(old / "y.npy")
-    np.testing.assert_array_equal(loaded.predict(np.load(old / "x.npy"), verbose=0), expected)
+    # Equal to float32 rounding: the step's arithmetic is ordered differently since then.
+    np.testing.assert_allclose(
+        loaded.predict(np.load(old / "x.npy"), verbose=0), expected, rtol=1e-5, atol=1e-6
+    )
 
 
 def test_training_lowers_the_loss_and_changes_every_weight():
