@@ -41,6 +41,12 @@ def config_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+def graph_key(config: dict[str, Any], units: int, xla: bool) -> str:
+    """What makes two runs' compiled models the same graph: their config but the seed, and
+    the units and XLA setting they run with (`gru_keras.experiment.reuse`)."""
+    return config_hash({**config, "seed": None, "units": units, "jit_compile": xla})
+
+
 def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """`{"a": {"b": 1}}` -> `{"a.b": 1}` (for MLflow params)."""
     flat: dict[str, Any] = {}

@@ -43,6 +43,7 @@ from gru_keras.experiment.store import (
     open_store,
 )
 from gru_keras.experiment.workers import plan_jobs
+from gru_keras.variants import get_variant
 
 EXIT_OK, EXIT_FAILED_RUNS, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -101,10 +102,44 @@ def estimates(specs: list[RunSpec], seconds: dict[str, float]) -> dict[str, floa
     return expected
 
 
-def longest_first(specs: list[RunSpec], seconds: dict[str, float]) -> list[RunSpec]:
-    """Runs by expected time, longest first, so that parallel jobs end together; runs with
-    no estimate come first, in suite order."""
-    expected = estimates(specs, seconds)
+# Seconds of one epoch on one core: a fixed part (validation, callbacks), per time step of
+# a batch, and per multiply-add of the recurrence. Fitted once by least squares to the epoch
+# times of `experiments/throughput.toml` on the 2-core development machine (docs/performance.md);
+# only the order they give matters, so another machine's scale does not.
+EPOCH_SECONDS, STEP_SECONDS, MULTIPLY_ADD_SECONDS = 0.32, 71e-6, 0.27e-9
+RUN_SECONDS = 5.0  # building, evaluating and logging a run
+
+
+def shape_seconds(spec: RunSpec, units: int | None, cache: DatasetCache) -> float:
+    """Expected seconds of a run from its shape, before any run of it has a time: its
+    epochs (at most) x batches x time steps x the recurrence's multiply-adds per step. A
+    baseline gets the fixed part only."""
+    if units is None:
+        return RUN_SECONDS
+    training = spec.dataset.training
+    inputs = cache.get(spec.dataset).x_train
+    arrays = list(inputs.values()) if isinstance(inputs, dict) else [inputs]
+    examples = len(arrays[0])
+    # Token inputs (translation) run through both an encoder and a decoder.
+    timesteps = sum(array.shape[1] for array in arrays)
+    features = arrays[0].shape[2] if arrays[0].ndim == 3 else units
+    batches = -(-examples // training.batch_size)
+    multiply_adds = (
+        training.batch_size * get_variant(spec.model).gate_blocks * units * (units + features)
+    )
+    epoch = EPOCH_SECONDS + batches * timesteps * (
+        STEP_SECONDS + MULTIPLY_ADD_SECONDS * multiply_adds
+    )
+    return RUN_SECONDS + training.epochs * epoch
+
+
+def longest_first(
+    specs: list[RunSpec], seconds: dict[str, float], fallback: dict[str, float] | None = None
+) -> list[RunSpec]:
+    """Runs by expected time, longest first, so that parallel jobs end together: earlier
+    times of the run or its shape where the store has them, else `fallback` (from the
+    shapes, `shape_seconds`); runs with neither come first, in suite order."""
+    expected = {**(fallback or {}), **estimates(specs, seconds)}
     return sorted(specs, key=lambda spec: -expected.get(spec.name, float("inf")))
 
 
@@ -156,7 +191,11 @@ def run_suite(
         parent = invocation.start(client, experiment_id, suite)
         placement = replace(placement_of(suite, len(pending)), parent=parent)
         if placement.parallel:
-            pending = longest_first(pending, tracking.run_seconds(client, experiment_id))
+            by_shape = {
+                spec.name: shape_seconds(spec, units.get((spec.dataset.key, spec.model)), cache)
+                for spec in pending
+            }
+            pending = longest_first(pending, tracking.run_seconds(client, experiment_id), by_shape)
         plan = SuitePlan(suite, experiment_id, uri, pending, units, cache, verbose, placement)
         outcomes = {spec.name: RunOutcome(spec, schema.SKIPPED) for spec in skipped}
         interrupted = False

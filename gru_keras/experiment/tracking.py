@@ -47,6 +47,9 @@ if SYSTEM_METRICS:
     mlflow.system_metrics.set_system_metrics_sampling_interval(SYSTEM_METRICS_INTERVAL)
     # It announces every start and stop of its monitor: 4 lines per run on the console.
     logging.getLogger("mlflow.system_metrics").setLevel(logging.WARNING)
+# Logging a model, MLflow announces the project's uv.lock once per run ("Detected uv project"):
+# a line per run on the console that says nothing about the run.
+logging.getLogger("mlflow.utils.uv_utils").setLevel(logging.WARNING)
 
 
 class NonFiniteLossError(RuntimeError):

@@ -19,9 +19,10 @@ from gru_keras import schema
 from gru_keras.convergence import convergence
 from gru_keras.experiment import diagnostic_plots, diagnostics, tracking
 from gru_keras.experiment.config import TrainingConfig
-from gru_keras.experiment.identity import flatten
+from gru_keras.experiment.identity import flatten, graph_key
 from gru_keras.experiment.optimizers import OPTIMIZERS
 from gru_keras.experiment.plan import SEQUENTIAL, Placement, RunSpec
+from gru_keras.experiment.reuse import COMPILED
 from gru_keras.experiment.timing import Stopwatch
 from gru_keras.families import Evaluation, SequenceData, Task
 from gru_keras.variants import get_variant
@@ -139,8 +140,14 @@ def fit_recurrent(
     training, options = spec.dataset.training, spec.dataset.model
     with clock.part("build"):
         keras.utils.set_random_seed(spec.seed)
-        model = task.build_model(get_variant(spec.model), units, data, options)
-        model.compile(optimizer=make_optimizer(training), jit_compile=xla, **task.compile_kwargs())
+        model = COMPILED.model_for(
+            graph_key(spec.config, units, xla),
+            task.build_model(get_variant(spec.model), units, data, options),
+            lambda: make_optimizer(training),
+            lambda fresh: fresh.compile(
+                optimizer=make_optimizer(training), jit_compile=xla, **task.compile_kwargs()
+            ),
+        )
     with clock.part("logging"):
         mlflow.log_params(
             {

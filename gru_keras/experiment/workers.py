@@ -92,6 +92,17 @@ class Job:
     spec: Any  # RunSpec
     units: int | None
 
+    @property
+    def shape(self) -> tuple[str, str]:
+        """Runs of one shape (dataset and model; they differ only in the seed) share a
+        compiled model in a worker (`gru_keras.experiment.reuse`)."""
+        return self.spec.dataset.key, self.spec.model
+
+
+# How far down the queue a free worker looks for a run of the shape it last ran. The queue
+# is longest first, and a shape's seeds have one estimate, so they sit next to each other.
+LOOKAHEAD = 4
+
 
 # --- the worker side ---------------------------------------------------------------------
 
@@ -221,8 +232,11 @@ class _Worker:
         child.close()
         self.connection = connection
         self.job: Job | None = None
+        self.last: Job | None = None  # the job it ran before, whose model it keeps
 
     def give(self, job: Job | None) -> None:
+        if self.job is not None:
+            self.last = self.job
         self.job = job
         self.connection.send(job)
 
@@ -267,12 +281,12 @@ class WorkerPool:
         Raises:
             StoreError: a worker cannot write the store (the others are stopped first).
         """
-        queue = list(reversed(jobs))
+        queue = list(jobs)
         self.workers = [
             _Worker(self.context, self.setup) for _ in range(min(self.setup.jobs, len(jobs)))
         ]
         for worker in self.workers:
-            worker.give(queue.pop())
+            worker.give(self._next(queue, worker))
         while busy := [worker for worker in self.workers if worker.job is not None]:
             ready = set(wait([w.connection for w in busy] + [w.process.sentinel for w in busy]))
             for worker in busy:
@@ -286,7 +300,19 @@ class WorkerPool:
                         if not queue:
                             continue
                         worker = self._replace(worker)
-                    worker.give(queue.pop() if queue else None)
+                    worker.give(self._next(queue, worker) if queue else None)
+
+    def _next(self, queue: list[Job], worker: _Worker) -> Job:
+        """The job `worker` runs next, taken off `queue`: among the next `LOOKAHEAD` jobs
+        per worker, the first of the shape it last ran (its compiled model is kept), else
+        the first of a shape no other worker is running, else the head of the queue."""
+        window = queue[: LOOKAHEAD * len(self.workers)]
+        others = {w.job.shape for w in self.workers if w is not worker and w.job is not None}
+        last = worker.last.shape if worker.last is not None else None
+        chosen = next((job for job in window if job.shape == last), None)
+        chosen = chosen or next((job for job in window if job.shape not in others), queue[0])
+        queue.remove(chosen)
+        return chosen
 
     def _collect(self, worker: _Worker) -> Any:
         """The worker's outcome if it has one (after passing on its epoch lines), None if it

@@ -22,8 +22,10 @@ from cli import (
 
 from gru_keras.__main__ import main
 from gru_keras.convergence import convergence
+from gru_keras.experiment.cache import DatasetCache
 from gru_keras.experiment.config import load_suite
-from gru_keras.experiment.plan import expand
+from gru_keras.experiment.plan import expand, preflight
+from gru_keras.experiment.suite import longest_first, shape_seconds
 
 pytestmark = pytest.mark.slow
 
@@ -331,3 +333,22 @@ def test_a_bad_csv_is_a_config_error_with_no_run(tmp_path, tiny_suite, capsys):
         f"error: {suite}: 'datasets.load': {tmp_path / 'series.csv'}: column 'load' is not numeric (line 3: 'oops')"
     )
     assert not store.exists()
+
+
+def test_on_a_fresh_store_the_runs_go_longest_first_by_their_shapes(tiny_suite):
+    """No earlier times: the order comes from epochs x batches x steps x multiply-adds, so
+    the long sequences with many epochs go first and the baselines last."""
+    datasets = ADDING.format(length=10, train_size=64) + (
+        '[datasets.long]\ndataset = "adding"\nsequence_length = 40\ntrain_size = 256\n'
+        "[datasets.long.training]\nepochs = 4\n"
+    )
+    suite = load_suite(tiny_suite(datasets=datasets, seeds=(0, 1)))
+    cache = DatasetCache()
+    units = preflight(suite, cache)
+    specs = expand(suite)
+    by_shape = {s.name: shape_seconds(s, units.get((s.dataset.key, s.model)), cache) for s in specs}
+    ordered = [spec.dataset.key for spec in longest_first(specs, {}, by_shape)]
+    assert ordered == ["long"] * 4 + ["adding-short"] * 4
+    # A time measured for a shape outranks the estimate.
+    measured = {specs[0].name: 1e6}
+    assert longest_first(specs, measured, by_shape)[0].dataset.key == "adding-short"

@@ -3,6 +3,7 @@ sequential mode, failures and kills contained, nothing lost, no orphans."""
 
 import os
 import signal
+from types import SimpleNamespace
 
 import pytest
 from cli import (
@@ -19,7 +20,7 @@ from cli import (
 
 from gru_keras.experiment.config import load_suite
 from gru_keras.experiment.plan import expand
-from gru_keras.experiment.workers import plan_jobs, usable_cores
+from gru_keras.experiment.workers import Job, WorkerPool, WorkerSetup, plan_jobs, usable_cores
 
 pytestmark = pytest.mark.slow
 
@@ -273,3 +274,31 @@ def test_jobs_default_to_one_per_core_and_share_the_cores():
     assert plan_jobs(0, 0, runs=1) == (1, cores)  # never more jobs than runs
     assert plan_jobs(2, 0, runs=100) == (2, max(1, cores // 2))
     assert plan_jobs(3, 4, runs=100) == (3, 4)
+
+
+def _jobs(*shapes: str) -> list[Job]:
+    """Jobs named `dataset__model__seed`, for the scheduling rule alone."""
+    return [
+        Job(SimpleNamespace(dataset=SimpleNamespace(key=key), model=model, seed=seed), None)
+        for key, model, seed in (shape.split("__") for shape in shapes)
+    ]
+
+
+def test_a_free_worker_takes_the_next_seed_of_its_shape_and_the_other_another_shape():
+    """Seeds of one shape go to the worker that keeps its compiled model; a second worker
+    starts another shape rather than tracing the same one in parallel."""
+    pool = WorkerPool(WorkerSetup("0", "", "", 1, 2, False, os.getpid()), lambda *_: None)
+    pool.workers = [SimpleNamespace(job=None, last=None) for _ in range(2)]
+    queue = _jobs("a__gru__0", "a__gru__1", "a__gru__2", "b__gru__0", "b__gru__1", "c__gru__0")
+    first, second = pool.workers
+    first.job = pool._next(queue, first)
+    second.job = pool._next(queue, second)
+    assert (first.job.spec.dataset.key, second.job.spec.dataset.key) == ("a", "b")
+    first.last, first.job = first.job, None
+    assert pool._next(queue, first).spec.dataset.key == "a"  # its own shape, not b's seed
+    second.last, second.job = second.job, None
+    assert pool._next(queue, second).spec.dataset.key == "b"
+    assert pool._next(queue, first).spec.seed == "2"
+    # Nothing of its shape left: the head of the queue, longest first.
+    assert pool._next(queue, first).spec.dataset.key == "c"
+    assert queue == []
