@@ -64,6 +64,13 @@ def _add_bench(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Nam
         "that suite's report; `make experiment` runs it)",
     )
     parser.add_argument(
+        "--dataset",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="with --suite: time only this dataset's shape (repeatable; default every dataset)",
+    )
+    parser.add_argument(
         "--tracking-uri",
         default=None,
         help="MLflow store the table is logged to, for the report "
@@ -85,15 +92,19 @@ def _add_bench(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Nam
             default_shapes,
             format_table,
             log_bench,
+            only_datasets,
             run_bench,
             suite_shapes,
         )
         from gru_keras.experiment.config import load_suite
 
         suite_name = ""
+        if args.dataset and args.suite is None:
+            parser.error("--dataset selects datasets of a --suite")
         if args.suite is not None:
             try:
                 suite = load_suite(args.suite)
+                suite = only_datasets(suite, args.dataset)
                 shapes = suite_shapes(suite)
             except ConfigError as error:
                 return _usage_error(error)

@@ -156,6 +156,9 @@ BENCH_EXPERIMENT = "bench"
 BENCH_FILE = "bench.csv"
 # The benchmark table's sizing rules: every model at keras_gru's units, or at its parameters.
 BENCH_SIZINGS = ("same_units", "same_params")
+# `bench` labels a shape bound by per-step overhead when keras_gru at half the units (a
+# quarter of the multiply-adds) still takes at least this share of the step's time.
+BENCH_OVERHEAD_SHARE = 0.8
 PARAM_BENCH_SUITE = "suite"  # a benchmark at a suite's own shapes: the suite's name
 
 

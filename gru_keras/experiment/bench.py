@@ -4,7 +4,8 @@ The models of one shape are built in one process and timed interleaved (one step
 turn, repeated), so drift in machine load hits them alike; the median of the repeats is kept.
 Each step's achieved GFLOP/s counts the GEMM FLOPs of the recurrence (`recurrence_flops`)
 and is set against this machine's fp32 matmul peak, measured in the same run
-(`matmul_peak_gflops`).
+(`matmul_peak_gflops`). Each shape is also labelled overhead- or compute-bound by timing
+keras_gru at half its units alongside (`OVERHEAD_SHARE`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from gru_keras import schema
+from gru_keras.errors import ConfigError
 from gru_keras.experiment.cache import DatasetCache
 from gru_keras.experiment.config import SuiteConfig
 from gru_keras.experiment.plan import preflight
@@ -38,6 +40,9 @@ GPU_ONLY = {CUDNN_GRU: lambda units: keras.layers.GRU(units, reset_after=True)}
 MIN_TIMED_SECONDS = 6.0  # timed work per shape at least, so fast shapes get more repeats
 MAX_REPEATS = 200
 SIZINGS = schema.BENCH_SIZINGS
+OVERHEAD_SHARE = schema.BENCH_OVERHEAD_SHARE  # else the shape is bound by arithmetic
+HALF_UNITS = f"{REFERENCE}@half"
+OVERHEAD_BOUND, COMPUTE_BOUND = "overhead", "compute"
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,10 @@ def time_shape(
     keras.utils.set_random_seed(seed)
     units = units_per_variant(shape, names)
     models = {name: _build_model(name, units[name], shape) for name in names}
+    # The reference again at half its units, timed with the others: whether the shape's time
+    # goes to arithmetic or to per-step overhead (`bound`).
+    half = max(1, units[REFERENCE] // 2)
+    models[HALF_UNITS] = _build_model(REFERENCE, half, shape)
     rng = np.random.default_rng(seed)
     inputs = rng.standard_normal((shape.batch, shape.timesteps, shape.features), "float32")
     targets = rng.standard_normal((shape.batch, 1), "float32")
@@ -157,8 +166,8 @@ def time_shape(
     # Cheap shapes get more repeats: at a few milliseconds a step, 15 samples are noise.
     repeats = int(min(MAX_REPEATS, max(repeats, min_seconds / max(per_round, 1e-6))))
 
-    train_times: dict[str, list[float]] = {name: [] for name in names}
-    infer_times: dict[str, list[float]] = {name: [] for name in names}
+    train_times: dict[str, list[float]] = {name: [] for name in models}
+    infer_times: dict[str, list[float]] = {name: [] for name in models}
     for _ in range(repeats):
         for name, model in models.items():
             started = time.perf_counter()
@@ -168,9 +177,10 @@ def time_shape(
             model.predict_on_batch(inputs)
             infer_times[name].append(time.perf_counter() - started)
 
+    half_ratio = float(np.median(train_times[HALF_UNITS]) / np.median(train_times[REFERENCE]))
     rows = []
-    for name, model in models.items():
-        recurrent = model.layers[0]
+    for name in names:
+        recurrent = models[name].layers[0]
         train_flops, infer_flops = recurrence_flops(
             get_variant(REFERENCE if name in GPU_ONLY else name).gate_blocks,
             shape.batch,
@@ -191,6 +201,8 @@ def time_shape(
                 "train_gflops": train_flops / train_ms / 1e6,
                 "infer_gflops": infer_flops / infer_ms / 1e6,
                 "repeats": repeats,
+                "half_units_ratio": half_ratio,
+                "bound": OVERHEAD_BOUND if half_ratio >= OVERHEAD_SHARE else COMPUTE_BOUND,
             }
         )
     keras.backend.clear_session()
@@ -270,6 +282,25 @@ def suite_shapes(suite: SuiteConfig, cache: DatasetCache | None = None) -> list[
     return shapes
 
 
+def only_datasets(suite: SuiteConfig, names: list[str]) -> SuiteConfig:
+    """The suite with only the named datasets (all of them when `names` is empty).
+
+    Raises:
+        ConfigError: a name the suite does not have, with the ones it has.
+    """
+    known = [dataset.key for dataset in suite.datasets]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ConfigError(
+            f"suite '{suite.name}' has no dataset '{unknown[0]}'; its datasets: {', '.join(known)}"
+        )
+    if not names:
+        return suite
+    return dataclasses.replace(
+        suite, datasets=tuple(dataset for dataset in suite.datasets if dataset.key in names)
+    )
+
+
 def log_bench(
     csv_path: Path,
     quick: bool,
@@ -321,6 +352,12 @@ def format_table(table: pd.DataFrame) -> str:
         "train_peak_share",
         "infer_gflops",
         "infer_peak_share",
+        "half_units_ratio",
+        "bound",
     ]
     text = table[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}")
-    return f"{text}\n\nfp32 matmul peak, measured in this run: {table['peak_gflops'].iloc[0]:.1f} GFLOP/s"
+    return (
+        f"{text}\n\nfp32 matmul peak, measured in this run: {table['peak_gflops'].iloc[0]:.1f}"
+        f" GFLOP/s\nbound: '{OVERHEAD_BOUND}' where {REFERENCE} at half the units still takes"
+        f" >= {OVERHEAD_SHARE:.0%} of the step's time (half_units_ratio), else '{COMPUTE_BOUND}'"
+    )

@@ -9,6 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.gridspec import GridSpec
 
+from gru_keras import schema
 from gru_keras.analysis import claims, findings
 from gru_keras.analysis.runs import platforms
 from gru_keras.analysis.stats import EQUIVALENCE_MARGIN
@@ -362,15 +363,27 @@ def correctness_pages(inputs: ReportInputs) -> list[Figure]:
             "'same_units' gives every model the same units, 'same_params' matches keras_gru's "
             "parameter count."
         )
+    display = bench_display(bench)
+    peak = (
+        f" ({bench['peak_gflops'].iloc[0]:.0f} GFLOP/s)" if "peak_gflops" in bench.columns else ""
+    )
+    # Four shape columns and one per model, then the wider reference columns.
+    widths = (0.08, 0.035, 0.045, 0.035, 0.03, 0.04) + (0.1,) * (len(display.columns) - 6)
     return table_pages(
         title,
         "Time per training step (forward + backward + update) and per inference batch, as a "
         "ratio to keras.layers.GRU on the same shape: below 1.00 is faster. The models of a "
         "shape are timed in one process, one step of each in turn (no parallel jobs), median "
-        f"over the repeats. {shapes} The claims page's speed verdict comes from this table "
-        f"alone. Machine: {bench.attrs.get('machine', 'not recorded')}." + correctness,
-        bench_display(bench),
-        column_widths=(0.09, 0.04, 0.05, 0.05, 0.04, 0.05, 0.15, 0.15, 0.15, 0.18),
+        f"over the repeats. {shapes} GFLOP/s counts the recurrence's matmul FLOPs (backward "
+        f"as twice the forward), against this machine's fp32 matmul peak measured in the same "
+        f"run{peak}. 'bound': keras_gru re-timed at half the units (a quarter of the "
+        f"multiply-adds); if its step still takes >= {schema.BENCH_OVERHEAD_SHARE:.0%} as long "
+        f"(the ratio in brackets), the shape is bound by per-step overhead, not arithmetic, "
+        f"which is why small recurrent models sit far below the peak. The claims page's "
+        f"speed verdict comes from this table alone. Machine: "
+        f"{bench.attrs.get('machine', 'not recorded')}." + correctness,
+        display,
+        column_widths=widths,
     )
 
 

@@ -201,8 +201,14 @@ def bench_display(bench: pd.DataFrame) -> pd.DataFrame:
                 )
         reference = schema.REFERENCE
         if reference in by_model.index:
-            row[f"{reference} train / infer ms"] = (
-                f"{by_model.loc[reference, 'train_ms']:.1f} / {by_model.loc[reference, 'infer_ms']:.1f}"
-            )
+            at = by_model.loc[reference]
+            row[f"{reference} train / infer ms"] = f"{at['train_ms']:.1f} / {at['infer_ms']:.1f}"
+            # Older tables lack the GFLOP/s or the half-units timing.
+            if "train_gflops" in at and "train_peak_share" in at:
+                row[f"{reference} train GFLOP/s (of peak)"] = (
+                    f"{at['train_gflops']:.1f} ({at['train_peak_share']:.0%})"
+                )
+            if "bound" in at and isinstance(at["bound"], str):
+                row["bound (half units)"] = f"{at['bound']} ({at['half_units_ratio']:.2f})"
         rows.append(row)
     return pd.DataFrame(rows)

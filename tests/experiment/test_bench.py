@@ -2,21 +2,24 @@ import dataclasses
 
 import pandas as pd
 import pytest
-from cli import here
+from cli import REPOSITORY, here
 from mlflow.tracking import MlflowClient
 
 from gru_keras.__main__ import main
 from gru_keras.analysis.runs import load_bench
+from gru_keras.errors import ConfigError
 from gru_keras.experiment.bench import (
     CUDNN_GRU,
     BenchShape,
     add_ratios,
     default_shapes,
+    only_datasets,
     recurrence_flops,
     run_bench,
     time_shape,
     units_per_variant,
 )
+from gru_keras.experiment.config import load_suite
 from gru_keras.variants import PARAMETER_TOLERANCE, VARIANTS, get_variant
 
 
@@ -138,3 +141,13 @@ def test_the_cudnn_gru_is_timed_only_on_a_gpu_at_keras_gru_s_units():
         min_seconds=0,
     )
     assert set(table["model"]) == set(VARIANTS)
+
+
+def test_only_datasets_keeps_the_named_ones_and_names_the_choices_for_a_typo():
+    suite = load_suite(REPOSITORY / "experiments" / "smoke.toml")
+    assert [d.key for d in only_datasets(suite, ["japanese-vowels"]).datasets] == [
+        "japanese-vowels"
+    ]
+    assert only_datasets(suite, []) is suite
+    with pytest.raises(ConfigError, match="no dataset 'vowels'; its datasets: adding-T100, "):
+        only_datasets(suite, ["vowels"])
