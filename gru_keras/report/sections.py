@@ -367,14 +367,16 @@ def correctness_pages(inputs: ReportInputs) -> list[Figure]:
     peak = (
         f" ({bench['peak_gflops'].iloc[0]:.0f} GFLOP/s)" if "peak_gflops" in bench.columns else ""
     )
-    # Four shape columns and one per model, then the wider reference columns.
-    widths = (0.08, 0.035, 0.045, 0.035, 0.03, 0.04) + (0.1,) * (len(display.columns) - 6)
+    # Six narrow shape columns, then one per model and keras_gru's own.
+    widths = (0.09, 0.04, 0.045, 0.035, 0.03, 0.045) + (0.11,) * (len(display.columns) - 6)
     return table_pages(
         title,
-        "Time per training step (forward + backward + update) and per inference batch, as a "
-        "ratio to keras.layers.GRU on the same shape: below 1.00 is faster. The models of a "
+        "Per model: time per training step (forward + backward + update) / per inference "
+        "batch, as a ratio to keras.layers.GRU on the same shape (below 1.00 is faster); "
+        "keras_gru ms: its own milliseconds. The models of a "
         "shape are timed in one process, one step of each in turn (no parallel jobs), median "
-        f"over the repeats. {shapes} GFLOP/s counts the recurrence's matmul FLOPs (backward "
+        f"over the repeats. {shapes} GFLOP/s: keras_gru's training step, counting the "
+        f"recurrence's matmul FLOPs (backward "
         f"as twice the forward), against this machine's fp32 matmul peak measured in the same "
         f"run{peak}. 'bound': keras_gru re-timed at half the units (a quarter of the "
         f"multiply-adds); if its step still takes >= {schema.BENCH_OVERHEAD_SHARE:.0%} as long "

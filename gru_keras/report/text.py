@@ -189,6 +189,9 @@ def to_markdown(summary: pd.DataFrame, pairs: pd.DataFrame | None = None) -> str
 
 
 def bench_display(bench: pd.DataFrame) -> pd.DataFrame:
+    """One row per shape: each model's train / infer time as a ratio to keras_gru's, then
+    keras_gru's own milliseconds, its training GFLOP/s with the share of peak, and whether the
+    shape is overhead- or compute-bound (with the half-units ratio)."""
     rows = []
     keys = ["sizing", "jit_compile", "batch", "timesteps", "features", "units"]
     for key, group in bench.groupby(keys, sort=False):
@@ -196,19 +199,16 @@ def bench_display(bench: pd.DataFrame) -> pd.DataFrame:
         row = dict(zip(["sizing", "jit", "batch", "T", "F", "units"], key, strict=True))
         for model in (schema.SUBJECT, schema.LSTM, schema.SIMPLE_RNN):
             if model in by_model.index:
-                row[f"{model} train / infer"] = (
-                    f"{by_model.loc[model, 'train_ratio']:.2f} / {by_model.loc[model, 'infer_ratio']:.2f}"
-                )
+                at = by_model.loc[model]
+                row[model] = f"{at['train_ratio']:.2f} / {at['infer_ratio']:.2f}"
         reference = schema.REFERENCE
         if reference in by_model.index:
             at = by_model.loc[reference]
-            row[f"{reference} train / infer ms"] = f"{at['train_ms']:.1f} / {at['infer_ms']:.1f}"
+            row[f"{reference} ms"] = f"{at['train_ms']:.1f} / {at['infer_ms']:.1f}"
             # Older tables lack the GFLOP/s or the half-units timing.
             if "train_gflops" in at and "train_peak_share" in at:
-                row[f"{reference} train GFLOP/s (of peak)"] = (
-                    f"{at['train_gflops']:.1f} ({at['train_peak_share']:.0%})"
-                )
+                row["GFLOP/s (peak)"] = f"{at['train_gflops']:.1f} ({at['train_peak_share']:.0%})"
             if "bound" in at and isinstance(at["bound"], str):
-                row["bound (half units)"] = f"{at['bound']} ({at['half_units_ratio']:.2f})"
+                row["bound"] = f"{at['bound']} ({at['half_units_ratio']:.2f})"
         rows.append(row)
     return pd.DataFrame(rows)
