@@ -376,13 +376,12 @@ def correctness_pages(inputs: ReportInputs) -> list[Figure]:
         "keras_gru ms: its own milliseconds. The models of a "
         "shape are timed in one process, one step of each in turn (no parallel jobs), median "
         f"over the repeats. {shapes} GFLOP/s: keras_gru's training step, counting the "
-        f"recurrence's matmul FLOPs (backward "
-        f"as twice the forward), against this machine's fp32 matmul peak measured in the same "
-        f"run{peak}. 'bound': keras_gru re-timed at half the units (a quarter of the "
-        f"multiply-adds); if its step still takes >= {schema.BENCH_OVERHEAD_SHARE:.0%} as long "
-        f"(the ratio in brackets), the shape is bound by per-step overhead, not arithmetic, "
-        f"which is why small recurrent models sit far below the peak. The claims page's "
-        f"speed verdict comes from this table alone. Machine: "
+        f"recurrence's matmul FLOPs (backward as twice the forward), against this machine's "
+        f"fp32 matmul peak measured in the same run{peak}. 'bound': keras_gru re-timed at half "
+        f"the units (a quarter of the multiply-adds); if its step still takes >= "
+        f"{schema.BENCH_OVERHEAD_SHARE:.0%} as long (the ratio in brackets), the shape is "
+        f"bound by per-step overhead rather than arithmetic, else by arithmetic ('compute'). "
+        f"The claims page's speed verdict comes from this table alone. Machine: "
         f"{bench.attrs.get('machine', 'not recorded')}." + correctness,
         display,
         column_widths=widths,
