@@ -12,7 +12,7 @@ import pandas as pd
 from gru_keras import schema
 from gru_keras.analysis.claims import step_time_ratios, times_than
 from gru_keras.analysis.stats import BETTER, EQUIVALENT, NOT_CONVERGED, TOO_FEW, WORSE
-from gru_keras.analysis.tables import decimals_for
+from gru_keras.analysis.tables import decimals_for, unconverged_runs
 from gru_keras.variants import model_order
 
 
@@ -175,8 +175,12 @@ def cost_sentence(summary: pd.DataFrame, bench: pd.DataFrame | None = None) -> s
     )
 
 
-def convergence_sentence(summary: pd.DataFrame) -> str:
-    """How many dataset-variant cells had a seed that did not converge, and where."""
+LISTED_RUNS = 12  # unconverged runs named one by one on the first page; more are counted
+
+
+def convergence_sentence(summary: pd.DataFrame, runs: pd.DataFrame | None = None) -> str:
+    """How many dataset-variant cells had a seed that did not converge, and where; with
+    `runs`, also each such run and why (the rule's own words)."""
     variants = summary[~summary["baseline"]]
     if "not_converged" not in variants:
         return "Convergence was not recorded."
@@ -184,11 +188,21 @@ def convergence_sentence(summary: pd.DataFrame) -> str:
     if not len(cells):
         return f"Every recurrent run converged ({len(variants)} dataset-variant cells)."
     datasets = sorted(cells["dataset"].unique())
-    return (
+    text = (
         f"Not converged: {len(cells)} of {len(variants)} dataset-variant cells have a seed that "
         f"neither stopped early nor reached a plateau ({_names(datasets)}); their comparisons "
         "say 'early training', not better or worse."
     )
+    failed = unconverged_runs(runs) if runs is not None else pd.DataFrame()
+    if len(failed):
+        named = [
+            f"{row.dataset} {row.model} seed {row.seed} ({row.convergence or 'not recorded'})"
+            for row in failed.head(LISTED_RUNS).itertuples()
+        ]
+        more = len(failed) - len(named)
+        text += f" The {_count(len(failed), 'run')}: " + "; ".join(named)
+        text += f"; and {more} more." if more else "."
+    return text
 
 
 def claim_sentences(claims: pd.DataFrame) -> list[str]:
@@ -253,11 +267,12 @@ def executive_summary(
     pairs: pd.DataFrame,
     claims: pd.DataFrame,
     bench: pd.DataFrame | None = None,
+    runs: pd.DataFrame | None = None,
 ) -> list[str]:
-    """The report's first page, in sentences: best variants, verdicts, cost, convergence,
-    and the claims."""
+    """The report's first page, in sentences: best variants, verdicts, cost, convergence
+    (naming each unconverged run of `runs`), and the claims."""
     sentences = [best_sentence(summary), *verdict_sentences(pairs), cost_sentence(summary, bench)]
-    sentences.append(convergence_sentence(summary))
+    sentences.append(convergence_sentence(summary, runs))
     if len(claims):
         sentences.append("Claims: " + " ".join(claim_sentences(claims)))
     return [sentence for sentence in sentences if sentence]

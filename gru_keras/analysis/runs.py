@@ -37,6 +37,7 @@ RUN_COLUMNS = (
     "versions",
     "failure_reason",
     "converged",
+    "convergence",
     "best_epoch",
     "max_epochs",
     "patience",
@@ -105,6 +106,7 @@ def _run_row(run) -> dict:
         "failure_reason": tags.get(schema.TAG_FAILURE, ""),
         # None where the run did not record it (baselines, runs before schema v3).
         "converged": {"true": True, "false": False}.get(tags.get(schema.TAG_CONVERGED, "")),
+        "convergence": tags.get(schema.TAG_CONVERGENCE, ""),  # the rule that decided, in words
         "best_epoch": metrics.get(schema.BEST_EPOCH, np.nan),
         "max_epochs": _number(params, schema.PARAM_MAX_EPOCHS),
         "patience": _number(params, schema.PARAM_PATIENCE),

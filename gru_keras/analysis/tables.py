@@ -53,7 +53,20 @@ def with_convergence(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
                 int(row["patience"]) if np.isfinite(row["patience"]) else 0,
             )
             runs.at[index, "converged"] = judged.converged
+            runs.at[index, "convergence"] = judged.why
     return runs
+
+
+def unconverged_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The finished recurrent runs known not to have converged (`dataset`, `model`, `seed`
+    and `convergence`, why not), in dataset, model and seed order."""
+    if "converged" not in runs or not len(runs):
+        return pd.DataFrame(columns=["dataset", "model", "seed", "convergence"])
+    recurrent = runs[(runs["status"] == schema.FINISHED) & runs["model"].isin(list(VARIANTS))]
+    failed = recurrent[recurrent["converged"] == False]  # noqa: E712 - None: not recorded
+    columns = ["dataset", "model", "seed", "convergence"]
+    failed = failed.reindex(columns=columns)
+    return failed.sort_values(["dataset", "model", "seed"]).reset_index(drop=True)
 
 
 def _not_converged(runs: pd.DataFrame) -> int:

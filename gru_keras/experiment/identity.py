@@ -20,6 +20,9 @@ def run_config(suite: SuiteConfig, dataset: DatasetConfig, model: str, seed: int
     del training["jit_compile"]
     if not training["reduce_lr_patience"]:
         del training["reduce_lr_patience"]  # runs logged before it existed keep their hash
+    options = dataclasses.asdict(dataset.model)
+    if options.get("label_smoothing") == 0:
+        del options["label_smoothing"]  # the same for options added later with an off default
     return {
         "schema_version": SCHEMA_VERSION,
         "suite": suite.name,
@@ -31,7 +34,7 @@ def run_config(suite: SuiteConfig, dataset: DatasetConfig, model: str, seed: int
         "parameter_budget": dataset.parameter_budget,
         "training": training,
         "settings": dataclasses.asdict(dataset.settings),
-        "model_options": dataclasses.asdict(dataset.model),
+        "model_options": options,
     }
 
 

@@ -145,7 +145,7 @@ def fit_recurrent(
             task.build_model(get_variant(spec.model), units, data, options),
             lambda: make_optimizer(training),
             lambda fresh: fresh.compile(
-                optimizer=make_optimizer(training), jit_compile=xla, **task.compile_kwargs()
+                optimizer=make_optimizer(training), jit_compile=xla, **task.compile_kwargs(options)
             ),
         )
     with clock.part("logging"):

@@ -75,7 +75,9 @@ def _mixed_platforms(runs: pd.DataFrame, bench: pd.DataFrame | None) -> list[str
 def executive_pages(inputs: ReportInputs) -> list[Figure]:
     """Page 1: the findings in sentences, every number from the tables that follow."""
     table = claims.claims_table(inputs.runs, inputs.summary, inputs.pairs, inputs.bench, TASKS)
-    sentences = findings.executive_summary(inputs.summary, inputs.pairs, table, inputs.bench)
+    sentences = findings.executive_summary(
+        inputs.summary, inputs.pairs, table, inputs.bench, inputs.runs
+    )
     return [
         pages.text_page(
             f"{inputs.experiment}: executive summary",

@@ -147,3 +147,56 @@ def test_a_finding_names_missing_runs_as_the_reason_for_no_verdict():
     assert "b: best mean custom_gru 0.900, no verdict: missing runs" in family_finding(
         _summary(), pairs, ["b"]
     )
+
+
+def test_the_convergence_sentence_names_each_unconverged_run_and_why():
+    runs = pd.DataFrame(
+        [
+            {
+                "dataset": "b",
+                "model": "custom_gru",
+                "seed": 2,
+                "status": "FINISHED",
+                "converged": False,
+                "convergence": "still improving (1.5% in the last quarter)",
+            },
+            {
+                "dataset": "b",
+                "model": "custom_gru",
+                "seed": 0,
+                "status": "FINISHED",
+                "converged": True,
+                "convergence": "early stopping (patience 5)",
+            },
+            {
+                "dataset": "a",
+                "model": "naive",
+                "seed": 0,
+                "status": "FINISHED",
+                "converged": None,
+                "convergence": "",
+            },
+            {
+                "dataset": "a",
+                "model": "lstm",
+                "seed": 1,
+                "status": "FAILED",
+                "converged": False,
+                "convergence": "",
+            },
+            {
+                "dataset": "a",
+                "model": "lstm",
+                "seed": 0,
+                "status": "FINISHED",
+                "converged": False,
+                "convergence": "",
+            },
+        ]
+    )
+    sentence = convergence_sentence(_summary(), runs)
+    assert sentence.endswith(
+        "The 2 runs: a lstm seed 0 (not recorded); "
+        "b custom_gru seed 2 (still improving (1.5% in the last quarter))."
+    )
+    assert "seed 1" not in sentence  # a failed run is missing, not unconverged

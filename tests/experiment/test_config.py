@@ -97,6 +97,46 @@ def test_shipped_suites_are_valid(path):
     assert suite.datasets and suite.models and suite.seeds
 
 
+def test_every_recurrent_run_of_the_default_suite_stops_only_on_a_plateau():
+    # Patience >= 5, or >= 3 with the learning rate halved at least once before the stop.
+    suite = load_suite(EXPERIMENTS / "suite.toml")
+    for dataset in suite.datasets:
+        training = dataset.training
+        patience, halving = training.early_stopping_patience, training.reduce_lr_patience
+        assert patience >= 5 or (patience >= 3 and 0 < halving < patience), dataset.key
+
+
+def test_the_default_suite_is_every_family_with_german_and_copy_memory_elsewhere():
+    keys = {dataset.key for dataset in load_suite(EXPERIMENTS / "suite.toml").datasets}
+    assert {dataset.family for dataset in load_suite(EXPERIMENTS / "suite.toml").datasets} == {
+        "forecasting",
+        "probes",
+        "translation",
+        "speech",
+        "music",
+    }
+    assert "numbers-dates-de" not in keys and "copy-memory" not in keys
+    attention = {d.key for d in load_suite(EXPERIMENTS / "translation-attention.toml").datasets}
+    assert "numbers-dates-de" in attention
+    probes = {d.dataset for d in load_suite(EXPERIMENTS / "probes.toml").datasets}
+    assert "copy-memory" in probes
+
+
+def test_label_smoothing_changes_the_hash_only_when_it_is_on(tmp_path):
+    suite_text = VALID.replace('dataset = "adding"', 'dataset = "numbers-dates-fr"')
+    suite_text = suite_text.replace("sequence_length = 12\n", "")
+    plain = load_suite(write(tmp_path, suite_text))
+    config = run_config(plain, plain.datasets[0], "lstm", 0)
+    assert "label_smoothing" not in config["model_options"]
+    key = plain.datasets[0].key
+    smoothed = load_suite(
+        write(tmp_path, suite_text + f"[datasets.{key}.model]\nlabel_smoothing = 0.1\n", "ls.toml")
+    )
+    changed = run_config(smoothed, smoothed.datasets[0], "lstm", 0) | {"suite": plain.name}
+    assert changed["model_options"]["label_smoothing"] == 0.1
+    assert config_hash(changed) != config_hash(config)
+
+
 def test_run_config_hash_is_stable_and_sensitive(tmp_path):
     suite = load_suite(write(tmp_path, VALID))
     dataset = suite.datasets[0]

@@ -163,9 +163,18 @@ def test_the_report_of_a_store_is_the_one_the_baseline_code_builds(smoke, tmp_pa
     assert len(ours) == len(theirs)
     speed = [i for i, text in enumerate(ours) if "Speed at the shapes of smoke" in text]
     assert len(speed) == 1 and "GFLOP/s" in ours[speed[0]] and "GFLOP/s" not in theirs[speed[0]]
-    assert [t for i, t in enumerate(theirs) if i not in speed] == [
-        t for i, t in enumerate(ours) if i not in speed
+    # And the executive summary, which now names each unconverged run and why (issue 33):
+    # without that list it is the baseline's page.
+    assert re.search(r"The \d+ runs: adding-T100 custom_gru seed 0 \(only 1 epoch\)", ours[0])
+    assert _without_run_list(ours[0]) == " ".join(theirs[0].split())
+    assert [t for i, t in enumerate(theirs) if i not in speed and i] == [
+        t for i, t in enumerate(ours) if i not in speed and i
     ]
+
+
+def _without_run_list(page: str) -> str:
+    """A page's words with the executive summary's list of unconverged runs cut out."""
+    return re.sub(r" The \d+ runs?: .*?\.(?= •|$)", "", " ".join(page.split()))
 
 
 def test_unknown_experiment_is_a_usage_error_naming_the_ones_there(smoke, tmp_path, capsys):

@@ -152,7 +152,7 @@ class DirectForecast(Task):
     ) -> keras.Model:
         return forecast_model(variant, units, data)
 
-    def compile_kwargs(self) -> dict[str, Any]:
+    def compile_kwargs(self, options: Any = None) -> dict[str, Any]:
         # Training sees scaled targets; the test metrics are in the series' own units.
         return {"loss": "mse", "metrics": [keras.metrics.MeanAbsoluteError(name="mae_scaled")]}
 

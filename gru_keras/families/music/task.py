@@ -13,7 +13,7 @@ import pandas as pd
 import tensorflow as tf
 
 from gru_keras import schema
-from gru_keras.families.base import Evaluation, SequenceData, Task, batch_stream
+from gru_keras.families.base import Evaluation, SequenceData, Task, batch_sequence, batch_stream
 from gru_keras.families.music.data import KEYS
 from gru_keras.families.music.model import KeySummedCrossEntropy, music_model
 from gru_keras.variants import RecurrentVariant
@@ -105,7 +105,7 @@ class NextStepPianoRoll(Task):
     ) -> keras.Model:
         return music_model(variant, units, data.name)
 
-    def compile_kwargs(self) -> dict[str, Any]:
+    def compile_kwargs(self, options: Any = None) -> dict[str, Any]:
         return {"loss": KeySummedCrossEntropy()}
 
     def fit_inputs(
@@ -117,9 +117,7 @@ class NextStepPianoRoll(Task):
         validation = step_batches(data.x_val, data.y_val, facts.val_steps, batch_size, round_to)
         return {
             "x": batch_stream([batch for _, batch in train], seed, BATCH_SIGNATURE),
-            "validation_data": batch_stream(
-                [batch for _, batch in validation], None, BATCH_SIGNATURE
-            ),
+            "validation_data": batch_sequence([batch for _, batch in validation], BATCH_SIGNATURE),
             "steps_per_epoch": len(train),
             "validation_steps": len(validation),
             "shuffle": False,  # the stream reshuffles its batches, seeded, every epoch

@@ -35,7 +35,7 @@ class LastStepRegression(Task):
     ) -> keras.Model:
         return regression_model(variant, units, data)
 
-    def compile_kwargs(self) -> dict[str, Any]:
+    def compile_kwargs(self, options: Any = None) -> dict[str, Any]:
         return {"loss": "mse", "metrics": ["mae"]}
 
     def evaluate_predictions(self, predictions: np.ndarray, data: SequenceData) -> Evaluation:
@@ -61,7 +61,7 @@ class RecallLabeling(Task):
     ) -> keras.Model:
         return labeling_model(variant, units, data)
 
-    def compile_kwargs(self) -> dict[str, Any]:
+    def compile_kwargs(self, options: Any = None) -> dict[str, Any]:
         return {
             "loss": "sparse_categorical_crossentropy",
             "metrics": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],

@@ -46,7 +46,7 @@ class SpeakerClassification(Task):
         head = keras.layers.Dense(classes, activation="softmax", name="speaker_head")
         return masked_recurrent_model(variant, units, data, head)
 
-    def compile_kwargs(self) -> dict[str, Any]:
+    def compile_kwargs(self, options: Any = None) -> dict[str, Any]:
         return {
             "loss": "sparse_categorical_crossentropy",
             "metrics": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
@@ -135,7 +135,7 @@ class CTCRecognition(Task):
         directions = 2 if options.bidirectional else 1
         return lambda units: directions * single(units)
 
-    def compile_kwargs(self) -> dict[str, Any]:
+    def compile_kwargs(self, options: Any = None) -> dict[str, Any]:
         return {"loss": ctc_loss_with_lengths, "metrics": []}
 
     def evaluate_predictions(self, logits: np.ndarray, data: SequenceData) -> Evaluation:

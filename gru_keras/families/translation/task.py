@@ -14,12 +14,19 @@ import pandas as pd
 import sacrebleu
 import tensorflow as tf
 
-from gru_keras.families.base import Evaluation, SequenceData, Task, batch_stream
+from gru_keras.families.base import (
+    Evaluation,
+    SequenceData,
+    Task,
+    batch_sequence,
+    batch_stream,
+)
 from gru_keras.families.edit_distance import error_rate
 from gru_keras.families.translation.data import PAD
 from gru_keras.families.translation.decoding import DECODE_BATCH, decode
 from gru_keras.families.translation.model import (
     LAYER_NAMES,
+    SmoothedCrossEntropy,
     TranslationOptions,
     core_parameters,
     seq2seq_model,
@@ -75,12 +82,8 @@ def length_batches(
     return batches
 
 
-def batch_dataset(
-    batches: list[tuple[dict[str, np.ndarray], np.ndarray]], seed: int | None
-) -> tf.data.Dataset:
-    """The batches as an endless tf.data stream; with a seed, in a new order every epoch."""
-    ids = tf.TensorSpec((None, None), tf.int32)
-    return batch_stream(batches, seed, ({"source": ids, "target_in": ids}, ids))
+_IDS = tf.TensorSpec((None, None), tf.int32)
+BATCH_SIGNATURE = ({"source": _IDS, "target_in": _IDS}, _IDS)
 
 
 def token_cross_entropy(model: keras.Model, inputs: dict, targets: np.ndarray) -> float:
@@ -136,8 +139,10 @@ class Seq2Seq(Task):
     ) -> keras.Model:
         return seq2seq_model(variant, units, data, options)
 
-    def compile_kwargs(self) -> dict[str, Any]:
+    def compile_kwargs(self, options: TranslationOptions | None = None) -> dict[str, Any]:
         # Padding after the end token is not a prediction.
+        if options is not None and options.label_smoothing > 0:
+            return {"loss": SmoothedCrossEntropy(options.label_smoothing, ignore_class=PAD)}
         return {"loss": keras.losses.SparseCategoricalCrossentropy(ignore_class=PAD)}
 
     def fit_inputs(
@@ -149,8 +154,8 @@ class Seq2Seq(Task):
         train = length_batches(data.x_train, data.y_train, batch_size, buckets)
         validation = length_batches(data.x_val, data.y_val, batch_size, buckets)
         return {
-            "x": batch_dataset(train, seed),
-            "validation_data": batch_dataset(validation, None),
+            "x": batch_stream(train, seed, BATCH_SIGNATURE),
+            "validation_data": batch_sequence(validation, BATCH_SIGNATURE),
             "steps_per_epoch": len(train),
             "validation_steps": len(validation),
             "shuffle": False,  # the batch stream reshuffles itself, seeded, every epoch
