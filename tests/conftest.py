@@ -20,7 +20,7 @@ from cli import ADDING
 def _seeded():
     keras.utils.set_random_seed(1234)
     yield
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)
 
 
 @pytest.fixture

@@ -20,14 +20,32 @@ PAGE_SIZE = (11.69, 8.27)  # A4 landscape, inches
 TABLE_ROWS_PER_PAGE = 24
 
 
+# The subtitle's characters a line (9 pt on the A4 landscape page between its margins), and
+# the height of one of its lines as a share of the page.
+SUBTITLE_WRAP, SUBTITLE_LINE = 160, 0.0185
+SUBTITLE_TOP = 0.915
+
+
+def wrap_subtitle(subtitle: str) -> str:
+    """Each line of `subtitle` wrapped to the page: a family's finding can run to lines."""
+    return "\n".join(textwrap.fill(line, SUBTITLE_WRAP) for line in subtitle.splitlines())
+
+
+def below_subtitle(subtitle: str, top: float, gap: float = 0.03) -> float:
+    """`top` for the plots of a page, or lower where its wrapped subtitle reaches further
+    down than `gap` above it (the plots' titles sit in that gap)."""
+    lines = len(wrap_subtitle(subtitle).splitlines()) if subtitle else 0
+    return min(top, SUBTITLE_TOP - SUBTITLE_LINE * lines - gap)
+
+
 def new_page(title: str, caption: str = "", subtitle: str = "") -> Figure:
     """An empty A4 landscape page with a title and a caption at the foot."""
     figure = Figure(figsize=PAGE_SIZE)
     figure.text(0.04, 0.955, title, fontsize=15, fontweight="bold", va="top")
     if subtitle:
-        # Each line wrapped to the page: a family's finding can be longer than one line.
-        wrapped = "\n".join(textwrap.fill(line, 185) for line in subtitle.splitlines())
-        figure.text(0.04, 0.915, wrapped, fontsize=9, va="top", color="#333333")
+        figure.text(
+            0.04, SUBTITLE_TOP, wrap_subtitle(subtitle), fontsize=9, va="top", color="#333333"
+        )
     if caption:
         add_caption(figure, caption)
     return figure

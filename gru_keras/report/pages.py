@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from gru_keras.report.layout import add_caption, legend_below, new_page
+from gru_keras.report.layout import add_caption, below_subtitle, legend_below, new_page
 from gru_keras.report.plots import (
     FLOOR,
     gate_map,
@@ -46,7 +46,14 @@ def family_page(
     )
     rights: list[str] = []
     grid = figure.add_gridspec(
-        len(datasets), 3, left=0.08, right=0.98, top=0.85, bottom=0.25, hspace=0.75, wspace=0.32
+        len(datasets),
+        3,
+        left=0.08,
+        right=0.98,
+        top=below_subtitle(finding, 0.85),
+        bottom=0.25,
+        hspace=0.75,
+        wspace=0.32,
     )
     for row, dataset in enumerate(datasets):
         of_dataset = summary[summary["dataset"] == dataset]
