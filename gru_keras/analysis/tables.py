@@ -60,13 +60,12 @@ def with_convergence(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
 def unconverged_runs(runs: pd.DataFrame) -> pd.DataFrame:
     """The finished recurrent runs known not to have converged (`dataset`, `model`, `seed`
     and `convergence`, why not), in dataset, model and seed order."""
+    columns = ["dataset", "model", "seed", "convergence"]
     if "converged" not in runs or not len(runs):
-        return pd.DataFrame(columns=["dataset", "model", "seed", "convergence"])
+        return pd.DataFrame(columns=columns)
     recurrent = runs[(runs["status"] == schema.FINISHED) & runs["model"].isin(list(VARIANTS))]
     failed = recurrent[recurrent["converged"] == False]  # noqa: E712 - None: not recorded
-    columns = ["dataset", "model", "seed", "convergence"]
-    failed = failed.reindex(columns=columns)
-    return failed.sort_values(["dataset", "model", "seed"]).reset_index(drop=True)
+    return failed.reindex(columns=columns).sort_values(columns[:3]).reset_index(drop=True)
 
 
 def _not_converged(runs: pd.DataFrame) -> int:

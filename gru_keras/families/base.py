@@ -380,16 +380,16 @@ class Family:
         return tuple(dict.fromkeys(spec.task for spec in self.datasets))
 
 
-def batch_stream(batches: list, seed: int | None, signature: Any) -> tf.data.Dataset:
+def batch_stream(batches: list, seed: int, signature: Any) -> tf.data.Dataset:
     """Batches a task prepared itself (cut to length, bucketed) as an endless tf.data
-    stream for `model.fit` with `steps_per_epoch`; with a seed, in a new order every epoch.
-    `signature` is the `output_signature` of one batch."""
+    stream for `model.fit` with `steps_per_epoch`, in a new order every epoch drawn from
+    `seed`. `signature` is the `output_signature` of one batch. (Validation batches, in
+    order, are `batch_sequence`.)"""
 
     def generate():
         rng = np.random.default_rng(seed)
         while True:
-            order = rng.permutation(len(batches)) if seed is not None else range(len(batches))
-            for index in order:
+            for index in rng.permutation(len(batches)):
                 yield batches[index]
 
     return tf.data.Dataset.from_generator(generate, output_signature=signature).prefetch(2)
