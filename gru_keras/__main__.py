@@ -39,6 +39,51 @@ def _count(text: str) -> int:
     return value
 
 
+def _add_executor_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where and how wide runs execute, shared by `run` and `map`."""
+    parser.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default=None,
+        help="where runs execute: local (default; in this process) or ray (one Ray task per "
+        "run; needs `make ray` and an MLflow server as the tracking URI)",
+    )
+    parser.add_argument(
+        "--address",
+        default=None,
+        help="Ray cluster to join (ray://HOST:10001 or auto); default: start a local Ray",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=_count,
+        default=None,
+        help="local runs at once, each in its own process (default [suite] jobs, else 0: one "
+        "per core); 1 runs them one after another in this process",
+    )
+    parser.add_argument(
+        "--threads",
+        type=_count,
+        default=None,
+        help="TensorFlow threads per run (default [suite] threads, else 0: cores // jobs)",
+    )
+
+
+def _with_executor(suite, args: argparse.Namespace):
+    """The suite with the executor arguments the command line gave."""
+    import dataclasses
+
+    overrides = {
+        "name": args.executor,
+        "address": args.address,
+        "jobs": args.jobs,
+        "threads": args.threads,
+    }
+    executor = dataclasses.replace(
+        suite.executor, **{key: value for key, value in overrides.items() if value is not None}
+    )
+    return dataclasses.replace(suite, executor=executor)
+
+
 def _usage_error(error: Exception) -> int:
     print(f"error: {error}", file=sys.stderr)
     return EXIT_USAGE
@@ -141,31 +186,7 @@ def _add_run(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Names
     _add_suite_arguments(parser)
     parser.add_argument("--force", action="store_true", help="re-run runs that already finished")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch Keras output")
-    parser.add_argument(
-        "--executor",
-        choices=EXECUTORS,
-        default=None,
-        help="where runs execute: local (default; in this process) or ray (one Ray task per "
-        "run; needs `make ray` and an MLflow server as the tracking URI)",
-    )
-    parser.add_argument(
-        "--address",
-        default=None,
-        help="Ray cluster to join (ray://HOST:10001 or auto); default: start a local Ray",
-    )
-    parser.add_argument(
-        "--jobs",
-        type=_count,
-        default=None,
-        help="local runs at once, each in its own process (default [suite] jobs, else 0: one "
-        "per core); 1 runs them one after another in this process",
-    )
-    parser.add_argument(
-        "--threads",
-        type=_count,
-        default=None,
-        help="TensorFlow threads per run (default [suite] threads, else 0: cores // jobs)",
-    )
+    _add_executor_arguments(parser)
     parser.add_argument(
         "--jit-compile",
         choices=("auto", "true", "false"),
@@ -189,26 +210,13 @@ def _add_run(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Names
     )
 
     def run_command(args: argparse.Namespace) -> int:
-        import dataclasses
-
         from gru_keras.errors import ConfigError
         from gru_keras.experiment.config import load_suite, with_jit_compile
         from gru_keras.experiment.plan import parse_only
         from gru_keras.experiment.suite import dry_run, format_dry_run, run_suite, summary
 
         try:
-            suite = load_suite(args.suite)
-            overrides = {
-                "name": args.executor,
-                "address": args.address,
-                "jobs": args.jobs,
-                "threads": args.threads,
-            }
-            executor = dataclasses.replace(
-                suite.executor,
-                **{key: value for key, value in overrides.items() if value is not None},
-            )
-            suite = dataclasses.replace(suite, executor=executor)
+            suite = _with_executor(load_suite(args.suite), args)
             if args.jit_compile is not None:
                 suite = with_jit_compile(
                     suite, {"true": True, "false": False}.get(args.jit_compile, "auto")
@@ -358,7 +366,90 @@ def _add_views(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Nam
     return views_command
 
 
-COMMANDS = {"run": _add_run, "report": _add_report, "bench": _add_bench, "views": _add_views}
+def _add_map(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Namespace], int]:
+    parser = subparsers.add_parser(
+        "map",
+        help="run a decision map (experiments/map.toml) stage by stage and render it",
+        description="Run a map suite: stage 1 trains every cell (length x training size x "
+        "parameter budget, per task) with the first seeds; each later stage adds seeds to "
+        "the cells a comparison left undecided. Then judge every cell (Welch + Holm: better "
+        "or worse; TOST: equivalent; else undecided) and write reports/<suite>-map.pdf and "
+        "reports/<suite>-map.csv, logged to the suite's newest parent run in MLflow. Every "
+        "stage is an ordinary suite run: finished runs are skipped, so an interrupted map "
+        "continues where it stopped.",
+    )
+    parser.add_argument(
+        "suite",
+        type=Path,
+        nargs="?",
+        default=Path("experiments/map.toml"),
+        help="map suite TOML file (default experiments/map.toml)",
+    )
+    parser.add_argument(
+        "--tracking-uri",
+        default=None,
+        help="MLflow tracking URI (default $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)",
+    )
+    parser.add_argument("--force", action="store_true", help="re-run runs that already finished")
+    parser.add_argument("--verbose", action="store_true", help="per-epoch Keras output")
+    _add_executor_arguments(parser)
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="run nothing: judge and render the map from the runs the store has",
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, default=Path("reports"), help="where to write (default reports/)"
+    )
+    parser.add_argument("--no-log", action="store_true", help="do not log the files to MLflow")
+
+    def map_command(args: argparse.Namespace) -> int:
+        from gru_keras.errors import ConfigError
+        from gru_keras.experiment.config import load_suite
+
+        try:
+            suite = _with_executor(load_suite(args.suite), args)
+            if suite.map is None:
+                raise ConfigError(
+                    f"{args.suite}: not a map: it has no [map] table; `run` runs a suite, "
+                    "`map` a map such as experiments/map.toml"
+                )
+            from gru_keras.decision_map import render, run_map
+
+            if args.report_only:
+                from gru_keras.experiment import tracking
+
+                client = tracking.connect(args.tracking_uri, create=False)
+                try:
+                    _, paths = render(client, suite, args.output_dir, not args.no_log)
+                except ValueError as error:
+                    return _usage_error(error)
+                print("wrote " + ", ".join(map(str, paths)))
+                return 0
+            result = run_map(
+                suite,
+                force=args.force,
+                tracking_uri=args.tracking_uri,
+                verbose=2 if args.verbose else 0,
+                output_dir=args.output_dir,
+                log=not args.no_log,
+            )
+        except ConfigError as error:
+            return _usage_error(error)
+        if result.paths:
+            print("wrote " + ", ".join(map(str, result.paths)))
+        return result.exit_code
+
+    return map_command
+
+
+COMMANDS = {
+    "run": _add_run,
+    "map": _add_map,
+    "report": _add_report,
+    "bench": _add_bench,
+    "views": _add_views,
+}
 
 
 def build_parser() -> tuple[

@@ -43,6 +43,30 @@ epochs = 8
 """
 
 
+# 2 cells (two budgets), custom_gru against simple_rnn, 2 seeds and then 3 for the cells
+# left undecided; 40 updates of T = 5 a run.
+TINY_MAP = """
+[map]
+updates = 40
+evaluations = 2
+seeds = [2, 3]
+alpha = [0.025, 0.025]
+pairs = [["custom_gru", "simple_rnn"]]
+[map.tasks.adding]
+dataset = "adding"
+metrics = ["r2"]
+margin = 0.05
+target = 0.9
+[map.tasks.adding.axes]
+sequence_length = [5]
+train_size = [64]
+parameter_budget = [460, 920]
+[map.tasks.adding.settings]
+validation_size = 32
+test_size = 64
+"""
+
+
 def endless(key: str, length: int = 20) -> str:
     """A dataset table (`ADDING` under another key) whose runs cannot end on their own
     (10,000 epochs): a test that must stop a run mid-training always finds it running."""

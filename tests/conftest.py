@@ -31,14 +31,15 @@ def tiny_suite(tmp_path):
     simple_rnn, seed 0, 2 epochs, no XLA, a 3,000-parameter budget, and one job (in the CLI's own
     process: worker processes would each import TensorFlow again, which the tests of the
     parallel runner do on purpose with `--jobs`). `datasets` replaces the dataset
-    tables (TOML text); `suite` and `training` add lines to those tables.
+    tables (TOML text; a decision map's `[map]` table); `suite` and `training` add lines
+    to those tables. `models` or `seeds` None leaves them out (a map has its own).
     """
 
     def write(
         name: str = "tiny",
         *,
-        models: tuple[str, ...] = ("custom_gru", "simple_rnn"),
-        seeds: tuple[int, ...] = (0,),
+        models: tuple[str, ...] | None = ("custom_gru", "simple_rnn"),
+        seeds: tuple[int, ...] | None = (0,),
         epochs: int = 2,
         batch_size: int = 32,
         budget: int = 3000,
@@ -54,8 +55,8 @@ def tiny_suite(tmp_path):
             [
                 "[suite]",
                 f'name = "{name}"',
-                f"models = {json.dumps(list(models))}",
-                f"seeds = {json.dumps(list(seeds))}",
+                f"models = {json.dumps(list(models))}" if models is not None else "",
+                f"seeds = {json.dumps(list(seeds))}" if seeds is not None else "",
                 f"parameter_budget = {budget}",
                 f"jobs = {jobs}",
                 suite,

@@ -87,11 +87,12 @@ def test_the_cycle_finder_sees_a_cycle_through_a_type_only_import(tmp_path):
 # come in as an argument); `report` renders analysis; the CLI sits on top.
 LAYERS = (
     ("leaf", ("cell", "layer", "registry", "schema", "names", "errors", "validation", "searches",
-              "convergence", "variants", "drawing")),
+              "convergence", "variants", "drawing", "grid")),
     ("families", ("families",)),
     ("analysis", ("analysis",)),
     ("experiment", ("experiment",)),
     ("report", ("report",)),
+    ("map", ("decision_map",)),
     ("cli", ("__main__", "__init__")),
 )  # fmt: skip
 RANK = {part: rank for rank, (_, parts) in enumerate(LAYERS) for part in parts}

@@ -22,6 +22,9 @@ A suite file looks like::
     [datasets.numbers-dates-fr.model]  # the task's model options (attention, ...)
     attention = "luong"
 
+A decision map has a `[map]` table instead of `[datasets]`: its grid expands into one
+dataset a cell (`gru_keras.grid`; experiments/map.toml), so a map is an ordinary suite.
+
 Every problem raises `ConfigError` with one line naming the file, the key and the valid
 choices; the CLI prints it and exits with code 2.
 """
@@ -38,6 +41,7 @@ from gru_keras.errors import ConfigError
 from gru_keras.experiment.executors import EXECUTORS, LOCAL
 from gru_keras.experiment.optimizers import OPTIMIZERS
 from gru_keras.families import DATASETS, Task, family_of, get_dataset
+from gru_keras.grid import MapSpec, parse_map
 from gru_keras.names import check_name
 from gru_keras.validation import (
     BUDGET,
@@ -68,6 +72,9 @@ class TrainingConfig:
         jit_compile: XLA for the training and evaluation steps: "auto" (on where it was
             measured faster for the task and variant, `Task.xla_variants`), true or false.
             How a run executes, not what it computes, so it is not part of the config hash.
+        steps_per_epoch: Updates between two validations, drawn from the training set
+            reshuffled and repeated; 0 means one pass over it. A decision map sets it, so
+            that every cell trains the same number of updates whatever its training size.
     """
 
     epochs: int = field(default=10, metadata=between(1, 10_000))
@@ -78,6 +85,7 @@ class TrainingConfig:
     clip_norm: float = field(default=1.0, metadata=between(0.0, 1e6))
     reduce_lr_patience: int = field(default=0, metadata=between(0, 10_000))
     jit_compile: str | bool = field(default="auto", metadata=one_of(("auto", True, False)))
+    steps_per_epoch: int = field(default=0, metadata=between(0, 10_000_000))
 
 
 @dataclass(frozen=True)
@@ -143,6 +151,7 @@ class SuiteConfig:
     datasets: tuple[DatasetConfig, ...]
     resolved: dict[str, Any]
     executor: ExecutorConfig = ExecutorConfig()
+    map: MapSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -200,7 +209,61 @@ def _read_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
     return _deep_merge(parent, document)
 
 
-TOP_LEVEL_KEYS = ("suite", "training", "datasets")
+TOP_LEVEL_KEYS = ("suite", "training", "datasets", "map")
+
+
+def map_datasets(spec: MapSpec, training: dict) -> dict[str, dict]:
+    """The `[datasets]` tables a map's cells expand to: each cell's dataset with its task's
+    fixed settings, its axis values, and under the fixed-updates rule the same updates and
+    validations for every cell."""
+    datasets = {}
+    for task in spec.tasks:
+        for cell in spec.cells(task.name):
+            table: dict[str, Any] = {"dataset": task.dataset, **task.settings, **dict(cell.values)}
+            overrides = dict(task.training)
+            if spec.updates:
+                where = f"map.tasks.{task.name}.training"
+                if {**training, **overrides}.get("early_stopping_patience", 0):
+                    raise ConfigError(
+                        f"'{where}.early_stopping_patience': a map of fixed updates "
+                        "(map.updates > 0) trains every run the same number of updates; "
+                        "set it to 0, or map.updates = 0 to train to convergence"
+                    )
+                overrides.update(epochs=spec.evaluations, steps_per_epoch=spec.steps_per_epoch())
+            table["training"] = overrides
+            if task.model:
+                table["model"] = dict(task.model)
+            datasets[cell.key] = table
+    return datasets
+
+
+def _expand_map(document: dict) -> tuple[dict, MapSpec]:
+    """The document with its `[map]` expanded into `[datasets]`, `[suite]` models and seeds."""
+    if "datasets" in document:
+        raise ConfigError("a map expands its datasets from [map]: remove the [datasets] tables")
+    suite = document.get("suite", {})
+    if not isinstance(suite, dict):
+        raise ConfigError(f"'suite' must be a table, got {suite!r}")
+    for key, source in (("models", "[map] pairs"), ("seeds", "[map] seeds")):
+        if key in suite:
+            raise ConfigError(f"'suite.{key}': a map's {key} come from {source}; remove it")
+    spec = parse_map(document["map"], tuple(VARIANTS))
+    training = document.get("training", {})
+    if not isinstance(training, dict):
+        raise ConfigError(f"'training' must be a table, got {training!r}")
+    for task in spec.tasks:
+        if task.dataset not in DATASETS:
+            raise ConfigError(
+                f"'map.tasks.{task.name}.dataset' = {task.dataset!r} is not a known dataset; "
+                f"valid choices: {', '.join(sorted(DATASETS))}"
+            )
+    expanded = {
+        **document,
+        "suite": {**suite, "models": list(spec.models), "seeds": list(range(spec.seeds[0]))},
+        "datasets": map_datasets(spec, training),
+    }
+    del expanded["map"]
+    return expanded, spec
 
 
 def _resolve_paths(settings: Any, directory: Path) -> Any:
@@ -265,6 +328,9 @@ def load_suite(path: str | Path) -> SuiteConfig:
             raise ConfigError(
                 f"unknown top-level key '{unknown[0]}'; valid keys: base, {', '.join(TOP_LEVEL_KEYS)}"
             )
+        spec = None
+        if "map" in document:
+            document, spec = _expand_map(document)
         suite = build_dataclass(_SuiteTable, document.get("suite", {}), "suite")
         training = document.get("training", {})
         build_dataclass(TrainingConfig, training, "training")  # validate the defaults once
@@ -299,6 +365,7 @@ def load_suite(path: str | Path) -> SuiteConfig:
             suite.jobs,
             suite.threads,
         ),
+        map=spec,
     )
 
 

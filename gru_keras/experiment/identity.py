@@ -18,8 +18,9 @@ def run_config(suite: SuiteConfig, dataset: DatasetConfig, model: str, seed: int
     How the run executes (XLA, jobs, threads) is left out: it does not change the result."""
     training = dataclasses.asdict(dataset.training)
     del training["jit_compile"]
-    if not training["reduce_lr_patience"]:
-        del training["reduce_lr_patience"]  # runs logged before it existed keep their hash
+    for added_later in ("reduce_lr_patience", "steps_per_epoch"):
+        if not training[added_later]:
+            del training[added_later]  # runs logged before it existed keep their hash
     options = dataclasses.asdict(dataset.model)
     if options.get("label_smoothing") == 0:
         del options["label_smoothing"]  # the same for options added later with an off default

@@ -38,15 +38,26 @@ class RunSpec:
 
 def expand(suite: SuiteConfig) -> list[RunSpec]:
     """Every run of the suite, dataset by dataset, then model, then seed. A task's baselines
-    are deterministic, so they run once per dataset, with the first seed."""
+    are deterministic, so they run once per dataset, with the first seed. A decision map's
+    strip cells also run the strip's model."""
     specs = []
     for dataset in suite.datasets:
-        combinations = [(model, seed) for model in suite.models for seed in suite.seeds]
+        models = models_of(suite, dataset.key)
+        combinations = [(model, seed) for model in models for seed in suite.seeds]
         combinations += [(baseline, suite.seeds[0]) for baseline in dataset.task.baselines]
         for model, seed in combinations:
             config = run_config(suite, dataset, model, seed)
             specs.append(RunSpec(dataset, model, seed, config, config_hash(config)))
     return specs
+
+
+def models_of(suite: SuiteConfig, dataset: str) -> tuple[str, ...]:
+    """The models a dataset runs: the suite's, and on a decision map's strip cells the
+    strip's model too."""
+    spec = suite.map
+    if spec is not None and spec.strip and dataset in {c.key for c in spec.strip_cells()}:
+        return tuple(dict.fromkeys((*suite.models, spec.strip.model)))
+    return suite.models
 
 
 SELECTORS = ("dataset", "model", "seed")
@@ -126,7 +137,7 @@ def preflight(suite: SuiteConfig, cache: DatasetCache) -> dict[tuple[str, str], 
                     task.core_parameters(get_variant(model), data, dataset.model),
                     dataset.parameter_budget,
                 )
-                for model in suite.models
+                for model in models_of(suite, dataset.key)
             }
         except ValueError as error:
             raise ConfigError(

@@ -14,6 +14,7 @@ from typing import Any
 import keras
 import mlflow
 import numpy as np
+import tensorflow as tf
 
 from gru_keras import schema
 from gru_keras.convergence import convergence
@@ -159,6 +160,8 @@ def fit_recurrent(
 
     with clock.part("data"):
         fit_inputs = task.fit_inputs(data, training.batch_size, spec.seed, xla)
+        if training.steps_per_epoch:
+            fit_inputs = repeated(fit_inputs, training.steps_per_epoch, spec.seed)
     steps_per_epoch = fit_inputs.get("steps_per_epoch") or math.ceil(
         data.train_size / training.batch_size
     )
@@ -220,6 +223,30 @@ def fit_recurrent(
             log_diagnostics(model, probe, initial_norms, task.loss)
     with clock.part("evaluate"):
         return task.evaluate(model, data, training.batch_size, options)
+
+
+def repeated(fit_inputs: dict[str, Any], steps: int, seed: int) -> dict[str, Any]:
+    """`model.fit` arguments that train `steps` updates an epoch: a task's own endless
+    stream as it is, else its arrays reshuffled (from `seed`) every pass and repeated, in
+    batches of one size that run on across passes (so XLA compiles one shape)."""
+    if "steps_per_epoch" in fit_inputs:
+        return {**fit_inputs, "steps_per_epoch": steps}
+    batch_size = fit_inputs["batch_size"]
+    stream = (
+        tf.data.Dataset.from_tensor_slices((fit_inputs["x"], fit_inputs["y"]))
+        .shuffle(len(fit_inputs["y"]), seed=seed, reshuffle_each_iteration=True)
+        .repeat()
+        .batch(min(batch_size, len(fit_inputs["y"])), drop_remainder=True)
+        .prefetch(2)
+    )
+    rest = {k: v for k, v in fit_inputs.items() if k not in ("x", "y", "batch_size")}
+    return {
+        **rest,
+        "x": stream,
+        "steps_per_epoch": steps,
+        "validation_batch_size": batch_size,
+        "shuffle": False,  # the stream is shuffled already (Keras warns otherwise)
+    }
 
 
 def first_epoch_overhead(epoch_seconds: list[float]) -> float:

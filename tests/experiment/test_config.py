@@ -1,4 +1,5 @@
 import json
+import re
 import shutil
 import tempfile
 import tomllib
@@ -181,6 +182,90 @@ def test_a_learning_rate_schedule_changes_the_hash_only_when_it_is_on(tmp_path):
         assert scheduled.datasets[0].training.reduce_lr_patience == patience
         other = run_config(scheduled, scheduled.datasets[0], "lstm", 0)
         assert (config_hash(other) == config_hash(config)) is same
+
+
+def test_steps_per_epoch_changes_the_hash_only_when_it_is_on(tmp_path):
+    plain = load_suite(write(tmp_path, VALID))
+    config = run_config(plain, plain.datasets[0], "lstm", 0)
+    assert "steps_per_epoch" not in config["training"]
+    text = VALID.replace("epochs = 2", "epochs = 2\nsteps_per_epoch = 7")
+    stepped = load_suite(write(tmp_path, text, "steps.toml"))
+    other = run_config(stepped, stepped.datasets[0], "lstm", 0)
+    assert other["training"]["steps_per_epoch"] == 7
+    assert config_hash(other) != config_hash(config)
+
+
+MAP = """
+[suite]
+name = "tinymap"
+[training]
+batch_size = 16
+[map]
+updates = 100
+evaluations = 4
+seeds = [2, 4]
+alpha = [0.03, 0.02]
+pairs = [["custom_gru", "lstm"]]
+[map.strip]
+task = "adding"
+where = { train_size = 64 }
+[map.tasks.adding]
+dataset = "adding"
+metrics = ["r2"]
+[map.tasks.adding.axes]
+sequence_length = [5, 10]
+train_size = [64, 128]
+parameter_budget = [400]
+[map.tasks.adding.settings]
+validation_size = 32
+"""
+
+
+def test_a_map_expands_into_one_dataset_a_cell_trained_the_same_updates(tmp_path):
+    suite = load_suite(write(tmp_path, MAP))
+    assert suite.map is not None and suite.models == ("custom_gru", "lstm")
+    assert suite.seeds == (0, 1)  # stage 1's seeds
+    keys = [dataset.key for dataset in suite.datasets]
+    assert keys == ["adding-T5-n64-p400", "adding-T5-n128-p400", "adding-T10-n64-p400", "adding-T10-n128-p400"]  # fmt: skip
+    first = suite.datasets[0]
+    assert (first.settings.sequence_length, first.settings.train_size) == (5, 64)
+    assert first.settings.validation_size == 32 and first.parameter_budget == 400
+    # Every cell: 100 updates in 4 validated epochs, whatever its training size.
+    assert {(d.training.epochs, d.training.steps_per_epoch) for d in suite.datasets} == {(4, 25)}
+    # The strip's cells (train_size 64) also run keras_gru.
+    runs = {spec.name for spec in expand(suite)}
+    assert "adding-T10-n64-p400__keras_gru__1" in runs
+    assert not any(name.startswith("adding-T10-n128-p400__keras_gru") for name in runs)
+    assert len(runs) == 4 * 2 * 2 + 2 * 2
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("[training]", "[training]\nearly_stopping_patience = 3"), "fixed updates"),
+        (("[suite]", "[suite]\nseeds = [0]"), "'suite.seeds': a map's seeds come from [map] seeds"),
+        (("[map]", "[datasets.x]\ndataset = 'adding'\n[map]"), "remove the [datasets] tables"),
+        (('dataset = "adding"\nmetrics', 'dataset = "tuning"\nmetrics'), "not a known dataset"),
+    ],
+)
+def test_a_bad_map_file_is_one_line(tmp_path, edit, message):
+    with pytest.raises(ConfigError, match=re.escape(message)) as error:
+        load_suite(write(tmp_path, MAP.replace(*edit, 1)))
+    assert "\n" not in str(error.value)
+
+
+def test_the_shipped_maps_meet_the_issue_s_minimum_spans():
+    for name, least_seeds in (("map.toml", 3), ("map-large.toml", 5)):
+        spec = load_suite(EXPERIMENTS / name).map
+        assert spec.seeds[0] >= least_seeds and len(spec.seeds) <= 3 and spec.seeds[-1] <= 8
+        assert {task.dataset for task in spec.tasks} >= {"adding", "counting"}
+        assert len(spec.cells()) >= 16 and sum(spec.alphas) <= 0.05
+        for task in spec.tasks:
+            (_, lengths), (_, sizes), (_, budgets) = task.axes
+            assert len(lengths) >= 3 and lengths[-1] >= 4 * lengths[0]
+            assert len(sizes) >= 2 and sizes[-1] >= 8 * sizes[0]
+            assert len(budgets) >= 2 and budgets[-1] >= 4 * budgets[0]
+        assert spec.strip is not None and spec.strip.model == "keras_gru"
 
 
 BAD_CONFIGS = {

@@ -1,4 +1,4 @@
-"""Long-term-dependency probes: the adding problem and copy memory, generated."""
+"""Long-term-dependency probes: the adding problem, copy memory and counting, generated."""
 
 from gru_keras.families.base import DatasetSpec, Family
 from gru_keras.families.probes.data import (
@@ -6,10 +6,17 @@ from gru_keras.families.probes.data import (
     AddingSettings,
     CopyMemoryFacts,
     CopyMemorySettings,
+    CountingFacts,
+    CountingSettings,
     load_adding,
     load_copy_memory,
+    load_counting,
 )
-from gru_keras.families.probes.task import LastStepRegression, RecallLabeling
+from gru_keras.families.probes.task import (
+    BalanceClassification,
+    LastStepRegression,
+    RecallLabeling,
+)
 
 FAMILY = Family(
     "probes",
@@ -29,6 +36,14 @@ FAMILY = Family(
             load=load_copy_memory,
             description="copy memory: reproduce K symbols after a long blank delay",
             facts=CopyMemoryFacts,
+        ),
+        DatasetSpec(
+            "counting",
+            task=BalanceClassification(),
+            settings=CountingSettings,
+            load=load_counting,
+            description="counting: is a^n b^m balanced? tested at 2-4x the training lengths",
+            facts=CountingFacts,
         ),
     ),
 )

@@ -4,6 +4,10 @@
   the sum of the two marked values. Predicting 1.0 always scores MSE 1/6 (about 0.167).
 - copy-memory: remember `symbols` random symbols shown at the start, wait `delay` blank
   steps, then reproduce them after a delimiter. Guessing scores 1/8 per recalled symbol.
+- counting: is a string a^n b^m balanced (n = m), against near misses |n - m| in {1, 2} and
+  far misses?
+  Weiss et al. (2018) predict that an LSTM can count and a GRU cannot, which shows beyond
+  the training lengths: a test at 2-4 x the longest training n goes with every dataset.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gru_keras.families.base import DataFacts, SequenceData
+from gru_keras.families.base import DataError, DataFacts, SequenceData
 from gru_keras.validation import SEED, SIZE, between
 
 
@@ -143,4 +147,98 @@ def load_copy_memory(settings: CopyMemorySettings) -> SequenceData:
         lambda size, rng: copy_examples(size, settings.delay, settings.symbols, rng),
     )
     data.facts = CopyMemoryFacts(settings.delay, settings.symbols, settings.symbols, 1.0 / ALPHABET)
+    return data
+
+
+@dataclass(frozen=True)
+class CountingSettings:
+    """Attributes:
+    max_n: The longest run of a's in training (N): training strings have n in [1, N].
+    long_factor_low, long_factor_high: The generalization test draws n in
+        [low * N, high * N] (2-4 x N: beyond every training length).
+    train_size, validation_size, test_size: Strings per split (the generalization test has
+        `test_size` strings too).
+    data_seed: Seed of the generator.
+    """
+
+    max_n: int = field(default=16, metadata=between(3, 10_000))
+    long_factor_low: int = field(default=2, metadata=between(2, 100))
+    long_factor_high: int = field(default=4, metadata=between(2, 100))
+    train_size: int = field(default=2_000, metadata=SIZE)
+    validation_size: int = field(default=500, metadata=SIZE)
+    test_size: int = field(default=1_000, metadata=SIZE)
+    data_seed: int = field(default=0, metadata=SEED)
+
+
+COUNTING_SYMBOLS = 2  # one-hot a, b; padding is the zero vector (masked)
+NEAR_MISSES = (-2, -1, 1, 2)  # m - n of a near miss
+FAR_TRIES = 16  # redraws of a far miss before a short string takes a near miss instead
+
+
+def counting_examples(
+    count: int, low: int, high: int, length: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """`count` strings a^n b^m with n in [low, high]: half balanced, m = n (label 1); a
+    quarter near misses, m - n in {-2, -1, 1, 2}; a quarter far misses, m drawn from
+    [1, 2n] at least 3 away from n (label 0). One-hot `(count, length, 2)`, left-padded with
+    zero vectors to `length` steps (at least `3 * high`); labels `(count, 1)`.
+
+    Near misses alone can be told apart by (n - m) modulo a small number, which a finite
+    automaton tracks at any length without counting (a pilot's models all scored 1.0 at
+    n = 1,000 that way, and called a^500 b^300 balanced); far misses make only a count
+    work. A near miss that would leave no b's takes the opposite sign, and a string too
+    short for a far miss (n <= 2) takes a near miss.
+    """
+    n = rng.integers(low, high + 1, size=count)
+    kind = rng.choice(3, size=count, p=(0.5, 0.25, 0.25))  # balanced, near, far
+    near = rng.choice(NEAR_MISSES, size=count)
+    near = np.where(n + near < 1, -near, near)
+    m = np.where(kind == 1, n + near, n)
+    far = kind == 2
+    for _ in range(FAR_TRIES):
+        draw = rng.integers(1, 2 * n + 1)
+        fits = far & (np.abs(draw - n) > 2) & (m == n)
+        m = np.where(fits, draw, m)
+    m = np.where(far & (m == n), n + near, m)  # no far miss fits: a near miss
+    steps = np.arange(length)
+    start = length - (n + m)  # left padding: every string ends at the last step
+    is_a = (steps >= start[:, None]) & (steps < (start + n)[:, None])
+    is_b = steps >= (start + n)[:, None]
+    inputs = np.stack([is_a, is_b], axis=-1).astype("float32")
+    return inputs, (m == n)[:, None].astype("float32")
+
+
+@dataclass(frozen=True)
+class CountingFacts(DataFacts):
+    """Attributes:
+    max_n: The longest training n.
+    x_long, y_long: The generalization test: n in [long_factor_low, long_factor_high] x N.
+    long_range: `(lowest, highest)` n of the generalization test.
+    baseline_accuracy: Accuracy of always answering one class (1/2).
+    """
+
+    max_n: int = 0
+    x_long: np.ndarray = field(default_factory=lambda: np.zeros((0, 1, COUNTING_SYMBOLS)))
+    y_long: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))
+    long_range: tuple[int, int] = (0, 0)
+    baseline_accuracy: float = 0.5
+
+
+def load_counting(settings: CountingSettings) -> SequenceData:
+    if settings.long_factor_high < settings.long_factor_low:
+        raise DataError(
+            f"counting: long_factor_high ({settings.long_factor_high}) is below "
+            f"long_factor_low ({settings.long_factor_low})"
+        )
+    top = settings.max_n
+    length = 3 * top  # the longest training string: n = N and a far miss of m = 2N
+    data = _generated(
+        "counting",
+        settings,
+        lambda size, rng: counting_examples(size, 1, top, length, rng),
+    )
+    low, high = settings.long_factor_low * top, settings.long_factor_high * top
+    rng = np.random.default_rng([settings.data_seed, 1])  # apart from the three splits
+    x_long, y_long = counting_examples(settings.test_size, low, high, 3 * high, rng)
+    data.facts = CountingFacts(top, x_long, y_long, (low, high))
     return data

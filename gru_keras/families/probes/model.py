@@ -18,3 +18,15 @@ def labeling_model(variant: RecurrentVariant, units: int, data: SequenceData) ->
     """A label distribution at every step (copy memory)."""
     head = keras.layers.Dense(data.input_dim, activation="softmax", name="label_head")
     return recurrent_model(variant, units, data, head, return_sequences=True)
+
+
+def counting_model(variant: RecurrentVariant, units: int, data: SequenceData) -> keras.Model:
+    """Left-padded strings of any length -> Masking -> the variant's last state -> P(balanced).
+
+    The padding is masked, so every string starts from the zero state however long the
+    longest one is, and a model trained on short strings can be tested on long ones."""
+    inputs = keras.Input((None, data.x_train.shape[-1]), name="sequence")
+    masked = keras.layers.Masking(mask_value=0.0, name="padding_mask")(inputs)
+    state = variant.build(units, return_sequences=False, name="recurrent")(masked)
+    outputs = keras.layers.Dense(1, activation="sigmoid", name="balanced_head")(state)
+    return keras.Model(inputs, outputs, name=f"{data.name}_{variant.name}")

@@ -10,7 +10,7 @@ import numpy as np
 from gru_keras import schema
 from gru_keras.families.base import Evaluation, SequenceData, Task
 from gru_keras.families.probes.data import ALPHABET
-from gru_keras.families.probes.model import labeling_model, regression_model
+from gru_keras.families.probes.model import counting_model, labeling_model, regression_model
 from gru_keras.variants import RecurrentVariant
 
 
@@ -36,11 +36,21 @@ class LastStepRegression(Task):
         return regression_model(variant, units, data)
 
     def compile_kwargs(self, options: Any = None) -> dict[str, Any]:
-        return {"loss": "mse", "metrics": ["mae"]}
+        # R² per epoch (`val/r2`): the decision map's time to reach its target reads it.
+        return {"loss": "mse", "metrics": ["mae", keras.metrics.R2Score(name="r2")]}
 
     def evaluate_predictions(self, predictions: np.ndarray, data: SequenceData) -> Evaluation:
         errors = predictions - data.y_test
-        return Evaluation({"mse": float(np.mean(errors**2)), "mae": float(np.mean(np.abs(errors)))})
+        mse = float(np.mean(errors**2))
+        return Evaluation(
+            {
+                "mse": mse,
+                "mae": float(np.mean(np.abs(errors))),
+                # The share of the target's variance explained: 0 for predicting the mean,
+                # 1 for a solved problem, whatever the length (the map's headline).
+                "r2": 1.0 - mse / float(np.var(data.y_test)),
+            }
+        )
 
 
 class RecallLabeling(Task):
@@ -80,3 +90,44 @@ class RecallLabeling(Task):
                 "loss": float(-np.mean(np.log(np.clip(picked, 1e-12, 1.0)))),
             }
         )
+
+
+class BalanceClassification(Task):
+    """Is a string a^n b^m balanced? One probability from the last state (counting).
+
+    Scored twice: on test strings as long as the training ones (`accuracy`), and on strings
+    with n at 2-4 x the longest training n (`accuracy_long`), where Weiss et al. (2018)
+    predict that an LSTM still counts and a GRU does not."""
+
+    name = "balance_classification"
+    headline_metric = "accuracy"
+    higher_is_better = True
+    # The padding is masked: the gradient diagnostics step through unmasked layers only.
+    supports_diagnostics = False
+    reference_lines = {"chance": 0.5}  # noqa: RUF012
+
+    def build_model(
+        self, variant: RecurrentVariant, units: int, data: SequenceData, options: Any
+    ) -> keras.Model:
+        return counting_model(variant, units, data)
+
+    def compile_kwargs(self, options: Any = None) -> dict[str, Any]:
+        return {
+            "loss": "binary_crossentropy",
+            "metrics": [keras.metrics.BinaryAccuracy(name="accuracy")],
+        }
+
+    def evaluate_predictions(self, predictions: np.ndarray, data: SequenceData) -> Evaluation:
+        return Evaluation({"accuracy": _accuracy(predictions, data.y_test)})
+
+    def evaluate(
+        self, model: keras.Model, data: SequenceData, batch_size: int, options: Any
+    ) -> Evaluation:
+        evaluation = super().evaluate(model, data, batch_size, options)
+        long = model.predict(data.facts.x_long, batch_size=batch_size, verbose=0)
+        evaluation.metrics["accuracy_long"] = _accuracy(long, data.facts.y_long)
+        return evaluation
+
+
+def _accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean((probabilities > 0.5) == (labels > 0.5)))
