@@ -12,14 +12,16 @@ from gru_keras.experiment.executors import EXECUTORS
 EXIT_USAGE, EXIT_RUNTIME, EXIT_INTERRUPTED = 2, 1, 130
 
 
-def _add_suite_arguments(parser: argparse.ArgumentParser) -> None:
-    """The suite file and the tracking store, shared by `run` and `report`."""
+def _add_suite_arguments(
+    parser: argparse.ArgumentParser, default: str = "experiments/suite.toml", what: str = "suite"
+) -> None:
+    """The suite file and the tracking store, shared by `run`, `report`, `views` and `map`."""
     parser.add_argument(
         "suite",
         type=Path,
         nargs="?",
-        default=Path("experiments/suite.toml"),
-        help="suite TOML file (default experiments/suite.toml)",
+        default=Path(default),
+        help=f"{what} TOML file (default {default})",
     )
     parser.add_argument(
         "--tracking-uri",
@@ -378,18 +380,7 @@ def _add_map(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Names
         "stage is an ordinary suite run: finished runs are skipped, so an interrupted map "
         "continues where it stopped.",
     )
-    parser.add_argument(
-        "suite",
-        type=Path,
-        nargs="?",
-        default=Path("experiments/map.toml"),
-        help="map suite TOML file (default experiments/map.toml)",
-    )
-    parser.add_argument(
-        "--tracking-uri",
-        default=None,
-        help="MLflow tracking URI (default $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)",
-    )
+    _add_suite_arguments(parser, "experiments/map.toml", "map suite")
     parser.add_argument("--force", action="store_true", help="re-run runs that already finished")
     parser.add_argument("--verbose", action="store_true", help="per-epoch Keras output")
     _add_executor_arguments(parser)

@@ -260,19 +260,9 @@ def decide_stages(
     }
 
 
-def staged_verdicts(
-    first: np.ndarray,
-    second: np.ndarray,
-    seeds: Sequence[int],
-    alphas: Sequence[float],
-    margin: float,
-    higher_is_better: bool,
-    unconverged: np.ndarray | None = None,
-) -> pd.DataFrame:
-    """`decide_stages` as a frame, one row per cell."""
-    return pd.DataFrame(
-        decide_stages(first, second, seeds, alphas, margin, higher_is_better, unconverged)
-    )
+def staged_verdicts(*args, **kwargs) -> pd.DataFrame:
+    """`decide_stages` (same arguments) as a frame, one row per cell."""
+    return pd.DataFrame(decide_stages(*args, **kwargs))
 
 
 def seed_matrix(

@@ -31,6 +31,19 @@ COST_COLORS = {"faster": "#1b9e77", "slower": "#d95f02"}
 NEUTRAL = "#f2f2f2"
 
 
+def _grid(ax: Axes, sizes: list, lengths: list, length_axis: str, title: str) -> Axes:
+    """A panel's frame: training sizes across, lengths up, one unit square a cell."""
+    ax.set_xlim(0, len(sizes))
+    ax.set_ylim(0, len(lengths))
+    ax.set_xticks(np.arange(len(sizes)) + 0.5, [f"{s:,.0f}" for s in sizes])
+    ax.set_yticks(np.arange(len(lengths)) + 0.5, [f"{v:,.0f}" for v in lengths])
+    ax.set_xlabel(SIZE_AXIS)
+    ax.set_ylabel(length_axis)
+    ax.set_title(title, fontsize=10)
+    ax.tick_params(length=0)
+    return ax
+
+
 def verdict_heatmap(
     ax: Axes, rows: pd.DataFrame, length_axis: str, title: str = "", digits: int = 2
 ) -> Axes:
@@ -64,15 +77,7 @@ def verdict_heatmap(
             color="white" if dark else "black",
             bbox=None if dark else {"facecolor": "white", "edgecolor": "none", "pad": 1},
         )
-    ax.set_xlim(0, len(sizes))
-    ax.set_ylim(0, len(lengths))
-    ax.set_xticks(np.arange(len(sizes)) + 0.5, [f"{s:,.0f}" for s in sizes])
-    ax.set_yticks(np.arange(len(lengths)) + 0.5, [f"{v:,.0f}" for v in lengths])
-    ax.set_xlabel(SIZE_AXIS)
-    ax.set_ylabel(length_axis)
-    ax.set_title(title, fontsize=10)
-    ax.tick_params(length=0)
-    return ax
+    return _grid(ax, sizes, lengths, length_axis, title)
 
 
 def cost_heatmap(ax: Axes, rows: pd.DataFrame, length_axis: str, title: str = "") -> Axes:
@@ -100,15 +105,7 @@ def cost_heatmap(ax: Axes, rows: pd.DataFrame, length_axis: str, title: str = ""
             fontsize=6.5,
             color="white" if row.cost_verdict in COST_COLORS else "black",
         )
-    ax.set_xlim(0, len(sizes))
-    ax.set_ylim(0, len(lengths))
-    ax.set_xticks(np.arange(len(sizes)) + 0.5, [f"{s:,.0f}" for s in sizes])
-    ax.set_yticks(np.arange(len(lengths)) + 0.5, [f"{v:,.0f}" for v in lengths])
-    ax.set_xlabel(SIZE_AXIS)
-    ax.set_ylabel(length_axis)
-    ax.set_title(title, fontsize=10)
-    ax.tick_params(length=0)
-    return ax
+    return _grid(ax, sizes, lengths, length_axis, title)
 
 
 def _legend(figure: Figure, colors: dict[str, str]) -> None:
