@@ -26,7 +26,7 @@ from scipy import special
 
 from gru_keras import schema
 from gru_keras.analysis.stats import holm
-from gru_keras.grid import CONVERGED, Cell, MapSpec
+from gru_keras.grid import CONVERGED, MapSpec
 
 BETTER, WORSE, EQUIVALENT, UNDECIDED, NOT_CONVERGED = (
     "better",
@@ -300,13 +300,18 @@ def time_to_target(curves: pd.DataFrame, target: float) -> pd.DataFrame:
 
 
 def cost_verdicts(
-    first: np.ndarray, second: np.ndarray, alpha: float = 0.05
+    first: np.ndarray,
+    second: np.ndarray,
+    alpha: float = 0.05,
+    names: tuple[str, str] = ("first", "second"),
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Which model of a pair reaches the target sooner, per cell.
 
     Args:
         first, second: `(cells, seeds)` seconds to the target (inf: never reached; NaN:
             no run).
+        alpha: The family-wise error rate of the faster / slower verdicts.
+        names: The two models, as the verdicts name them.
 
     Returns:
         `(verdicts, first_median, second_median)`. Where both reach it in every run, Welch's
@@ -316,7 +321,7 @@ def cost_verdicts(
     """
 
     def reach(values: np.ndarray) -> np.ndarray:
-        present = np.isfinite(values) | np.isinf(values)
+        present = ~np.isnan(values)
         with np.errstate(all="ignore"):
             return np.where(
                 present.any(axis=1), np.isfinite(values).sum(axis=1) / present.sum(axis=1), np.nan
@@ -335,9 +340,9 @@ def cost_verdicts(
             else:
                 verdicts.append("no significant difference")
         elif r1[index] == 1 and r2[index] == 0:
-            verdicts.append("only first reaches")
+            verdicts.append(f"only {names[0]} reaches")
         elif r2[index] == 1 and r1[index] == 0:
-            verdicts.append("only second reaches")
+            verdicts.append(f"only {names[1]} reaches")
         elif r1[index] == 0 and r2[index] == 0:
             verdicts.append("neither reaches")
         else:
@@ -397,6 +402,7 @@ def map_table(
         else {}
     )
     cells = {cell.key: cell for cell in spec.cells()}
+    count = stages or len(spec.seeds)
     frames = []
     for family in families(spec):
         task = spec.task(family.task)
@@ -409,7 +415,6 @@ def map_table(
                 for cell in family.cells
             ]
         )
-        count = stages or len(spec.seeds)
         judged = staged_verdicts(
             a,
             b,
@@ -422,6 +427,7 @@ def map_table(
         cost, first_seconds, second_seconds = cost_verdicts(
             seed_matrix(to_target, family.cells, family.first, seeds),
             seed_matrix(to_target, family.cells, family.second, seeds),
+            names=(family.first, family.second),
         )
         with np.errstate(all="ignore"):
             frame = pd.DataFrame(
@@ -445,10 +451,7 @@ def map_table(
                     "second_solved": _solved(b, task.target, task.higher_is_better),
                     "first_seconds": first_seconds,
                     "second_seconds": second_seconds,
-                    "cost_verdict": [
-                        text.replace("first", family.first).replace("second", family.second)
-                        for text in cost
-                    ],
+                    "cost_verdict": cost,
                 }
             )
         frames.append(frame)
@@ -474,7 +477,3 @@ def _solved(values: np.ndarray, target: float, higher_is_better: bool) -> np.nda
 def undecided_cells(table: pd.DataFrame) -> list[str]:
     """The cells some comparison leaves undecided: the next stage adds seeds to them."""
     return sorted(set(table.loc[table["verdict"] == UNDECIDED, "dataset"]))
-
-
-def cells_of(spec: MapSpec) -> dict[str, Cell]:
-    return {cell.key: cell for cell in spec.cells()}

@@ -172,7 +172,6 @@ class CountingSettings:
 
 COUNTING_SYMBOLS = 2  # one-hot a, b; padding is the zero vector (masked)
 NEAR_MISSES = (-2, -1, 1, 2)  # m - n of a near miss
-FAR_TRIES = 16  # redraws of a far miss before a short string takes a near miss instead
 
 
 def counting_examples(
@@ -193,13 +192,12 @@ def counting_examples(
     kind = rng.choice(3, size=count, p=(0.5, 0.25, 0.25))  # balanced, near, far
     near = rng.choice(NEAR_MISSES, size=count)
     near = np.where(n + near < 1, -near, near)
-    m = np.where(kind == 1, n + near, n)
-    far = kind == 2
-    for _ in range(FAR_TRIES):
-        draw = rng.integers(1, 2 * n + 1)
-        fits = far & (np.abs(draw - n) > 2) & (m == n)
-        m = np.where(fits, draw, m)
-    m = np.where(far & (m == n), n + near, m)  # no far miss fits: a near miss
+    # A far miss is uniform over m in [1, n - 3] and [n + 3, 2n]: pick its place among them.
+    below, above = np.maximum(n - 3, 0), np.maximum(n - 2, 0)
+    place = np.floor(rng.random(count) * (below + above)).astype(int)
+    far_m = np.where(place < below, 1 + place, n + 3 + place - below)
+    far = (kind == 2) & (below + above > 0)
+    m = np.where(far, far_m, np.where(kind == 0, n, n + near))
     steps = np.arange(length)
     start = length - (n + m)  # left padding: every string ends at the last step
     is_a = (steps >= start[:, None]) & (steps < (start + n)[:, None])
