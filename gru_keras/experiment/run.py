@@ -129,11 +129,12 @@ def _end(status: str, reason: str = "", details: str = "") -> None:
     (full disk, read-only, gone) stops the suite with one line, not a second traceback."""
     run = mlflow.active_run()
     try:
-        if reason:
-            mlflow.set_tag(schema.TAG_FAILURE, reason[:5000])
-        if details:
-            mlflow.log_text(details, schema.FAILURE_FILE)
-        mlflow.end_run(status)
+        with interrupts_deferred():  # half an end leaves the run RUNNING with no one to end it
+            if reason:
+                mlflow.set_tag(schema.TAG_FAILURE, reason[:5000])
+            if details:
+                mlflow.log_text(details, schema.FAILURE_FILE)
+            mlflow.end_run(status)
     except STORE_ERRORS as error:
         name = run.info.run_name if run else "the run"
         with contextlib.suppress(Exception):

@@ -25,6 +25,7 @@ import numpy as np
 from mlflow.tracking import MlflowClient
 
 from gru_keras import schema, searches
+from gru_keras.experiment.interrupts import interrupts_deferred
 from gru_keras.experiment.store import open_store, process_alive
 from gru_keras.names import quoted
 
@@ -384,11 +385,13 @@ class EpochLogger(keras.callbacks.Callback):
         metrics[schema.EPOCH_SECONDS] = seconds
         metrics[schema.STEP_SECONDS] = seconds / max(1, self.steps_per_epoch)
         started = time.perf_counter()
-        # Steps count epochs from 1, as the report does.
-        mlflow.log_metrics(
-            {name: value for name, value in metrics.items() if math.isfinite(value)},
-            step=epoch + 1,
-        )
+        # Steps count epochs from 1, as the report does. Most of a run's writes happen here,
+        # so this is where an interrupt would most often land inside one.
+        with interrupts_deferred():
+            mlflow.log_metrics(
+                {name: value for name, value in metrics.items() if math.isfinite(value)},
+                step=epoch + 1,
+            )
         self.logging_seconds += time.perf_counter() - started
         loss = logs.get("loss", 0.0)
         if not math.isfinite(loss):

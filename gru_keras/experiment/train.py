@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import keras
@@ -21,6 +23,7 @@ from gru_keras.convergence import convergence
 from gru_keras.experiment import diagnostic_plots, diagnostics, tracking
 from gru_keras.experiment.config import TrainingConfig
 from gru_keras.experiment.identity import flatten, graph_key
+from gru_keras.experiment.interrupts import interrupts_deferred
 from gru_keras.experiment.optimizers import OPTIMIZERS
 from gru_keras.experiment.plan import SEQUENTIAL, Placement, RunSpec
 from gru_keras.experiment.reuse import COMPILED
@@ -39,6 +42,14 @@ LR_FACTOR = 0.5  # what `reduce_lr_patience` multiplies the learning rate by
 def make_optimizer(training: TrainingConfig) -> keras.optimizers.Optimizer:
     clip = {"global_clipnorm": training.clip_norm} if training.clip_norm > 0 else {}
     return OPTIMIZERS.lookup(training.optimizer)(learning_rate=training.learning_rate, **clip)
+
+
+@contextmanager
+def logging_part(clock: Stopwatch) -> Iterator[None]:
+    """A block of store writes: timed as logging, and finished before an interrupt arrives
+    (stopped halfway, a write leaves a sqlite store locked; `interrupts_deferred`)."""
+    with clock.part("logging"), interrupts_deferred():
+        yield
 
 
 def use_xla(setting: str | bool, task: Task, model: str) -> bool:
@@ -75,7 +86,7 @@ def train_and_evaluate(
     xla = spec.model not in task.baselines and use_xla(
         spec.dataset.training.jit_compile, task, spec.model
     )
-    with clock.part("logging"):
+    with logging_part(clock):
         mlflow.log_params(
             {
                 **flatten(spec.config),
@@ -95,14 +106,14 @@ def train_and_evaluate(
             evaluation = run_baseline(spec, task, data)
     else:
         evaluation = fit_recurrent(spec, task, data, units, verbose, xla, clock, callbacks or [])
-    with clock.part("logging"):
+    with logging_part(clock):
         metrics = tracking.log_evaluation(evaluation)
     headline = metrics.get(task.headline_column, math.nan)
     if not math.isfinite(headline):
         raise tracking.NonFiniteMetricError(
             f"the headline test metric {task.headline_column} is {headline}, not a result"
         )
-    with clock.part("logging"):
+    with logging_part(clock):
         mlflow.log_metric(schema.HEADLINE, headline)
         mlflow.set_tags(
             {
@@ -149,7 +160,7 @@ def fit_recurrent(
                 optimizer=make_optimizer(training), jit_compile=xla, **task.compile_kwargs(options)
             ),
         )
-    with clock.part("logging"):
+    with logging_part(clock):
         mlflow.log_params(
             {
                 schema.PARAM_UNITS: units,
@@ -200,7 +211,7 @@ def fit_recurrent(
     # One pass over the test split: compiling a second XLA graph for it costs more than it
     # saves, so evaluation runs the plain graph (the XLA agreement test bounds the difference).
     model.jit_compile = False
-    with clock.part("logging"):
+    with logging_part(clock):
         mlflow.log_metrics(
             {
                 schema.EPOCHS_RUN: float(len(epoch_logger.epoch_seconds)),

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import threading
 
 import pytest
 
@@ -47,3 +48,53 @@ def test_a_block_without_an_interrupt_ends_normally_even_after_an_earlier_one():
     assert INTERRUPTED.is_set()  # remembered from before: not this block's interrupt
     with interrupts_deferred():
         pass
+
+
+def test_nested_deferring_blocks_raise_once_when_the_outermost_ends():
+    reached = []
+    with pytest.raises(KeyboardInterrupt), signals_as_interrupt():
+        with interrupts_deferred():
+            with interrupts_deferred():
+                os.kill(os.getpid(), signal.SIGTERM)
+                for _ in range(1000):
+                    pass
+            reached.append("inner ended")  # still held: the outer block is open
+        reached.append("after")
+    assert reached == ["inner ended"]
+
+
+def test_a_second_interrupt_while_one_waits_is_raised_at_once():
+    # A store write that hangs (a server gone quiet) must not hold the process: the user's
+    # second Ctrl-C goes through.
+    reached = []
+    with pytest.raises(KeyboardInterrupt), signals_as_interrupt(), interrupts_deferred():
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(1000):
+            reached.append(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(1000):
+            reached.append(2)
+    assert reached.count(1) == 1000 and reached.count(2) < 1000
+
+
+def test_a_deferring_block_in_another_thread_does_not_hold_the_main_threads_interrupt():
+    entered, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with interrupts_deferred():
+            entered.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    reached = []
+    try:
+        entered.wait(10)
+        with pytest.raises(KeyboardInterrupt), signals_as_interrupt():
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(1000):
+                reached.append(1)
+    finally:
+        release.set()
+        thread.join()
+    assert len(reached) < 1000
