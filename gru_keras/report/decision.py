@@ -18,7 +18,7 @@ from gru_keras.analysis.decision import BETTER, EQUIVALENT, NOT_CONVERGED, UNDEC
 from gru_keras.analysis.map_findings import map_findings, rule_words, stage_words
 from gru_keras.grid import BUDGET_AXIS, SIZE_AXIS, MapSpec, MapTask
 from gru_keras.report.layout import add_caption, new_page
-from gru_keras.report.pages import text_page
+from gru_keras.report.pages import text_pages
 
 VERDICT_COLORS = {
     BETTER: "#1b9e77",
@@ -186,13 +186,11 @@ def cost_page(rows: pd.DataFrame, task: MapTask, spec: MapSpec) -> Figure:
 
 def map_pages(table: pd.DataFrame, spec: MapSpec, suite: str) -> list[Figure]:
     """Every page of a map's PDF, the findings first."""
-    pages = [
-        text_page(
-            f"Decision map '{suite}': when is a GRU worth using?",
-            map_findings(table, spec),
-            subtitle=f"{len(table)} comparisons over {table['dataset'].nunique()} cells.",
-        )
-    ]
+    pages = text_pages(
+        f"Decision map '{suite}': when is a GRU worth using?",
+        map_findings(table, spec),
+        subtitle=f"{len(table)} comparisons over {table['dataset'].nunique()} cells.",
+    )
     strip_model = spec.strip.model if spec.strip is not None else None
     for task in spec.tasks:
         rows = table[table["task"] == task.name]

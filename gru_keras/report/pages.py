@@ -158,28 +158,65 @@ VERDICT_COLORS = {"supported": "#1A7F37", "not supported": "#B42318", "mixed": "
 # Type sizes of a text page, largest first: (points, characters a line, page height a line)
 # for A4 landscape with the text from x = 0.08.
 TEXT_SIZES = ((11, 112, 0.027), (10, 124, 0.0245), (9, 138, 0.022))
+TEXT_ROOM = 0.68  # of the page's height, below the title and above the caption
 
 
-def _fitted(sentences: list[str], room: float = 0.68) -> tuple[int, float, list[str]]:
+def _height(paragraphs: list[str], line: float) -> float:
+    return sum(line * (p.count("\n") + 1.8) for p in paragraphs)  # each paragraph and a gap
+
+
+def _fitted(sentences: list[str], room: float = TEXT_ROOM) -> tuple[int, float, list[str]] | None:
     """The largest `TEXT_SIZES` at which every sentence, wrapped, fits in `room` of the
-    page's height: its size, its line height and the wrapped paragraphs."""
+    page's height: its size, its line height and the wrapped paragraphs; None if none does."""
     for size, width, line in TEXT_SIZES:
         paragraphs = [textwrap.fill(sentence, width) for sentence in sentences]
-        if sum(line * (p.count("\n") + 1.8) for p in paragraphs) <= room:
+        if _height(paragraphs, line) <= room:
             return size, line, paragraphs
-    return size, line, paragraphs  # the smallest size, even if it does not fit
+    return None
+
+
+def _page_runs(sentences: list[str], room: float = TEXT_ROOM) -> list[list[str]]:
+    """The sentences in order, split into runs that each fit a page at the smallest size."""
+    _, width, line = TEXT_SIZES[-1]
+    runs: list[list[str]] = [[]]
+    used = 0.0
+    for sentence in sentences:
+        height = _height([textwrap.fill(sentence, width)], line)
+        if runs[-1] and used + height > room:
+            runs.append([])
+            used = 0.0
+        runs[-1].append(sentence)
+        used += height
+    return runs
 
 
 def text_page(title: str, sentences: list[str], subtitle: str = "", caption: str = "") -> Figure:
-    """A page of findings: one wrapped paragraph per sentence, from the top."""
+    """A page of findings: one wrapped paragraph per sentence, from the top, in the largest
+    type that fits (the smallest if none does: `text_pages` carries the rest over)."""
     figure = new_page(title, caption, subtitle)
-    size, line, paragraphs = _fitted(sentences)
+    fitted = _fitted(sentences)
+    if fitted is None:
+        size, width, line = TEXT_SIZES[-1]
+        fitted = size, line, [textwrap.fill(sentence, width) for sentence in sentences]
+    size, line, paragraphs = fitted
     top = 0.8
     for wrapped in paragraphs:
         figure.text(0.06, top, "•", fontsize=size, va="top")
         figure.text(0.08, top, wrapped, fontsize=size, va="top", linespacing=1.35)
-        top -= line * (wrapped.count("\n") + 1.8)  # the paragraph and a gap
+        top -= _height([wrapped], line)
     return figure
+
+
+def text_pages(
+    title: str, sentences: list[str], subtitle: str = "", caption: str = ""
+) -> list[Figure]:
+    """Findings on as many pages as they take: one page in the largest type that fits, else
+    pages in the smallest type, the later ones titled "(continued)"."""
+    runs = [sentences] if _fitted(sentences) is not None else _page_runs(sentences)
+    return [
+        text_page(title if i == 0 else f"{title} (continued)", run, subtitle, caption)
+        for i, run in enumerate(runs)
+    ]
 
 
 def claims_page(table: pd.DataFrame, caption: str) -> Figure:

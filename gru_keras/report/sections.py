@@ -78,15 +78,13 @@ def executive_pages(inputs: ReportInputs) -> list[Figure]:
     sentences = findings.executive_summary(
         inputs.summary, inputs.pairs, table, inputs.bench, inputs.runs
     )
-    return [
-        pages.text_page(
-            f"{inputs.experiment}: executive summary",
-            sentences,
-            subtitle=provenance(inputs),
-            caption="Generated from this report's tables: the summary (best means), the "
-            "head-to-head (verdicts), the benchmark (cost), convergence, and the claims check.",
-        )
-    ]
+    return pages.text_pages(
+        f"{inputs.experiment}: executive summary",
+        sentences,
+        subtitle=provenance(inputs),
+        caption="Generated from this report's tables: the summary (best means), the "
+        "head-to-head (verdicts), the benchmark (cost), convergence, and the claims check.",
+    )
 
 
 SUMMARY_CAPTION = (
