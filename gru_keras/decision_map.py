@@ -25,7 +25,7 @@ from gru_keras.analysis.runs import load_curves, load_runs
 from gru_keras.errors import ConfigError
 from gru_keras.experiment import tracking
 from gru_keras.experiment.config import SuiteConfig
-from gru_keras.experiment.suite import SuiteResult, run_suite, summary
+from gru_keras.experiment.suite import SuiteResult, executor_session, run_suite, summary
 from gru_keras.grid import MapSpec
 from gru_keras.names import inside
 from gru_keras.report.build import log_report, write_pdf
@@ -115,27 +115,30 @@ def run_map(
     result = MapResult()
     uri = tracking_uri or tracking.tracking_uri()
     cells = [dataset.key for dataset in suite.datasets]
-    for stage, seeds in enumerate(spec.seeds, start=1):
-        if stage > 1:
-            client = tracking.connect(uri, create=False)
-            cells = undecided_cells(judge(client, suite, stages=stage - 1))
-            if not cells:
-                print(f"stage {stage}: no cell is undecided; the map is complete", file=sys.stderr)
-                break
-        print(
-            f"stage {stage} of {len(spec.seeds)}: {len(cells)} cells, seeds 0-{seeds - 1}",
-            file=sys.stderr,
-        )
-        outcome = run_suite(
-            stage_suite(suite, cells, seeds),
-            force=force and stage == 1,  # stage 1 re-ran every cell; later stages add seeds
-            tracking_uri=uri,
-            verbose=verbose,
-        )
-        result.stages.append(outcome)
-        print(summary(outcome))
-        if outcome.interrupted:
-            return result
+    with executor_session(suite, uri, verbose):
+        for stage, seeds in enumerate(spec.seeds, start=1):
+            if stage > 1:
+                client = tracking.connect(uri, create=False)
+                cells = undecided_cells(judge(client, suite, stages=stage - 1))
+                if not cells:
+                    print(
+                        f"stage {stage}: no cell is undecided; the map is complete", file=sys.stderr
+                    )
+                    break
+            print(
+                f"stage {stage} of {len(spec.seeds)}: {len(cells)} cells, seeds 0-{seeds - 1}",
+                file=sys.stderr,
+            )
+            outcome = run_suite(
+                stage_suite(suite, cells, seeds),
+                force=force and stage == 1,  # stage 1 re-ran every cell; later stages add seeds
+                tracking_uri=uri,
+                verbose=verbose,
+            )
+            result.stages.append(outcome)
+            print(summary(outcome))
+            if outcome.interrupted:
+                return result
     client = tracking.connect(uri, create=False)
     result.table, result.paths = render(client, suite, output_dir, log)
     return result

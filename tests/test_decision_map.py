@@ -26,6 +26,8 @@ def test_a_tiny_map_runs_its_stages_on_ray_and_writes_the_csv_and_the_heatmaps(
     result = gru_keras(tmp_path, "map", suite, tracking_uri=server)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "stage 1 of 2: 2 cells, seeds 0-1" in result.stderr
+    # One Ray for both stages: a second start would bring up new workers importing TensorFlow.
+    assert result.stderr.count("Started a local Ray instance") == 1, result.stderr[-3000:]
 
     table = pd.read_csv(tmp_path / "reports" / "tinymap-map.csv")
     assert list(table.columns) == [

@@ -139,6 +139,11 @@ class ExecutorConfig:
     jobs: int = 0
     threads: int = 0
 
+    @property
+    def task_threads(self) -> int:
+        """TensorFlow threads of a cluster's task (Ray): as many as the CPUs it asks for."""
+        return max(1, round(self.cpus_per_run))
+
 
 @dataclass(frozen=True)
 class SuiteConfig:

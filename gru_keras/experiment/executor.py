@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol
 
 from gru_keras import schema
@@ -17,6 +18,7 @@ from gru_keras.experiment.executors import EXECUTORS
 if TYPE_CHECKING:
     from tqdm import tqdm
 
+    from gru_keras.experiment.config import SuiteConfig
     from gru_keras.experiment.plan import SuitePlan
     from gru_keras.experiment.run import RunOutcome
 
@@ -31,6 +33,10 @@ class Executor(Protocol):
     def execute(self, plan: SuitePlan, progress: tqdm) -> list[RunOutcome]:
         """Execute `plan.pending`, updating `progress` per run; Ctrl-C raises
         `SuiteInterrupted` with the outcomes known so far."""
+
+    def session(self, suite: SuiteConfig, verbose: int) -> AbstractContextManager[None]:
+        """Keep what `execute` starts (a Ray instance and its workers) for every suite run
+        inside the block, as a map's stages are, instead of starting it once a suite."""
 
 
 def record(outcome: RunOutcome, outcomes: list[RunOutcome], progress: tqdm) -> None:

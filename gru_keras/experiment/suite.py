@@ -13,6 +13,8 @@ import logging
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from tqdm import tqdm
@@ -22,7 +24,7 @@ from gru_keras.errors import ConfigError
 from gru_keras.experiment import invocation, tracking
 from gru_keras.experiment.cache import DatasetCache
 from gru_keras.experiment.config import SuiteConfig
-from gru_keras.experiment.executor import get_executor
+from gru_keras.experiment.executor import Executor, get_executor
 from gru_keras.experiment.executors import LOCAL
 from gru_keras.experiment.interrupts import signals_as_interrupt
 from gru_keras.experiment.plan import (
@@ -68,12 +70,39 @@ class SuiteResult:
         return EXIT_FAILED_RUNS if failed else EXIT_OK
 
 
+def checked_executor(suite: SuiteConfig, tracking_uri: str) -> Executor:
+    """The suite's executor, once it has checked it can work with `tracking_uri`.
+
+    Raises:
+        ConfigError: an unknown executor, a missing optional dependency, or a store its
+            workers cannot share.
+    """
+    try:
+        executor = get_executor(suite.executor.name)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    executor.check(tracking_uri)
+    return executor
+
+
+@contextmanager
+def executor_session(suite: SuiteConfig, tracking_uri: str, verbose: int = 2) -> Iterator[None]:
+    """Run several suites on one start of the suite's executor (one Ray instance for every
+    stage of a map); `run_suite` calls inside the block reuse it.
+
+    Raises:
+        ConfigError: as `checked_executor`, before anything starts.
+    """
+    with checked_executor(suite, tracking_uri).session(suite, verbose):
+        yield
+
+
 def placement_of(suite: SuiteConfig, runs: int) -> Placement:
     """Jobs and threads per run: the suite's (0 = one job per core, the cores shared out),
     never more jobs than runs. A cluster's task (Ray) gets threads for its CPUs."""
     name = suite.executor.name
     if name != LOCAL:
-        return Placement(name, 1, max(1, round(suite.executor.cpus_per_run)))
+        return Placement(name, 1, suite.executor.task_threads)
     return Placement(LOCAL, *plan_jobs(suite.executor.jobs, suite.executor.threads, runs))
 
 
@@ -171,11 +200,7 @@ def run_suite(
     # Each run builds fresh models, which TensorFlow reports as "retracing"; expected here.
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     uri = tracking_uri or tracking.tracking_uri()
-    try:
-        executor = get_executor(suite.executor.name)
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
-    executor.check(uri)
+    executor = checked_executor(suite, uri)
     check_uri(uri)
     cache = DatasetCache()
     units = preflight(suite, cache)  # a bad dataset is a config error, with nothing written

@@ -37,8 +37,10 @@ def smoke(tmp_path_factory):
     # Two of the four variants, and the baselines, on every smoke dataset: every section of
     # the report at two thirds of the runs (the other variants run in the family tests).
     # Without XLA: its compiling costs seconds a run, and tests/experiment/test_xla.py covers it.
+    # In this process: worker processes would each import TensorFlow again, on cores the other
+    # test worker is using (tests/experiment/test_workers.py covers them).
     run = here(
-        *(directory, "run", SMOKE, "--quiet", "--jit-compile", "false"),
+        *(directory, "run", SMOKE, "--quiet", "--jit-compile", "false", "--jobs", "1"),
         *("--only", f"model={','.join(MODELS)}"),
     )
     assert run.returncode == 0, run.stderr[-3000:]

@@ -7,6 +7,7 @@ first, each with `threads` TensorFlow threads so that jobs x threads fit the cor
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -15,6 +16,7 @@ from tqdm import tqdm
 from gru_keras import schema
 from gru_keras.experiment import tracking
 from gru_keras.experiment.cache import CACHE_DIRECTORY
+from gru_keras.experiment.config import SuiteConfig
 from gru_keras.experiment.executor import record
 from gru_keras.experiment.plan import SuitePlan
 from gru_keras.experiment.run import RunOutcome, SuiteInterrupted, execute_run
@@ -26,6 +28,10 @@ class LocalExecutor:
 
     def check(self, tracking_uri: str) -> None:
         """Any store works: several local writers to sqlite wait for each other's locks."""
+
+    def session(self, suite: SuiteConfig, verbose: int) -> contextlib.nullcontext[None]:
+        """Nothing to keep: workers start with each suite, in a second or two."""
+        return contextlib.nullcontext()
 
     def execute(self, plan: SuitePlan, progress: tqdm) -> list[RunOutcome]:
         if plan.placement.jobs == 1:

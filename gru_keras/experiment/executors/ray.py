@@ -14,12 +14,13 @@ cache in its temporary directory, shared by the workers on it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import logging
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from gru_keras import schema
 from gru_keras.errors import ConfigError
 from gru_keras.experiment import tracking
 from gru_keras.experiment.cache import DatasetCache, input_paths
-from gru_keras.experiment.config import DatasetConfig
+from gru_keras.experiment.config import DatasetConfig, ExecutorConfig, SuiteConfig
 from gru_keras.experiment.executor import record
 from gru_keras.experiment.plan import Placement, RunSpec, SuitePlan
 from gru_keras.experiment.run import RunOutcome, SuiteInterrupted, execute_run
@@ -155,6 +156,16 @@ def run_task(
     )
 
 
+def start(ray: Any, executor: ExecutorConfig, threads: int, verbose: int) -> None:
+    """Join the suite's Ray cluster, or start a local one, with this package shipped."""
+    ray.init(
+        address=executor.address or None,
+        include_dashboard=False,
+        log_to_driver=verbose > 0,
+        runtime_env=runtime_env(threads),
+    )
+
+
 class RayExecutor:
     """Submits every pending run as a Ray task and collects the outcomes as they finish."""
 
@@ -162,18 +173,28 @@ class RayExecutor:
         require_ray()
         check_shared_store(tracking_uri)
 
+    @contextlib.contextmanager
+    def session(self, suite: SuiteConfig, verbose: int) -> Iterator[None]:
+        # One Ray instance (or one connection to a cluster) for every stage of a map: a new
+        # `ray.init` would start new workers, each importing TensorFlow again (13 s a stage
+        # on a local Ray here).
+        ray = require_ray()
+        if ray.is_initialized():
+            yield
+            return
+        start(ray, suite.executor, suite.executor.task_threads, verbose)
+        try:
+            yield
+        finally:
+            ray.shutdown()
+
     def execute(self, plan: SuitePlan, progress: tqdm) -> list[RunOutcome]:
         ray = require_ray()
         executor = plan.suite.executor
         threads = plan.placement.threads  # the task's CPUs (`suite.placement_of`)
         started_here = not ray.is_initialized()
         if started_here:
-            ray.init(
-                address=executor.address or None,
-                include_dashboard=False,
-                log_to_driver=plan.verbose > 0,
-                runtime_env=runtime_env(threads),
-            )
+            start(ray, executor, threads, plan.verbose)
         remote = ray.remote(
             num_cpus=executor.cpus_per_run,
             num_gpus=executor.gpus_per_run,
