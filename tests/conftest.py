@@ -87,9 +87,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    """A real `mlflow server` on 127.0.0.1 (sqlite backend in a temporary folder); its URI."""
+    """A real `mlflow server` on 127.0.0.1 (sqlite backend in a temporary folder); its URI.
+    One per test process, shared by the modules that process runs (it takes 8-13 s to start):
+    each of them tracks into experiments of its own names."""
     directory = tmp_path_factory.mktemp("mlflow-server")
     port = free_port()
     process = subprocess.Popen(

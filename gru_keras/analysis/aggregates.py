@@ -92,11 +92,9 @@ def iqm(scores: np.ndarray) -> float:
 def probability_of_improvement(first: np.ndarray, second: np.ndarray) -> float:
     """P(a run of `first` scores above a run of `second`), ties counting half, averaged over
     tasks (rliable's `probability_of_improvement`: Mann-Whitney U over n * m per task)."""
-    values = []
-    for task in range(first.shape[1]):
-        x, y = first[:, task][:, None], second[:, task][None, :]
-        values.append(float(np.mean((x > y) + 0.5 * (x == y))))
-    return float(np.mean(values))
+    # (runs of first, runs of second, tasks): every pair of runs within a task.
+    x, y = first[:, None, :], second[None, :, :]
+    return float(np.mean(((x > y) + 0.5 * (x == y)).mean(axis=(0, 1))))
 
 
 def _stratified(scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -117,8 +115,11 @@ def iqm_interval(
 ) -> tuple[float, float, float]:
     """IQM and its stratified percentile bootstrap interval."""
     rng = np.random.default_rng(seed)
-    samples = [iqm(_stratified(scores, rng)) for _ in range(reps)]
-    return (iqm(scores), *_interval(samples, confidence))
+    # One trim_mean over every sample at once, a row each: per-call overhead of scipy's
+    # wrapper was most of the report's time on the "Across all datasets" page.
+    resampled = np.stack([_stratified(scores, rng).reshape(-1) for _ in range(reps)])
+    samples = scipy_stats.trim_mean(resampled, proportiontocut=0.25, axis=1)
+    return (iqm(scores), *_interval(list(samples), confidence))
 
 
 def improvement_interval(
@@ -149,7 +150,8 @@ def performance_profile(
     run-score distribution), with stratified bootstrap bands: `(profile, low, high)`."""
 
     def profile(matrix: np.ndarray) -> np.ndarray:
-        return np.array([np.mean(np.mean(matrix > tau, axis=0)) for tau in thresholds])
+        # (thresholds, runs, tasks): above each threshold, averaged over runs, then tasks.
+        return (matrix[None] > thresholds[:, None, None]).mean(axis=1).mean(axis=1)
 
     rng = np.random.default_rng(seed)
     samples = np.array([profile(_stratified(scores, rng)) for _ in range(reps)])
