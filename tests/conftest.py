@@ -28,9 +28,10 @@ def tiny_suite(tmp_path):
     """Writes a tiny suite file and returns its path.
 
     By default: the adding problem at T = 10 with 64 training sequences, custom_gru and
-    simple_rnn, seed 0, 2 epochs, no XLA, a 3,000-parameter budget, and one job (in the CLI's own
-    process: worker processes would each import TensorFlow again, which the tests of the
-    parallel runner do on purpose with `--jobs`). `datasets` replaces the dataset
+    simple_rnn, seed 0, 2 epochs, no XLA, no diagnostics (`diagnostics` True logs them: they
+    cost more than the whole training of a run this small), a 3,000-parameter budget, and one
+    job (in the CLI's own process: worker processes would each import TensorFlow again, which
+    the tests of the parallel runner do on purpose with `--jobs`). `datasets` replaces the dataset
     tables (TOML text; a decision map's `[map]` table); `suite` and `training` add lines
     to those tables. `models` or `seeds` None leaves them out (a map has its own).
     """
@@ -46,6 +47,7 @@ def tiny_suite(tmp_path):
         length: int = 10,
         train_size: int = 64,
         jobs: int = 1,
+        diagnostics: bool = False,
         suite: str = "",
         training: str = "",
         datasets: str | None = None,
@@ -66,6 +68,7 @@ def tiny_suite(tmp_path):
                 # Compiling with XLA costs seconds per tiny run; tests/experiment/test_xla.py
                 # and the smoke suite cover the compiled steps.
                 "jit_compile = false",
+                "" if diagnostics else "diagnostics = false",
                 training,
                 ADDING.format(length=length, train_size=train_size)
                 if datasets is None

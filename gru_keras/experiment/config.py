@@ -75,6 +75,10 @@ class TrainingConfig:
         steps_per_epoch: Updates between two validations, drawn from the training set
             reshuffled and repeated; 0 means one pass over it. A decision map sets it, so
             that every cell trains the same number of updates whatever its training size.
+        diagnostics: Log each run's gradient reach, the custom GRU's gates and its deviation
+            from Keras's GRU (`diagnostics/`), which the report's "Inside the cells" page and
+            correctness check read. They cost one to two seconds a run whatever its size;
+            false skips them, for runs too short for that to be small (the tests' tiny runs).
     """
 
     epochs: int = field(default=10, metadata=between(1, 10_000))
@@ -86,6 +90,7 @@ class TrainingConfig:
     reduce_lr_patience: int = field(default=0, metadata=between(0, 10_000))
     jit_compile: str | bool = field(default="auto", metadata=one_of(("auto", True, False)))
     steps_per_epoch: int = field(default=0, metadata=between(0, 10_000_000))
+    diagnostics: bool = True
 
 
 @dataclass(frozen=True)

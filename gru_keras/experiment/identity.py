@@ -21,6 +21,8 @@ def run_config(suite: SuiteConfig, dataset: DatasetConfig, model: str, seed: int
     for added_later in ("reduce_lr_patience", "steps_per_epoch"):
         if not training[added_later]:
             del training[added_later]  # runs logged before it existed keep their hash
+    if training["diagnostics"]:
+        del training["diagnostics"]  # the same for one added later with an on default
     options = dataclasses.asdict(dataset.model)
     if options.get("label_smoothing") == 0:
         del options["label_smoothing"]  # the same for options added later with an off default

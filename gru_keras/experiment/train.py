@@ -191,7 +191,7 @@ def fit_recurrent(
             )
         )
 
-    probe = diagnostic_batch(data) if task.supports_diagnostics else None
+    probe = diagnostic_batch(data) if task.supports_diagnostics and training.diagnostics else None
     initial_norms = None
     if probe is not None:
         with clock.part("diagnostics"):

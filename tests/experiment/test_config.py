@@ -138,6 +138,23 @@ def test_label_smoothing_changes_the_hash_only_when_it_is_on(tmp_path):
     assert config_hash(changed) != config_hash(config)
 
 
+def test_diagnostics_change_the_hash_only_when_they_are_off(tmp_path):
+    plain = load_suite(write(tmp_path, VALID))
+    config = run_config(plain, plain.datasets[0], "lstm", 0)
+    # On (the default), the hash is that of a config written before the setting existed; off,
+    # a finished run without diagnostics is not taken for one with them.
+    assert plain.datasets[0].training.diagnostics is True
+    assert "diagnostics" not in config["training"]
+    for value, same in (("true", True), ("false", False)):
+        text = VALID.replace("epochs = 2", f"epochs = 2\ndiagnostics = {value}")
+        chosen = load_suite(write(tmp_path, text, f"diagnostics-{value}.toml"))
+        other = run_config(chosen, chosen.datasets[0], "lstm", 0)
+        assert (config_hash(other) == config_hash(config)) is same
+    text = VALID.replace("epochs = 2", 'epochs = 2\ndiagnostics = "no"')
+    with pytest.raises(ConfigError, match="diagnostics"):
+        load_suite(write(tmp_path, text, "diagnostics-word.toml"))
+
+
 def test_run_config_hash_is_stable_and_sensitive(tmp_path):
     suite = load_suite(write(tmp_path, VALID))
     dataset = suite.datasets[0]

@@ -43,7 +43,7 @@ def runs_in(tmp_path, experiment="tiny"):
 
 
 def test_suite_logs_runs_params_metrics_artifacts_and_resumes(tmp_path, tiny_suite):
-    suite = tiny_suite()
+    suite = tiny_suite(diagnostics=True)
     result = run_cli(tmp_path, suite)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "finished 2, skipped 0, failed 0" in result.stdout
@@ -173,6 +173,10 @@ def test_the_convergence_rule_over_the_logged_histories_gives_the_logged_verdict
         losses = [m.value for m in sorted(history, key=lambda m: m.step)]
         params, tags, metrics = run.data.params, run.data.tags, run.data.metrics
         assert params["training.reduce_lr_patience"] == "1"
+        # The tiny suite turns diagnostics off: none are computed or logged, and it says so.
+        assert params["training.diagnostics"] == "False"
+        assert not [name for name in metrics if name.startswith("diagnostics/")]
+        assert not client.list_artifacts(run.info.run_id, "diagnostics")
         judged = convergence(
             losses,
             int(params["training.epochs"]),

@@ -49,7 +49,7 @@ def text_of(dom: str) -> str:
 def test_the_suite_opens_as_model_training_grouped_by_model(server, tmp_path, tiny_suite):
     if CHROMIUM is None:
         pytest.fail("make ui-check needs Chromium: apt-get install chromium")
-    suite = tiny_suite("ui", seeds=(0, 1))
+    suite = tiny_suite("ui", seeds=(0, 1), diagnostics=True)
     run = gru_keras(tmp_path, "run", suite, "--quiet", tracking_uri=server)
     assert run.returncode == 0, run.stderr[-3000:]
     views = gru_keras(tmp_path, "views", suite, tracking_uri=server)
