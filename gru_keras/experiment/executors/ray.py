@@ -30,7 +30,7 @@ from gru_keras import schema
 from gru_keras.errors import ConfigError
 from gru_keras.experiment import tracking
 from gru_keras.experiment.cache import DatasetCache, input_paths
-from gru_keras.experiment.config import DatasetConfig, ExecutorConfig, SuiteConfig
+from gru_keras.experiment.config import DatasetConfig, SuiteConfig
 from gru_keras.experiment.executor import record
 from gru_keras.experiment.plan import Placement, RunSpec, SuitePlan
 from gru_keras.experiment.run import RunOutcome, SuiteInterrupted, execute_run
@@ -156,16 +156,6 @@ def run_task(
     )
 
 
-def start(ray: Any, executor: ExecutorConfig, threads: int, verbose: int) -> None:
-    """Join the suite's Ray cluster, or start a local one, with this package shipped."""
-    ray.init(
-        address=executor.address or None,
-        include_dashboard=False,
-        log_to_driver=verbose > 0,
-        runtime_env=runtime_env(threads),
-    )
-
-
 class RayExecutor:
     """Submits every pending run as a Ray task and collects the outcomes as they finish."""
 
@@ -179,22 +169,30 @@ class RayExecutor:
         # `ray.init` would start new workers, each importing TensorFlow again (13 s a stage
         # on a local Ray here).
         ray = require_ray()
-        if ray.is_initialized():
+        if ray.is_initialized():  # inside a map's session, or a Ray job someone else started
             yield
             return
-        start(ray, suite.executor, suite.executor.task_threads, verbose)
+        ray.init(
+            address=suite.executor.address or None,
+            include_dashboard=False,
+            log_to_driver=verbose > 0,
+            runtime_env=runtime_env(suite.executor.task_threads),
+        )
         try:
             yield
         finally:
+            # Explicitly, so the local instance takes its idle workers down with it; left to
+            # the exit hook, workers can outlive the raylet as orphans holding memory.
             ray.shutdown()
 
     def execute(self, plan: SuitePlan, progress: tqdm) -> list[RunOutcome]:
+        with self.session(plan.suite, plan.verbose):
+            return self._submit_and_collect(plan, progress)
+
+    def _submit_and_collect(self, plan: SuitePlan, progress: tqdm) -> list[RunOutcome]:
         ray = require_ray()
         executor = plan.suite.executor
         threads = plan.placement.threads  # the task's CPUs (`suite.placement_of`)
-        started_here = not ray.is_initialized()
-        if started_here:
-            start(ray, executor, threads, plan.verbose)
         remote = ray.remote(
             num_cpus=executor.cpus_per_run,
             num_gpus=executor.gpus_per_run,
@@ -236,11 +234,6 @@ class RayExecutor:
                 client, plan.experiment_id, "interrupted by the user", only_dead=False
             )
             raise SuiteInterrupted(outcomes) from None
-        finally:
-            if started_here:
-                # Explicitly, so the local instance takes its idle workers down with it; left
-                # to the exit hook, workers can outlive the raylet as orphans holding memory.
-                ray.shutdown()
         return outcomes
 
 
