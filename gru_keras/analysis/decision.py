@@ -1,30 +1,36 @@
 """The decision map's verdicts, as pure functions on arrays and frames.
 
-Each (task, metric, pair) is one family of comparisons across the map's cells. Its cells are
-judged in stages: at stage s, on the seeds a cell has by then (`MapSpec.seeds[s]`),
+Each (task, metric, pair) is one family of comparisons across the map's cells, and so is the
+equivalence strip. A family's cells are judged in stages: at stage s, on the seeds a cell has
+by then (`MapSpec.seeds[s]`), with a test from `gru_keras.analysis.significance` (the exact
+permutation test by default),
 
-- **better / worse**: Welch's test, Holm-adjusted across the family's cells still open,
-  at the stage's error rate `alphas[s]`;
-- **equivalent**: two one-sided Welch tests (TOST) within the task's margin, at `alphas[s]`;
+- **better / worse**: the test's two-sided p, Holm-adjusted across the family's cells still
+  open, below the stage's error rate `alphas[s]`;
+- **equivalent**: the test's TOST within the task's margin, at `alphas[s]`;
 - **undecided**: neither; such a cell gets more seeds and is judged again at the next stage.
 
 A verdict, once given, stands. The family-wise rate of a false "better" or "worse" is then at
-most the sum of the stages' rates (Bonferroni across stages, Holm within one): the null
-simulation in tests/analysis/test_decision.py measures it. Equivalence is tested per cell at
-the stage's rate; it makes no claim of a difference, so it is outside that guarantee.
-Under the convergence rule, a cell with an unconverged run is "not converged" and never staged.
+most the sum of the stages' rates (Bonferroni across stages, Holm within one), for any
+distribution of the seeds under the permutation test: the null simulations of
+`gru_keras.analysis.calibration` (Gaussian and split-seed) measure it in
+tests/analysis/test_calibration.py. Equivalence is tested per cell at the stage's rate; it
+makes no claim of a difference, so it is outside that guarantee. Under the convergence rule,
+a cell with an unconverged run is "not converged" and never staged.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
 from gru_keras import schema
+from gru_keras.analysis.significance import DEFAULT, Test, row_mean, welch
 from gru_keras.analysis.stats import holm
 from gru_keras.grid import CONVERGED, MapSpec
 
@@ -37,9 +43,13 @@ BETTER, WORSE, EQUIVALENT, UNDECIDED, NOT_CONVERGED = (
 )
 VERDICTS = (BETTER, WORSE, EQUIVALENT, UNDECIDED, NOT_CONVERGED)
 POWER = 0.8  # the detection probability the smallest detectable difference refers to
+PAIR, STRIP = "pair", "strip"  # the kinds of a family
+MOST_SEEDS = 64  # `needs` looks no further
 
 # One row per cell, pair and metric (`reports/<suite>-map.csv`), after the task and its axes.
 COLUMNS = (
+    "family",
+    "kind",
     "first",
     "second",
     "metric",
@@ -50,8 +60,10 @@ COLUMNS = (
     "high",
     "p_adjusted",
     "verdict",
+    "why",
     "stage",
     "seeds",
+    "needs",
     "alpha",
     "detectable",
     "margin",
@@ -67,7 +79,8 @@ COLUMNS = (
 
 @dataclass(frozen=True)
 class ComparisonFamily:
-    """The comparisons one Holm adjustment covers: one pair on one metric of one task.
+    """The comparisons one Holm adjustment covers: one pair on one metric of one task, or
+    the equivalence strip on one metric.
 
     Attributes:
         task, metric: What is compared.
@@ -75,6 +88,7 @@ class ComparisonFamily:
         margin: The equivalence margin.
         higher_is_better: The metric's direction.
         cells: The cells' keys.
+        kind: `PAIR` (a pair of `[map] pairs`) or `STRIP` (the equivalence strip).
     """
 
     task: str
@@ -84,6 +98,14 @@ class ComparisonFamily:
     margin: float
     higher_is_better: bool
     cells: tuple[str, ...]
+    kind: str = PAIR
+
+    @property
+    def id(self) -> str:
+        """Its identity, as the CSV's `family` column writes it: `adding/r2/custom_gru-lstm`,
+        with `/strip` after the strip's."""
+        name = f"{self.task}/{self.metric}/{self.first}-{self.second}"
+        return f"{name}/{STRIP}" if self.kind == STRIP else name
 
 
 def families(spec: MapSpec) -> list[ComparisonFamily]:
@@ -116,62 +138,58 @@ def families(spec: MapSpec) -> list[ComparisonFamily]:
                         strip.margin,
                         task.higher_is_better,
                         tuple(cell.key for cell in spec.strip_cells()),
+                        STRIP,
                     )
                 )
     return found
 
 
-# --- vectorized Welch -------------------------------------------------------------------------
-
-
-def _moments(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per row of `(rows, seeds)` with NaN for absent seeds: count, mean, variance / count."""
-    present = np.isfinite(values)
-    count = present.sum(axis=1).astype(float)
-    mean = row_mean(values)
-    with np.errstate(all="ignore"):
-        squares = np.where(present, (values - mean[:, None]) ** 2, 0.0).sum(axis=1)
-        return count, mean, squares / (count - 1) / count
-
-
-def row_mean(values: np.ndarray) -> np.ndarray:
-    """Each row's mean over its finite values (NaN for a row without any), quietly."""
-    present = np.isfinite(values)
-    with np.errstate(all="ignore"):
-        return np.where(present, values, 0.0).sum(axis=1) / present.sum(axis=1)
-
-
-def welch(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Row by row, Welch's difference of means, its standard error and degrees of freedom
-    (NaN where a side has fewer than 2 seeds)."""
-    n1, m1, v1 = _moments(first)
-    n2, m2, v2 = _moments(second)
-    se = np.sqrt(v1 + v2)
-    with np.errstate(all="ignore"):
-        df = (v1 + v2) ** 2 / (v1**2 / (n1 - 1) + v2**2 / (n2 - 1))
-    few = (n1 < 2) | (n2 < 2)
-    return m1 - m2, np.where(few, np.nan, se), np.where(few, np.nan, df)
-
-
-def welch_p(difference: np.ndarray, se: np.ndarray, df: np.ndarray) -> np.ndarray:
-    """Two-sided Welch p; a difference known exactly (both sides constant) has p 0, or 1
-    when it is 0."""
-    with np.errstate(all="ignore"):
-        p = 2 * special.stdtr(df, -np.abs(difference) / se)  # Student's t CDF, no overhead
-    exact = se == 0
-    return np.where(exact, np.where(difference == 0, 1.0, 0.0), p)
-
-
-def tost_p(difference: np.ndarray, se: np.ndarray, df: np.ndarray, margin: float) -> np.ndarray:
-    """The larger one-sided p of TOST within ±`margin` (exact when se is 0)."""
-    with np.errstate(all="ignore"):
-        lower = special.stdtr(df, -(difference + margin) / se)  # H0: difference <= -margin
-        upper = special.stdtr(df, (difference - margin) / se)  # H0: difference >= margin
-    exact = np.where(np.abs(difference) < margin, 0.0, 1.0)
-    return np.where(se == 0, exact, np.maximum(lower, upper))
-
-
 # --- the staged procedure ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StagedVerdicts:
+    """One family's cells, judged stage by stage (arrays of one entry a cell).
+
+    Attributes:
+        verdict: `BETTER`, `WORSE`, `EQUIVALENT`, `UNDECIDED` or `NOT_CONVERGED`.
+        stage: The stage that last judged the cell (1-based; 0 when never judged).
+        p_adjusted: Holm's adjusted p of a difference, at that stage.
+        alpha: That stage's error rate.
+        seeds: Seeds a side, at the last stage that judged it.
+        needs: The fewest seeds a side at which the test could call the cell better or worse
+            at the strictest threshold Holm used on it (0: none up to `MOST_SEEDS`).
+        difference: mean(first) - mean(second) on those seeds.
+        low, high: Welch's 95% interval of the difference (a description, not the test).
+        detectable: The smallest difference detected with 80% power at that strictest
+            threshold, by Welch's normal approximation; infinite where the test cannot reach
+            the threshold at these seeds.
+    """
+
+    verdict: np.ndarray
+    stage: np.ndarray
+    p_adjusted: np.ndarray
+    alpha: np.ndarray
+    seeds: np.ndarray
+    needs: np.ndarray
+    difference: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    detectable: np.ndarray
+
+    def frame(self) -> pd.DataFrame:
+        """The verdicts as a frame, one row a cell, one column a field."""
+        return pd.DataFrame({item.name: getattr(self, item.name) for item in fields(self)})
+
+
+@functools.lru_cache(maxsize=4096)
+def fewest_seeds(test: Test, threshold: float) -> int:
+    """The fewest seeds a side (equal on both) at which `test` can give a p below
+    `threshold` (0 when none up to `MOST_SEEDS` can)."""
+    return next(
+        (n for n in range(2, MOST_SEEDS + 1) if test.floor(n, n) < threshold),
+        0,
+    )
 
 
 def decide_stages(
@@ -182,7 +200,8 @@ def decide_stages(
     margin: float,
     higher_is_better: bool,
     unconverged: np.ndarray | None = None,
-) -> dict[str, np.ndarray]:
+    test: Test = DEFAULT,
+) -> StagedVerdicts:
     """Judge one family's cells stage by stage.
 
     Args:
@@ -193,13 +212,10 @@ def decide_stages(
         margin: The equivalence margin.
         higher_is_better: The metric's direction.
         unconverged: `(cells,)` True where a cell has an unconverged run.
+        test: The test of a difference and of equivalence (`significance.TESTS`).
 
     Returns:
-        Per cell (arrays by name): `verdict`, `stage` (1-based; 0 when not judged), `p_adjusted`,
-        `alpha` (the deciding stage's), `seeds` (per side, at the last stage it was judged),
-        `difference`, `low`, `high` (Welch's 95% interval) and `detectable` (the smallest
-        difference detected with 80% power at the strictest level Holm used on the cell:
-        its stage's rate over the cells judged in that stage).
+        The cells' `StagedVerdicts`.
     """
     cells = first.shape[0]
     verdict = np.full(cells, UNDECIDED, dtype=object)
@@ -215,21 +231,27 @@ def decide_stages(
     for stage, (count, alpha) in enumerate(zip(seeds, alphas, strict=True), start=1):
         if not open_cells.any():
             break
-        difference, se, df = welch(first[:, :count], second[:, :count])
-        present = np.minimum(
-            np.isfinite(first[:, :count]).sum(axis=1), np.isfinite(second[:, :count]).sum(axis=1)
-        )
+        a, b = first[:, :count], second[:, :count]
+        present = np.minimum(np.isfinite(a).sum(axis=1), np.isfinite(b).sum(axis=1))
         # A later stage judges only the cells it gave seeds to: the same data twice would
         # spend a second error rate on it.
-        fresh = present > used
-        p = np.where(open_cells & fresh, welch_p(difference, se, df), np.nan)
+        judged = open_cells & (present > used) & (present >= 1)
+        if not judged.any():
+            continue
+        p = np.full(cells, np.nan)
+        p[judged] = test.difference(a[judged], b[judged])
         adjusted = holm(p)
-        judged = open_cells & np.isfinite(adjusted)
+        judged &= np.isfinite(adjusted)
         significant = judged & (adjusted < alpha)
+        difference = row_mean(a) - row_mean(b)
         ahead = (difference > 0) == higher_is_better
         verdict[significant & ahead] = BETTER
         verdict[significant & ~ahead] = WORSE
-        same = judged & ~significant & (tost_p(difference, se, df, margin) < alpha)
+        tost = np.full(cells, np.nan)
+        rest = judged & ~significant
+        if rest.any():
+            tost[rest] = test.equivalence(a[rest], b[rest], margin)
+        same = rest & (tost < alpha)
         verdict[same] = EQUIVALENT
         stage_of[judged] = stage
         p_adjusted[judged] = adjusted[judged]
@@ -243,26 +265,42 @@ def decide_stages(
     a, b = np.where(kept, first, np.nan), np.where(kept, second, np.nan)
     difference, se, df = welch(a, b)
     alpha = np.where(np.isfinite(alpha_of), alpha_of, alphas[-1])
+    sides = np.minimum(np.isfinite(a).sum(axis=1), np.isfinite(b).sum(axis=1))
+    reachable = np.array(
+        [test.floor(int(n), int(n)) < limit for n, limit in zip(sides, strictest, strict=True)]
+    )
     with np.errstate(all="ignore"):
         half = special.stdtrit(df, 0.975) * se
         level = 1 - strictest / 2
         detectable = (special.stdtrit(df, level) + special.stdtrit(df, POWER)) * se
-    return {
-        "verdict": verdict,
-        "stage": stage_of,
-        "p_adjusted": p_adjusted,
-        "alpha": alpha,
-        "seeds": np.minimum(np.isfinite(a).sum(axis=1), np.isfinite(b).sum(axis=1)),
-        "difference": difference,
-        "low": difference - half,
-        "high": difference + half,
-        "detectable": detectable,
-    }
+    return StagedVerdicts(
+        verdict=verdict,
+        stage=stage_of,
+        p_adjusted=p_adjusted,
+        alpha=alpha,
+        seeds=sides,
+        needs=np.array([fewest_seeds(test, limit) for limit in strictest]),
+        difference=difference,
+        low=difference - half,
+        high=difference + half,
+        detectable=np.where(reachable, detectable, np.inf),
+    )
 
 
-def staged_verdicts(*args, **kwargs) -> pd.DataFrame:
-    """`decide_stages` (same arguments) as a frame, one row per cell."""
-    return pd.DataFrame(decide_stages(*args, **kwargs))
+def staged_verdicts(
+    first: np.ndarray,
+    second: np.ndarray,
+    seeds: Sequence[int],
+    alphas: Sequence[float],
+    margin: float,
+    higher_is_better: bool,
+    unconverged: np.ndarray | None = None,
+    test: Test = DEFAULT,
+) -> pd.DataFrame:
+    """`decide_stages` as a frame, one row per cell."""
+    return decide_stages(
+        first, second, seeds, alphas, margin, higher_is_better, unconverged, test
+    ).frame()
 
 
 def seed_matrix(
@@ -314,8 +352,8 @@ def cost_verdicts(
         names: The two models, as the verdicts name them.
 
     Returns:
-        `(verdicts, first_median, second_median)`. Where both reach it in every run, Welch's
-        test on log seconds, Holm-adjusted across the cells: "faster", "slower" or "no
+        `(verdicts, first_median, second_median)`. Where both reach it in every run, the
+        default test (`significance.DEFAULT`) on log seconds, Holm-adjusted across the cells: "faster", "slower" or "no
         significant difference". Otherwise it says who reached it ("only <first>",
         "only <second>", "neither", "not every seed").
     """
@@ -330,8 +368,12 @@ def cost_verdicts(
     r1, r2 = reach(first), reach(second)
     both = (r1 == 1) & (r2 == 1)
     with np.errstate(all="ignore"):
-        difference, se, df = welch(np.log(first), np.log(second))
-    p = holm(np.where(both, welch_p(difference, se, df), np.nan))
+        logs = np.log(first), np.log(second)
+    difference = row_mean(logs[0]) - row_mean(logs[1])
+    p = np.full(len(first), np.nan)
+    if both.any():
+        p[both] = DEFAULT.difference(logs[0][both], logs[1][both])
+    p = holm(p)
     verdicts = []
     for index in range(len(first)):
         if both[index]:
@@ -373,89 +415,163 @@ def _lookup(runs: pd.DataFrame, column: str) -> dict[tuple[str, str, int], float
     }
 
 
-def map_table(
-    spec: MapSpec,
-    runs: pd.DataFrame,
-    seconds: pd.DataFrame | None = None,
-    stages: int | None = None,
-) -> pd.DataFrame:
-    """One row per cell, pair and metric: `task`, the axes, then `COLUMNS`.
+@dataclass(frozen=True)
+class MapRuns:
+    """What a map's judgement reads from its runs, keyed `(cell, model, seed)`.
 
-    Args:
-        spec: The map.
-        stages: Judge as of this many stages (default all of them).
-        runs: The map's runs (`gru_keras.analysis.runs.load_runs`): `dataset, model, seed,
-            status, converged, recurrent_params` and the `test/<metric>` columns.
-        seconds: `time_to_target` of the runs, or None.
+    Attributes:
+        values: Per test metric (without `test/`), the FINISHED runs' values.
+        params: Recurrent parameter counts.
+        unconverged: `(cell, model)` with an unconverged run (under the convergence rule).
+        to_target: Seconds of training until the validation headline reached the target.
+        seeds: Columns of a seed matrix (the map's last stage's seeds).
     """
-    seeds = spec.seeds[-1]
-    params = _lookup(runs, "recurrent_params")
+
+    values: dict[str, dict[tuple[str, str, int], float]]
+    params: dict[tuple[str, str, int], float]
+    unconverged: set[tuple[str, str]]
+    to_target: dict[tuple[str, str, int], float]
+    seeds: int
+
+
+def map_runs(spec: MapSpec, runs: pd.DataFrame, seconds: pd.DataFrame | None) -> MapRuns:
+    """Read `runs` (`gru_keras.analysis.runs.load_runs`) and `seconds` (`time_to_target`)
+    into lookups."""
     unconverged: set[tuple[str, str]] = set()
     if spec.rule == CONVERGED and "converged" in runs:
         done = runs[runs["status"] == schema.FINISHED]
         unconverged = {
             (row.dataset, row.model) for row in done.itertuples() if row.converged is False
         }
-    to_target = (
-        {(r.dataset, r.model, int(r.seed)): r.seconds for r in seconds.itertuples()}
-        if seconds is not None
-        else {}
+    metrics = {metric for task in spec.tasks for metric in task.metrics}
+    return MapRuns(
+        values={m: _lookup(runs, schema.as_test_metric(m)) for m in sorted(metrics)},
+        params=_lookup(runs, "recurrent_params"),
+        unconverged=unconverged,
+        to_target=(
+            {(r.dataset, r.model, int(r.seed)): r.seconds for r in seconds.itertuples()}
+            if seconds is not None
+            else {}
+        ),
+        seeds=spec.seeds[-1],
     )
-    cells = {cell.key: cell for cell in spec.cells()}
+
+
+def why_undecided(
+    verdicts: StagedVerdicts, first_solved: np.ndarray, second_solved: np.ndarray
+) -> list[str]:
+    """Per cell, why an undecided cell is undecided, in the report's words: its seeds split
+    into solved and failed ("seeds split (2 of 5 solved against 5 of 5)"), or too few
+    seeds for the test ("too few seeds: 3 a side, a difference needs 6"); "" otherwise."""
+    reasons = []
+    for index, verdict in enumerate(verdicts.verdict):
+        seeds, needs = int(verdicts.seeds[index]), int(verdicts.needs[index])
+        shares = first_solved[index], second_solved[index]
+        if verdict != UNDECIDED:
+            reasons.append("")
+        elif all(np.isfinite(shares)) and any(0 < share < 1 for share in shares):
+            a, b = (round(share * seeds) for share in shares)
+            reasons.append(f"seeds split ({a} of {seeds} solved against {b} of {seeds})")
+        elif needs == 0 or seeds < needs:
+            wanted = f"a difference needs {needs}" if needs else "no count up to 64 decides"
+            reasons.append(f"too few seeds: {seeds} a side, {wanted}")
+        else:
+            reasons.append("")
+    return reasons
+
+
+def family_table(
+    family: ComparisonFamily,
+    spec: MapSpec,
+    read: MapRuns,
+    stages: int,
+    test: Test = DEFAULT,
+) -> pd.DataFrame:
+    """One family's rows of the map table: `task`, the axes, `dataset`, then `COLUMNS`."""
+    task = spec.task(family.task)
+    values = read.values[family.metric]
+    a = seed_matrix(values, family.cells, family.first, read.seeds)
+    b = seed_matrix(values, family.cells, family.second, read.seeds)
+    stuck = np.array(
+        [
+            (cell, family.first) in read.unconverged or (cell, family.second) in read.unconverged
+            for cell in family.cells
+        ],
+        dtype=bool,
+    )
+    judged = decide_stages(
+        a,
+        b,
+        spec.seeds[:stages],
+        spec.alphas[:stages],
+        family.margin,
+        family.higher_is_better,
+        stuck,
+        test,
+    )
+    # Solve rates on the seeds the verdict was judged on, so "k of n" matches its count.
+    kept = np.arange(a.shape[1])[None, :] < np.array(spec.seeds)[judged.stage - 1][:, None]
+    kept |= (judged.stage == 0)[:, None]
+    solved = [
+        _solved(np.where(kept, side, np.nan), task.target, task.higher_is_better) for side in (a, b)
+    ]
+    cost, first_seconds, second_seconds = cost_verdicts(
+        seed_matrix(read.to_target, family.cells, family.first, read.seeds),
+        seed_matrix(read.to_target, family.cells, family.second, read.seeds),
+        names=(family.first, family.second),
+    )
+    cells = {cell.key: cell for cell in spec.cells(family.task)}
+    columns = judged.frame().to_dict(orient="list")
+    with np.errstate(all="ignore"):
+        return pd.DataFrame(
+            {
+                "task": family.task,
+                **{axis: [cells[key].value(axis) for key in family.cells] for axis, _ in task.axes},
+                "dataset": family.cells,
+                "family": family.id,
+                "kind": family.kind,
+                "first": family.first,
+                "second": family.second,
+                "metric": family.metric,
+                "first_mean": row_mean(a),
+                "second_mean": row_mean(b),
+                **columns,
+                "why": why_undecided(judged, *solved),
+                "margin": family.margin,
+                "first_params": _mean_of(read.params, family.cells, family.first, read.seeds),
+                "second_params": _mean_of(read.params, family.cells, family.second, read.seeds),
+                "first_solved": _solved(a, task.target, task.higher_is_better),
+                "second_solved": _solved(b, task.target, task.higher_is_better),
+                "first_seconds": first_seconds,
+                "second_seconds": second_seconds,
+                "cost_verdict": cost,
+            }
+        )
+
+
+def map_table(
+    spec: MapSpec,
+    runs: pd.DataFrame,
+    seconds: pd.DataFrame | None = None,
+    stages: int | None = None,
+    test: Test = DEFAULT,
+) -> pd.DataFrame:
+    """One row per cell, family and metric: `task`, the axes, `dataset`, then `COLUMNS`.
+
+    Args:
+        spec: The map.
+        runs: The map's runs (`gru_keras.analysis.runs.load_runs`): `dataset, model, seed,
+            status, converged, recurrent_params` and the `test/<metric>` columns.
+        seconds: `time_to_target` of the runs, or None.
+        stages: Judge as of this many stages (default all of them).
+        test: The test of every verdict (`significance.TESTS`).
+    """
+    read = map_runs(spec, runs, seconds)
     count = stages or len(spec.seeds)
-    frames = []
-    for family in families(spec):
-        task = spec.task(family.task)
-        values = _lookup(runs, schema.as_test_metric(family.metric))
-        a = seed_matrix(values, family.cells, family.first, seeds)
-        b = seed_matrix(values, family.cells, family.second, seeds)
-        stuck = np.array(
-            [
-                (cell, family.first) in unconverged or (cell, family.second) in unconverged
-                for cell in family.cells
-            ]
-        )
-        judged = staged_verdicts(
-            a,
-            b,
-            spec.seeds[:count],
-            spec.alphas[:count],
-            family.margin,
-            family.higher_is_better,
-            stuck,
-        )
-        cost, first_seconds, second_seconds = cost_verdicts(
-            seed_matrix(to_target, family.cells, family.first, seeds),
-            seed_matrix(to_target, family.cells, family.second, seeds),
-            names=(family.first, family.second),
-        )
-        with np.errstate(all="ignore"):
-            frame = pd.DataFrame(
-                {
-                    "task": family.task,
-                    **{
-                        axis: [cells[key].value(axis) for key in family.cells]
-                        for axis, _ in task.axes
-                    },
-                    "dataset": family.cells,
-                    "first": family.first,
-                    "second": family.second,
-                    "metric": family.metric,
-                    "first_mean": row_mean(a),
-                    "second_mean": row_mean(b),
-                    **judged.to_dict(orient="list"),
-                    "margin": family.margin,
-                    "first_params": _mean_of(params, family.cells, family.first, seeds),
-                    "second_params": _mean_of(params, family.cells, family.second, seeds),
-                    "first_solved": _solved(a, task.target, task.higher_is_better),
-                    "second_solved": _solved(b, task.target, task.higher_is_better),
-                    "first_seconds": first_seconds,
-                    "second_seconds": second_seconds,
-                    "cost_verdict": cost,
-                }
-            )
-        frames.append(frame)
-    table = pd.concat(frames, ignore_index=True)
+    table = pd.concat(
+        [family_table(family, spec, read, count, test) for family in families(spec)],
+        ignore_index=True,
+    )
     axes = list(dict.fromkeys(axis for task in spec.tasks for axis, _ in task.axes))
     return table[["task", *axes, "dataset", *COLUMNS]]
 

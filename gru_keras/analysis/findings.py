@@ -81,6 +81,26 @@ def _margins(summary: pd.DataFrame) -> dict[str, float]:
     return margins
 
 
+def test_sentence(pairs: pd.DataFrame) -> str | None:
+    """The test behind every verdict, its error rate, and the fewest seeds it needs here."""
+    if not len(pairs) or "needs" not in pairs:
+        return None
+    parts = []
+    for kind, words in (("difference", "better or worse"), ("equivalence", "equivalent")):
+        needs = pairs.loc[pairs["test"] == kind, "needs"].dropna()
+        if len(needs) and needs.max() > 0:
+            parts.append(f"{words} needs ≥ {int(needs.max())} seeds a side")
+    return (
+        "Verdicts: an exact permutation test of each difference (Fisher-Pitman, every split "
+        "of the seeds) and its TOST for equivalence, Holm-adjusted over the report: a false "
+        "'better' or 'worse' in at most 5% of reports, whatever the seeds' distribution, "
+        "seeds that split into solved and failed included. Its smallest p is 2 / C(2n, n) "
+        "with n seeds a side, so here "
+        + ("; ".join(parts) or "every comparison can be decided")
+        + "."
+    )
+
+
 def verdict_sentences(pairs: pd.DataFrame) -> list[str]:
     """custom_gru against each other variant: the head-to-head verdicts, counted."""
     sentences = []
@@ -97,21 +117,21 @@ def verdict_sentences(pairs: pd.DataFrame) -> list[str]:
             sentences.append(
                 f"custom_gru against {second}: no verdict on any of the "
                 f"{_count(total, 'dataset')}: "
-                + _undecided(verdicts).removeprefix("no verdict on ")
+                + _undecided(verdicts, rows).removeprefix("no verdict on ")
             )
         elif second == schema.REFERENCE:
             sentences.append(
                 f"custom_gru against keras_gru (the same function): {EQUIVALENT} on "
                 f"{verdicts.get(EQUIVALENT, 0)} of the {_count(decided, 'dataset')} with a "
-                f"verdict out of {total} (TOST, Holm-adjusted); " + _undecided(verdicts)
+                f"verdict out of {total} (TOST, Holm-adjusted); " + _undecided(verdicts, rows)
             )
         else:
             better, worse = verdicts.get(BETTER, 0), verdicts.get(WORSE, 0)
             sentences.append(
                 f"custom_gru against {second}: better on {better}, worse on {worse}, no "
                 f"significant difference on {decided - better - worse} of the "
-                f"{_count(decided, 'dataset')} with a verdict out of {total} (Welch's t, "
-                "Holm-adjusted p < 0.05); " + _undecided(verdicts)
+                f"{_count(decided, 'dataset')} with a verdict out of {total} (the exact "
+                "permutation test, Holm-adjusted p < 0.05); " + _undecided(verdicts, rows)
             )
     return sentences
 
@@ -119,12 +139,17 @@ def verdict_sentences(pairs: pd.DataFrame) -> list[str]:
 _UNDECIDED = (NOT_CONVERGED, TOO_FEW, "missing runs")
 
 
-def _undecided(verdicts: pd.Series) -> str:
+def _undecided(verdicts: pd.Series, rows: pd.DataFrame | None = None) -> str:
+    few = "with too few seeds"
+    if rows is not None and "needs" in rows:
+        needs = rows.loc[rows["verdict"] == TOO_FEW, "needs"].dropna()
+        if len(needs) and needs.max() > 0:
+            few += f" (a verdict needs {int(needs.max())} a side)"
     parts = [
         f"{verdicts.get(verdict, 0)} {label}"
         for verdict, label in (
             (NOT_CONVERGED, "not converged"),
-            (TOO_FEW, "with too few seeds"),
+            (TOO_FEW, few),
             ("missing runs", "with missing runs"),
         )
         if verdicts.get(verdict, 0)
@@ -271,7 +296,12 @@ def executive_summary(
 ) -> list[str]:
     """The report's first page, in sentences: best variants, verdicts, cost, convergence
     (naming each unconverged run of `runs`), and the claims."""
-    sentences = [best_sentence(summary), *verdict_sentences(pairs), cost_sentence(summary, bench)]
+    sentences = [
+        best_sentence(summary),
+        test_sentence(pairs),
+        *verdict_sentences(pairs),
+        cost_sentence(summary, bench),
+    ]
     sentences.append(convergence_sentence(summary, runs))
     if len(claims):
         sentences.append("Claims: " + " ".join(claim_sentences(claims)))

@@ -8,7 +8,16 @@ import numpy as np
 import pandas as pd
 
 from gru_keras import schema
-from gru_keras.analysis.decision import BETTER, EQUIVALENT, NOT_CONVERGED, UNDECIDED, WORSE
+from gru_keras.analysis.decision import (
+    BETTER,
+    EQUIVALENT,
+    NOT_CONVERGED,
+    PAIR,
+    UNDECIDED,
+    WORSE,
+    fewest_seeds,
+)
+from gru_keras.analysis.significance import DEFAULT, Test
 from gru_keras.grid import BAI_2018, WEISS_2018, MapSpec, MapTask
 
 ORDER = (BETTER, WORSE, EQUIVALENT, UNDECIDED, NOT_CONVERGED)
@@ -16,14 +25,15 @@ SOLVED_SHARE = 0.5  # a length is reached when most seeds of some cell reach the
 
 
 def rule_words(spec: MapSpec) -> str:
-    """How every run of the map trained, as a verdict must say it."""
+    """How every run of the map trained, after "trained": "at 1,000 updates" or "to
+    convergence"."""
     if spec.updates:
         return f"at {spec.updates:,} updates"
-    return "trained to convergence"
+    return "to convergence"
 
 
-def stage_words(spec: MapSpec) -> str:
-    """The stages and the error rate each spends."""
+def stage_words(spec: MapSpec, test: Test = DEFAULT) -> str:
+    """The stages, the error rate each spends, and the test."""
     parts = [
         f"{seeds} seeds at alpha = {alpha:g}"
         for seeds, alpha in zip(spec.seeds, spec.alphas, strict=True)
@@ -31,7 +41,28 @@ def stage_words(spec: MapSpec) -> str:
     first = f"stage 1: every cell, {parts[0]}"
     later = [f"stage {i}: undecided cells up to {part}" for i, part in enumerate(parts[1:], 2)]
     return "; ".join([first, *later]) + (
-        f" (family-wise error of better/worse ≤ {sum(spec.alphas):g} per pair and metric)"
+        f" (family-wise error of better/worse ≤ {sum(spec.alphas):g} per pair and metric, "
+        f"{test.words})"
+    )
+
+
+def seeds_words(spec: MapSpec, test: Test = DEFAULT) -> str:
+    """The fewest seeds a side at which each verdict is possible, per stage, for the
+    largest family of the map (every one of its cells still open: Holm's first threshold)."""
+    cells = max(len(spec.cells(task.name)) for task in spec.tasks)
+    parts = []
+    for stage, (seeds, alpha) in enumerate(zip(spec.seeds, spec.alphas, strict=True), 1):
+        difference = fewest_seeds(test, alpha / cells)
+        tie = next((n for n in range(2, 65) if test.tost_floor(n, n) < alpha), 0)
+        parts.append(
+            f"at stage {stage} (alpha {alpha:g}, {cells} cells open) better or worse needs "
+            f"≥ {difference} seeds a side, equivalent ≥ {tie}; the stage gives {seeds}"
+        )
+    return (
+        "The fewest seeds at which a verdict is possible: "
+        + "; ".join(parts)
+        + ". A cell left undecided says why: its seeds split into solved and failed, or too "
+        "few seeds."
     )
 
 
@@ -47,7 +78,10 @@ def family_sentence(rows: pd.DataFrame, spec: MapSpec) -> str:
     cells of a rare verdict."""
     first, second = rows["first"].iloc[0], rows["second"].iloc[0]
     task, metric = rows["task"].iloc[0], rows["metric"].iloc[0]
-    sentence = f"{task}, {metric} ({rule_words(spec)}): {first} against {second}: {counts(rows['verdict'])}"
+    sentence = (
+        f"{task}, {metric} (trained {rule_words(spec)}): {first} against {second}"
+        f"{'' if rows['kind'].iloc[0] == PAIR else ' (the strip)'}: {counts(rows['verdict'])}"
+    )
     named = []
     for word in (BETTER, WORSE):
         cells = rows.loc[rows["verdict"] == word, "dataset"].tolist()
@@ -89,14 +123,28 @@ def reach_parts(table: pd.DataFrame, task: MapTask, models: list[str]) -> list[s
     return parts
 
 
-def _verdicts(table: pd.DataFrame, task: str, metric: str, first: str, second: str) -> pd.Series:
-    rows = table[
-        (table["task"] == task)
-        & (table["metric"] == metric)
-        & (table["first"] == first)
-        & (table["second"] == second)
-    ]
-    return rows["verdict"]
+FLIPPED = {BETTER: WORSE, WORSE: BETTER}
+
+
+def oriented(table: pd.DataFrame, task: str, metric: str, first: str, second: str) -> pd.DataFrame:
+    """The rows of the pair family comparing `first` with `second` on `metric`, from
+    `first`'s side whichever order the map declared the pair in: a reversed pair's verdicts,
+    differences, means and solve rates are turned round."""
+    rows = table[(table["task"] == task) & (table["metric"] == metric) & (table["kind"] == PAIR)]
+    ahead = rows[(rows["first"] == first) & (rows["second"] == second)]
+    if len(ahead):
+        return ahead
+    behind = rows[(rows["first"] == second) & (rows["second"] == first)].copy()
+    behind["verdict"] = behind["verdict"].map(lambda verdict: FLIPPED.get(verdict, verdict))
+    if "difference" in behind:
+        behind["difference"] = -behind["difference"]
+    for column in ("mean", "solved", "params", "seconds"):
+        if f"first_{column}" in behind:
+            behind[[f"first_{column}", f"second_{column}"]] = behind[
+                [f"second_{column}", f"first_{column}"]
+            ].to_numpy()
+    behind[["first", "second"]] = first, second
+    return behind
 
 
 def _predicting(spec: MapSpec, prediction: str) -> MapTask | None:
@@ -111,11 +159,10 @@ def weiss_sentence(table: pd.DataFrame, spec: MapSpec) -> str | None:
     if task is None:
         return None
     metric = task.metrics[-1]
-    verdicts = _verdicts(table, task.name, metric, schema.CUSTOM_GRU, schema.LSTM)
+    rows = oriented(table, task.name, metric, schema.CUSTOM_GRU, schema.LSTM)
+    verdicts = rows["verdict"]
     if verdicts.empty:
         return None
-    rows = table[(table["task"] == task.name) & (table["metric"] == metric)]
-    rows = rows[(rows["first"] == schema.CUSTOM_GRU) & (rows["second"] == schema.LSTM)]
     found = verdicts.value_counts()
     worse, decided = found.get(WORSE, 0), len(verdicts) - found.get(UNDECIDED, 0)
     if found.get(BETTER, 0) == 0 and worse * 2 >= len(verdicts):
@@ -150,11 +197,8 @@ def bai_sentence(table: pd.DataFrame, spec: MapSpec) -> str | None:
 
     gated = [furthest(m) for m in models if m != schema.SIMPLE_RNN]
     tanh = furthest(schema.SIMPLE_RNN)
-    rows = table[
-        (table["task"] == task.name)
-        & (table[task.length_axis] == longest)
-        & (table["second"] == schema.SIMPLE_RNN)
-    ]
+    rows = oriented(table, task.name, task.metrics[0], schema.CUSTOM_GRU, schema.SIMPLE_RNN)
+    rows = rows[rows[task.length_axis] == longest]
     tanh_r2 = rows["second_mean"].mean() if len(rows) else np.nan
     held = (
         "held here"
@@ -189,22 +233,21 @@ def map_findings(table: pd.DataFrame, spec: MapSpec) -> list[str]:
     literature's predictions, and the time each model took to reach the targets."""
     sentences = [
         f"Every run trained {rule_words(spec)}; {stage_words(spec)}. Ties are TOST "
-        "equivalence within each task's margin; 'undecided' is neither a difference nor a tie."
+        "equivalence within each task's margin, by the same test; 'undecided' is neither a "
+        "difference nor a tie.",
+        seeds_words(spec),
     ]
-    headline = table.drop_duplicates(["task", "metric", "first", "second"])
-    for row in headline.itertuples():
-        rows = table[
-            (table["task"] == row.task)
-            & (table["metric"] == row.metric)
-            & (table["first"] == row.first)
-            & (table["second"] == row.second)
-        ]
+    for _family, rows in table.groupby("family", sort=False):
         sentences.append(family_sentence(rows, spec))
     for sentence in (weiss_sentence(table, spec), bai_sentence(table, spec)):
         if sentence:
             sentences.append(sentence)
     for task in spec.tasks:
-        rows = table[(table["task"] == task.name) & (table["metric"] == task.metrics[0])]
-        for (_first, _second), pair in rows.groupby(["first", "second"], sort=False):
+        rows = table[
+            (table["task"] == task.name)
+            & (table["metric"] == task.metrics[0])
+            & (table["kind"] == PAIR)
+        ]
+        for _family, pair in rows.groupby("family", sort=False):
             sentences.append(cost_sentence(pair, task))
     return sentences

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from gru_keras import schema
+from gru_keras.analysis.significance import DEFAULT, Test
 from gru_keras.analysis.stats import (
     ALPHA,
     EQUIVALENCE_MARGIN,
@@ -19,7 +20,6 @@ from gru_keras.analysis.stats import (
     compare,
     decide,
     detectable_difference,
-    equivalent,
     holm,
     t_interval,
 )
@@ -149,17 +149,22 @@ def head_to_head(
     runs: pd.DataFrame,
     tasks: Mapping[str, TaskFacts],
     pairs: tuple[tuple[str, str], ...] = HEAD_TO_HEAD_PAIRS,
+    test: Test = DEFAULT,
 ) -> pd.DataFrame:
     """Per dataset and pair (`pairs`, or the task's own `compared_pairs`): the difference of
-    the headline metric (first minus second), Welch's 95% interval and p, Holm's adjustment
-    over the report, and the verdict.
+    the headline metric (first minus second), Welch's 95% interval (a description), the
+    test's p (the exact permutation test by default), Holm's adjustment over the report, and
+    the verdict.
 
     Two families of tests, each Holm-adjusted on its own: differences (between models that
     compute different functions), and equivalence within `EQUIVALENCE_MARGIN` of
     the reference's mean (custom_gru against keras_gru, which computes the same function).
     A comparison with a run that did not converge gets no verdict and is left out of the
-    family. `detectable` is the smallest difference the seeds and their spread would detect
-    with 80% power at the strictest level Holm uses here (`ALPHA / comparisons`).
+    family. `needs` is the fewest seeds a side at which the test could give a verdict at
+    the strictest level Holm uses here (`ALPHA / comparisons`); below it the verdict is "too
+    few seeds to tell". `detectable` is the smallest difference the seeds and their spread
+    would detect with 80% power at that level, by Welch's normal approximation (infinite
+    where the test cannot reach the level at these seeds).
     """
     rows = []
     for dataset, group in runs.groupby("dataset", sort=True):
@@ -177,6 +182,7 @@ def head_to_head(
             result = compare(*values)
             reference = (first, second) == (schema.SUBJECT, schema.REFERENCE)
             margin = EQUIVALENCE_MARGIN * abs(float(np.mean(values[1]))) if len(values[1]) else 0
+            p_value = _p_value(test, values, margin if reference else None)
             rows.append(
                 {
                     "dataset": dataset,
@@ -188,7 +194,7 @@ def head_to_head(
                     "ci_low": result.low,
                     "ci_high": result.high,
                     "relative": result.relative,
-                    "p_value": equivalent(*values, margin)[1] if reference else result.p_value,
+                    "p_value": p_value,
                     "test": "equivalence" if reference else "difference",
                     "margin": margin if reference else np.nan,
                     "seeds": f"{len(values[0])} vs {len(values[1])}",
@@ -205,18 +211,50 @@ def head_to_head(
         judged = members[members["converged"]]
         table.loc[judged.index, "p_adjusted"] = holm(judged["p_value"].to_numpy(float))
     decided = table[table["converged"] & table["p_value"].notna()]
-    family_size = {test: max(1, len(members)) for test, members in decided.groupby("test")}
-    table["detectable"] = [
-        detectable_difference(
-            row.first_values, row.second_values, ALPHA / family_size.get(row.test, 1)
-        )
-        for row in table.itertuples()
+    family_size = {kind: max(1, len(members)) for kind, members in decided.groupby("test")}
+    strictest = [ALPHA / family_size.get(row.test, 1) for row in table.itertuples()]
+    table["needs"] = [
+        _needs(test, row.test, level)
+        for row, level in zip(table.itertuples(), strictest, strict=True)
     ]
-    table["verdict"] = [_verdict(row) for row in table.itertuples()]
+    table["detectable"] = [
+        detectable_difference(row.first_values, row.second_values, level)
+        if _reachable(test, row, level)
+        else np.inf
+        for row, level in zip(table.itertuples(), strictest, strict=True)
+    ]
+    table["verdict"] = [_verdict(row, test) for row in table.itertuples()]
     return table.drop(columns=["first_values", "second_values"])
 
 
-def _verdict(row) -> str:
+def _p_value(test: Test, values: list[np.ndarray], margin: float | None) -> float:
+    """The test's p of one comparison (TOST's when `margin` is given); NaN with fewer than
+    2 seeds a side, where no spread is seen."""
+    if min(len(values[0]), len(values[1])) < 2:
+        return np.nan
+    first, second = values[0][None, :], values[1][None, :]
+    if margin is None:
+        return float(test.difference(first, second)[0])
+    if not margin > 0:
+        return np.nan
+    return float(test.equivalence(first, second, margin)[0])
+
+
+def _floor(test: Test, kind: str, first: int, second: int) -> float:
+    return test.tost_floor(first, second) if kind == "equivalence" else test.floor(first, second)
+
+
+def _needs(test: Test, kind: str, level: float) -> int:
+    """The fewest seeds a side (equal) at which `test` can reach `level`."""
+    return next((n for n in range(2, 65) if _floor(test, kind, n, n) < level), 0)
+
+
+def _reachable(test: Test, row, level: float) -> bool:
+    first, second = len(row.first_values), len(row.second_values)
+    return first >= 2 and second >= 2 and _floor(test, row.test, first, second) < level
+
+
+def _verdict(row, test: Test = DEFAULT) -> str:
     if not np.isfinite(row.difference):
         return "missing runs"
     if not row.converged:
@@ -224,7 +262,11 @@ def _verdict(row) -> str:
     if not np.isfinite(row.p_value):
         return TOO_FEW
     if row.test == "equivalence":
-        return EQUIVALENT if row.p_adjusted < ALPHA else NOT_EQUIVALENT
+        if row.p_adjusted < ALPHA:
+            return EQUIVALENT
+        return TOO_FEW if not np.isfinite(row.detectable) else NOT_EQUIVALENT
+    if row.p_adjusted >= ALPHA and not np.isfinite(row.detectable):
+        return TOO_FEW  # the test could not have called it at these seeds
     return decide(row.p_adjusted, row.difference, row.higher_is_better)
 
 

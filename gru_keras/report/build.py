@@ -38,7 +38,8 @@ def write_tables(
     markdown = [f"# {stem}: test results", "", to_markdown(summary, pairs), ""]
     if len(pairs):
         markdown += [
-            "## Head-to-head (Welch's t over seeds, 95% CI; p Holm-adjusted over the report)",
+            "## Head-to-head (exact permutation test over seeds, Welch's 95% CI; p "
+            "Holm-adjusted over the report)",
             "",
             markdown_table(display_head_to_head(pairs)),
             "",

@@ -6,6 +6,7 @@ Rendering only: every number comes from `gru_keras.analysis.decision.map_table`.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +15,17 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
-from gru_keras.analysis.decision import BETTER, EQUIVALENT, NOT_CONVERGED, UNDECIDED, WORSE
+from gru_keras.analysis.decision import (
+    BETTER,
+    EQUIVALENT,
+    NOT_CONVERGED,
+    PAIR,
+    STRIP,
+    UNDECIDED,
+    WORSE,
+)
 from gru_keras.analysis.map_findings import map_findings, rule_words, stage_words
+from gru_keras.analysis.significance import DEFAULT
 from gru_keras.grid import BUDGET_AXIS, SIZE_AXIS, MapSpec, MapTask
 from gru_keras.report.layout import add_caption, new_page
 from gru_keras.report.pages import text_pages
@@ -67,6 +77,9 @@ def verdict_heatmap(
         dark = row.verdict in (BETTER, WORSE, EQUIVALENT)
         seeds = f"{row.seeds} seed{'' if row.seeds == 1 else 's'}"
         text = f"{row.difference:+.{digits}f}\n{row.verdict}\n{seeds}"
+        why = str(getattr(row, "why", "") or "")
+        if why:  # "seeds split (2 of 6 solved against 6 of 6)", "too few seeds: ..."
+            text = f"{row.difference:+.{digits}f}\n{row.verdict}: {textwrap.fill(why, 22)}"
         ax.text(
             x + 0.5,
             y + 0.5,
@@ -140,8 +153,9 @@ def family_page(rows: pd.DataFrame, task: MapTask, spec: MapSpec) -> Figure:
         f"{task.name}: {first} against {second} on {metric}",
         subtitle=(
             f"Difference {first} - {second} in {metric} ({'higher' if task.higher_is_better else 'lower'} "
-            f"is better), {rule_words(spec)}. Verdict from {first}'s side: Welch + Holm across "
-            f"the {len(rows)} cells, equivalent = TOST within ±{margin:g}."
+            f"is better), trained {rule_words(spec)}. Verdict from {first}'s side: "
+            f"{DEFAULT.words}, Holm across the {len(rows)} cells; equivalent = its TOST "
+            f"within ±{margin:g}."
         ),
     )
     for ax, budget in zip(_panels(figure, len(budgets)), budgets, strict=True):
@@ -157,8 +171,8 @@ def family_page(rows: pd.DataFrame, task: MapTask, spec: MapSpec) -> Figure:
     add_caption(
         figure,
         f"{stage_words(spec)}. Each cell: the difference of the means, the verdict, and the "
-        "seeds a side it was judged on. The smallest difference each cell could detect, its "
-        "interval and p are in the map's CSV.",
+        "seeds a side it was judged on, or why it is undecided. The fewest seeds each cell's "
+        "verdict needs, its p and interval are in the map's CSV.",
     )
     return figure
 
@@ -171,9 +185,9 @@ def cost_page(rows: pd.DataFrame, task: MapTask, spec: MapSpec) -> Figure:
         f"{task.name}: time to {task.metrics[0]} ≥ {task.target:g}, {first} against {second}",
         subtitle=(
             f"Median seconds of training (validated epochs summed) until the validation "
-            f"{task.metrics[0]} first reached {task.target:g}, {rule_words(spec)}. "
-            "faster / slower: Welch on log seconds, Holm across the cells, where both reached "
-            "it in every seed."
+            f"{task.metrics[0]} first reached {task.target:g}, trained {rule_words(spec)}. "
+            "faster / slower: the permutation test on log seconds, Holm across the cells, "
+            "where both reached it in every seed."
         ),
     )
     for ax, budget in zip(_panels(figure, len(budgets)), budgets, strict=True):
@@ -191,17 +205,16 @@ def map_pages(table: pd.DataFrame, spec: MapSpec, suite: str) -> list[Figure]:
         map_findings(table, spec),
         subtitle=f"{len(table)} comparisons over {table['dataset'].nunique()} cells.",
     )
-    strip_model = spec.strip.model if spec.strip is not None else None
     for task in spec.tasks:
         rows = table[table["task"] == task.name]
-        pairs = rows[rows["second"] != strip_model]
-        for _, group in pairs.groupby(["metric", "first", "second"], sort=False):
+        pairs = rows[rows["kind"] == PAIR]
+        for _, group in pairs.groupby("family", sort=False):
             pages.append(family_page(group, task, spec))
-        strip = rows[rows["second"] == strip_model]
+        strip = rows[rows["kind"] == STRIP]
         if not strip.empty:
             pages.append(strip_page(strip, task, spec))
         headline = pairs[pairs["metric"] == task.metrics[0]]
-        for _, group in headline.groupby(["first", "second"], sort=False):
+        for _, group in headline.groupby("family", sort=False):
             pages.append(cost_page(group, task, spec))
     return pages
 
@@ -214,7 +227,8 @@ def strip_page(rows: pd.DataFrame, task: MapTask, spec: MapSpec) -> Figure:
         f"{task.name}: {first} against {second} (the equivalence strip)",
         subtitle=(
             f"The same function in two implementations: equivalent when TOST puts the "
-            f"difference within ±{spec.strip.margin:g}; cells at {where}, {rule_words(spec)}."
+            f"difference within ±{spec.strip.margin:g} ({DEFAULT.words}); cells at {where}, "
+            f"trained {rule_words(spec)}."
         ),
     )
     metrics = list(dict.fromkeys(rows["metric"]))

@@ -161,15 +161,20 @@ def head_to_head_pages(inputs: ReportInputs) -> list[Figure]:
         "Difference of the headline test metric (custom_gru minus the other model, or the "
         "first model minus the second where a task compares more pairs ('X vs Y'); for an ↓ "
         "metric a negative difference favours the first) with Welch's 95% t interval over "
-        "seeds, and as a share of the other model's mean. Between models that compute different functions, Welch's "
-        f"test gives p, Holm-adjusted over the report's {tests.get('difference', 0)} difference "
-        "comparisons that can get a verdict; 'better' or 'worse' needs an adjusted p < 0.05. keras_gru computes the "
-        "same function as custom_gru, so that pair is tested for equivalence (two one-sided "
-        f"tests, margin ±{EQUIVALENCE_MARGIN:.0%} of keras_gru's mean, Holm over its "
+        "seeds (a description), and as a share of the other model's mean. Between models that "
+        "compute different functions, an exact permutation test (Fisher-Pitman: every split "
+        "of the seeds; its level holds when seeds split into solved and failed) gives p, "
+        f"Holm-adjusted over the report's {tests.get('difference', 0)} difference "
+        "comparisons that can get a verdict; 'better' or 'worse' needs an adjusted p < 0.05. "
+        "Its smallest p is 2 / C(2n, n) with n seeds a side (0.1 at 3), so with too few seeds "
+        "the verdict says so and how many it needs. keras_gru computes the same function as "
+        "custom_gru, so that pair is tested for equivalence (the same test's TOST, margin "
+        f"±{EQUIVALENCE_MARGIN:.0%} of keras_gru's mean, Holm over its "
         f"{tests.get('equivalence', 0)} datasets). A comparison with a run that did not "
         "converge gets no verdict: it compares early training. 'detectable' is the smallest "
         "difference these seeds and their spread would detect with 80% power at Holm's "
-        "strictest level here; a smaller true difference would likely go unseen.",
+        "strictest level here (a normal approximation); a smaller true difference would "
+        "likely go unseen.",
         table,
         color_column="color" if len(table) else None,
         column_widths=(0.13, 0.14, 0.1, 0.19, 0.05, 0.08, 0.06, 0.04, 0.21),

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from gru_keras import schema
+from gru_keras.analysis.stats import TOO_FEW
 from gru_keras.analysis.tables import best_models, decimals_for
 from gru_keras.variants import VARIANTS
 
@@ -144,7 +145,7 @@ def display_head_to_head(table: pd.DataFrame) -> pd.DataFrame:
         relative = _number(100 * row["relative"], "+.1f") + (
             "%" if np.isfinite(row["relative"]) else ""
         )
-        test = "TOST" if row["test"] == "equivalence" else "Welch"
+        test = "TOST" if row["test"] == "equivalence" else "exact"
         rows.append(
             {
                 "dataset": row["dataset"],
@@ -159,12 +160,20 @@ def display_head_to_head(table: pd.DataFrame) -> pd.DataFrame:
                 else "—",
                 "detectable": _number(row["detectable"], ".2g"),
                 "seeds": row["seeds"],
-                "verdict": f"{row['first']} {row['verdict']}"
-                if row["verdict"] in ("better", "worse")
-                else row["verdict"],
+                "verdict": _verdict_words(row),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _verdict_words(row: pd.Series) -> str:
+    """ "custom_gru better", or why there is no verdict: "too few seeds to tell (needs 6)"."""
+    if row["verdict"] in ("better", "worse"):
+        return f"{row['first']} {row['verdict']}"
+    needs = row.get("needs", 0)
+    if row["verdict"] == TOO_FEW and needs and np.isfinite(needs):
+        return f"{row['verdict']} (needs {int(needs)} a side)"
+    return row["verdict"]
 
 
 def markdown_table(frame: pd.DataFrame, bold_column: str | None = None) -> str:

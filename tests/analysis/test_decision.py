@@ -19,11 +19,9 @@ from gru_keras.analysis.decision import (
     map_table,
     staged_verdicts,
     time_to_target,
-    tost_p,
     undecided_cells,
-    welch,
-    welch_p,
 )
+from gru_keras.analysis.significance import WELCH, tost_p, welch, welch_p
 from gru_keras.grid import parse_map
 
 RNG = np.random.default_rng(7)
@@ -48,22 +46,23 @@ def test_missing_seeds_count_as_absent_not_as_zero():
 
 
 def judged(first, second, **kwargs):
-    options = {"seeds": (3,), "alphas": (0.05,), "margin": 0.1, "higher_is_better": True}
+    options = {"seeds": (6,), "alphas": (0.05,), "margin": 0.1, "higher_is_better": True}
     return staged_verdicts(np.array(first), np.array(second), **{**options, **kwargs})
 
 
 def test_known_better_worse_equivalent_and_undecided_cells_get_their_words():
+    steps = np.arange(6) / 100
     first = [
-        [0.90, 0.91, 0.92],  # far above: better
-        [0.10, 0.11, 0.12],  # far below: worse
-        [0.500, 0.501, 0.502],  # the same to 0.001, margin 0.1: equivalent
-        [0.2, 0.9, 0.5],  # noisy: neither
+        0.90 + steps,  # far above: better
+        0.10 + steps,  # far below: worse
+        0.5 + np.array([0, 2, 4, 1, 3, 5]) / 1000,  # the same to 0.001, margin 0.1: equivalent
+        [0.2, 0.9, 0.5, 0.3, 0.8, 0.4],  # noisy: neither
     ]
     second = [
-        [0.50, 0.51, 0.52],
-        [0.50, 0.51, 0.52],
-        [0.501, 0.500, 0.502],
-        [0.6, 0.1, 0.4],
+        0.50 + steps,
+        0.50 + steps,
+        0.5 + np.array([1, 3, 5, 0, 2, 4]) / 1000,
+        [0.6, 0.1, 0.4, 0.7, 0.2, 0.5],
     ]
     table = judged(first, second)
     assert table["verdict"].tolist() == [BETTER, WORSE, EQUIVALENT, UNDECIDED]
@@ -71,18 +70,38 @@ def test_known_better_worse_equivalent_and_undecided_cells_get_their_words():
     # Lower is better: the same numbers, the opposite words.
     lower = judged(first, second, higher_is_better=False)
     assert lower["verdict"].tolist()[:2] == [WORSE, BETTER]
+    # Welch's t, passed in, calls the same cells at 3 seeds, where the exact test cannot.
+    three = [row[:3] for row in first], [row[:3] for row in second]
+    assert judged(*three, seeds=(3,))["verdict"].tolist() == [UNDECIDED] * 4
+    assert judged(*three, seeds=(3,), test=WELCH)["verdict"].tolist()[:3] == [
+        BETTER,
+        WORSE,
+        EQUIVALENT,
+    ]
+
+
+def test_undecided_cells_say_how_many_seeds_a_verdict_needs():
+    # At 3 seeds the smallest two-sided permutation p is 0.1: nothing can be called, and
+    # the cell says 6 seeds a side would do (2 / C(12, 6) = 0.0022 < 0.05 / 16).
+    first, second = RNG.normal(1, 0.1, (16, 3)), RNG.normal(0, 0.1, (16, 3))
+    table = staged_verdicts(first, second, (3,), (0.05,), 0.01, True)
+    assert (table["verdict"] == UNDECIDED).all() and (table["needs"] == 6).all()
+    assert np.isinf(table["detectable"]).all()
+    assert (
+        staged_verdicts(first, second, (3,), (0.05,), 0.01, True, test=WELCH)["needs"] == 2
+    ).all()
 
 
 def test_holm_across_cells_can_withhold_what_one_test_alone_would_call():
-    # Alone, p = 0.02 < 0.05 is a difference; among 10 such cells Holm's first threshold is
-    # 0.005, so none is.
-    first = np.array([[0.0, 1.0, 2.0]])
-    second = first - 2.6
-    alone = staged_verdicts(first, second, (3,), (0.05,), 0.01, True)
-    p_alone = stats.compare(first[0], second[0]).p_value
-    assert 0.005 < p_alone < 0.05 and alone["verdict"].iloc[0] == BETTER
+    # Alone, 6 seeds above 6 give the exact p = 2 / 924 = 0.0022 < 0.05: a difference. Among
+    # 30 such cells Holm's first threshold is 0.05 / 30 = 0.0017, so none is.
+    first = np.arange(6.0)[None, :]
+    second = first - 6.5
+    alone = staged_verdicts(first, second, (6,), (0.05,), 0.01, True)
+    assert alone["verdict"].iloc[0] == BETTER
+    assert alone["p_adjusted"].iloc[0] == pytest.approx(2 / 924)
     many = staged_verdicts(
-        np.repeat(first, 10, axis=0), np.repeat(second, 10, axis=0), (3,), (0.05,), 0.01, True
+        np.repeat(first, 30, axis=0), np.repeat(second, 30, axis=0), (6,), (0.05,), 0.01, True
     )
     assert (many["verdict"] == UNDECIDED).all()
 
@@ -113,7 +132,7 @@ def staged_null(cells: int, seeds: tuple[int, ...], alphas: tuple[float, ...], r
     scale = rng.uniform(0.05, 2.0, size=(cells, 1))
     first = rng.normal(0.0, 1.0, (cells, seeds[-1])) * scale
     second = rng.normal(0.0, 1.0, (cells, seeds[-1])) * scale
-    verdicts = decide_stages(first, second, seeds, alphas, 0.5, True)["verdict"]
+    verdicts = decide_stages(first, second, seeds, alphas, 0.5, True).verdict
     return bool(np.isin(verdicts, [BETTER, WORSE]).any())
 
 
@@ -152,18 +171,19 @@ def test_time_to_target_sums_the_epochs_up_to_the_first_that_reached_it():
 
 
 def test_cost_verdicts_say_who_reaches_the_target_sooner():
-    fast, slow = np.array([[10.0, 11.0, 12.0]]), np.array([[40.0, 42.0, 44.0]])
-    never = np.array([[np.inf] * 3])
+    fast = np.array([[10.0, 11.0, 12.0, 10.5, 11.5, 12.5]])
+    slow = np.array([[40.0, 42.0, 44.0, 41.0, 43.0, 45.0]])
+    never = np.array([[np.inf] * 6])
     assert cost_verdicts(fast, slow)[0] == ["faster"]
     assert cost_verdicts(slow, fast)[0] == ["slower"]
     assert cost_verdicts(fast, never)[0] == ["only first reaches"]
     assert cost_verdicts(never, never)[0] == ["neither reaches"]
     _verdicts, first, second = cost_verdicts(fast, slow)
-    assert first[0] == 11.0 and second[0] == 42.0
+    assert first[0] == 11.25 and second[0] == 42.5
 
 
 MAP = {
-    "seeds": [3],
+    "seeds": [6],
     "alpha": [0.05],
     "pairs": [["custom_gru", "lstm"]],
     "tasks": {
@@ -185,7 +205,7 @@ def test_map_table_reads_runs_into_one_row_per_cell_pair_and_metric():
         ("adding-T20-n100-p500", 0.5, 0.99),
     ):
         for model, level in (("custom_gru", gru), ("lstm", lstm)):
-            for seed in range(3):
+            for seed in range(6):
                 rows.append(
                     {
                         "dataset": cell,

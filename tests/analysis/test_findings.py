@@ -85,7 +85,7 @@ def test_verdicts_are_counted_from_the_head_to_head_table():
     alike = _pairs().assign(verdict=NO_DIFFERENCE)
     assert (
         "better on 0, worse on 0, no significant difference on 3 of the 3 datasets with a "
-        "verdict out of 3 (Welch's t, Holm-adjusted p < 0.05); every dataset decided."
+        "verdict out of 3 (the exact permutation test, Holm-adjusted p < 0.05); every dataset decided."
     ) in verdict_sentences(alike)[0]
 
 

@@ -13,33 +13,31 @@ from gru_keras.analysis.map_findings import (
 from gru_keras.grid import parse_map
 
 MODELS = ("simple_rnn", "lstm", "keras_gru", "custom_gru")
-SPEC = parse_map(
-    {
-        "updates": 500,
-        "seeds": [3],
-        "alpha": [0.05],
-        "pairs": [["custom_gru", "lstm"], ["custom_gru", "simple_rnn"]],
-        "tasks": {
-            "adding": {
-                "dataset": "adding",
-                "prediction": "bai-2018",
-                "metrics": ["r2"],
-                "axes": {
-                    "sequence_length": [25, 50, 100],
-                    "train_size": [100],
-                    "parameter_budget": [500],
-                },
-            },
-            "counting": {
-                "dataset": "counting",
-                "prediction": "weiss-2018",
-                "metrics": ["accuracy", "accuracy_long"],
-                "axes": {"max_n": [8, 16], "train_size": [100], "parameter_budget": [500]},
+SPEC_TABLE = {
+    "updates": 500,
+    "seeds": [3],
+    "alpha": [0.05],
+    "pairs": [["custom_gru", "lstm"], ["custom_gru", "simple_rnn"]],
+    "tasks": {
+        "adding": {
+            "dataset": "adding",
+            "prediction": "bai-2018",
+            "metrics": ["r2"],
+            "axes": {
+                "sequence_length": [25, 50, 100],
+                "train_size": [100],
+                "parameter_budget": [500],
             },
         },
+        "counting": {
+            "dataset": "counting",
+            "prediction": "weiss-2018",
+            "metrics": ["accuracy", "accuracy_long"],
+            "axes": {"max_n": [8, 16], "train_size": [100], "parameter_budget": [500]},
+        },
     },
-    MODELS,
-)
+}
+SPEC = parse_map(SPEC_TABLE, MODELS)
 
 
 def row(
@@ -60,6 +58,8 @@ def row(
         "train_size": 100,
         "parameter_budget": 500,
         "dataset": f"{task}-{length}",
+        "family": f"{task}/{metric}/custom_gru-{second}",
+        "kind": "pair",
         "first": "custom_gru",
         "second": second,
         "metric": metric,
@@ -152,7 +152,60 @@ def test_the_findings_state_the_rule_and_one_sentence_a_family():
     assert sentences[0].startswith("Every run trained at 500 updates")
     assert any(
         s.startswith(
-            "adding, r2 (at 500 updates): custom_gru against simple_rnn: 3 better of 3 cells"
+            "adding, r2 (trained at 500 updates): custom_gru against simple_rnn: 3 better of 3 "
+            "cells"
         )
         for s in sentences
+    )
+
+
+def reversed_rows(rows):
+    """The same comparisons declared the other way round: (lstm, custom_gru)."""
+    flipped = []
+    for item in rows:
+        turned = {**item, "first": item["second"], "second": "custom_gru"}
+        turned["first_mean"], turned["second_mean"] = item["second_mean"], item["first_mean"]
+        turned["first_solved"], turned["second_solved"] = (
+            item["second_solved"],
+            item["first_solved"],
+        )
+        turned["verdict"] = {"better": "worse", "worse": "better"}.get(
+            item["verdict"], item["verdict"]
+        )
+        turned["family"] = f"{item['task']}/{item['metric']}/{item['second']}-custom_gru"
+        flipped.append(turned)
+    return flipped
+
+
+def test_the_predictions_are_judged_whichever_order_the_pair_is_declared_in():
+    spec = parse_map(
+        {
+            **SPEC_TABLE,
+            "pairs": [["lstm", "custom_gru"], ["simple_rnn", "custom_gru"]],
+        },
+        MODELS,
+    )
+    table = pd.DataFrame(reversed_rows(adding_rows() + counting_rows("worse", 0.6, 0.95)))
+    held = weiss_sentence(table, spec)
+    assert held is not None and "held here" in held and "2 worse of 2 cells" in held
+    assert "mean accuracy_long custom_gru 0.600, lstm 0.950" in held
+    bai = bai_sentence(table, spec)
+    assert bai is not None and "held here" in bai and "mean R² at T = 100: 0.02" in bai
+
+
+def test_the_convergence_rule_reads_trained_to_convergence_once():
+    spec = parse_map({**SPEC_TABLE, "updates": 0}, MODELS)
+    sentences = map_findings(pd.DataFrame(adding_rows()), spec)
+    assert sentences[0].startswith("Every run trained to convergence;")
+    assert any("adding, r2 (trained to convergence): custom_gru" in s for s in sentences)
+    assert not any("trained trained" in s for s in sentences)
+
+
+def test_the_findings_state_the_fewest_seeds_a_verdict_needs():
+    sentences = map_findings(pd.DataFrame(adding_rows()), SPEC)
+    # 3 cells a family at alpha 0.05: 2 / C(2n, n) < 0.05 / 3 first at n = 5; TOST's
+    # one-sided 1 / C(2n, n) < 0.05 at n = 4.
+    assert (
+        "better or worse needs ≥ 5 seeds a side, equivalent ≥ 4; the stage gives 3"
+        in (sentences[1])
     )

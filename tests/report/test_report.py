@@ -88,12 +88,24 @@ def test_head_to_head_gives_the_difference_interval_and_verdict():
     (row,) = pairs.itertuples()  # only the pair whose models both ran
     assert (row.first, row.second) == ("custom_gru", "simple_rnn")
     assert row.difference == pytest.approx(0.02 - 0.165)
-    assert row.ci_high < 0 and row.verdict == "better"  # lower MSE is better
+    # 3 seeds against 2 split 10 ways: the exact p cannot go below 0.1, so no verdict, and
+    # the verdict says how many seeds would do (2 / C(8, 4) = 0.029 < 0.05 at 4).
+    assert row.ci_high < 0 and row.p_value == pytest.approx(0.1)
+    assert row.verdict == "too few seeds to tell" and row.needs == 4
     assert row.seeds == "3 vs 2"
     shown = display_head_to_head(pairs).iloc[0]
-    assert shown["verdict"] == "custom_gru better" and shown["difference [95% CI]"].startswith(
-        "-0.145 ["
+    assert shown["verdict"] == "too few seeds to tell (needs 4 a side)"
+    assert shown["difference [95% CI]"].startswith("-0.145 [")
+    # With 4 separated seeds a side it is a verdict: lower MSE is better.
+    four = head_to_head(
+        runs_frame(
+            {"custom_gru": [0.01, 0.02, 0.03, 0.015], "simple_rnn": [0.16, 0.17, 0.18, 0.19]}
+        ),
+        TASKS,
     )
+    assert four["verdict"].tolist() == ["better"]
+    assert four["p_value"].iloc[0] == pytest.approx(2 / 70)
+    assert display_head_to_head(four).iloc[0]["verdict"] == "custom_gru better"
 
 
 def test_head_to_head_with_one_seed_or_no_finished_run_says_so():
