@@ -374,7 +374,8 @@ def _add_map(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Names
         help="run a decision map (experiments/map.toml) stage by stage and render it",
         description="Run a map suite: stage 1 trains every cell (length x training size x "
         "parameter budget, per task) with the first seeds; each later stage adds seeds to "
-        "the cells a comparison left undecided. Then judge every cell (Welch + Holm: better "
+        "the cells a comparison left undecided. Then judge every cell (an exact permutation "
+        "test + Holm: better "
         "or worse; TOST: equivalent; else undecided) and write reports/<suite>-map.pdf and "
         "reports/<suite>-map.csv, logged to the suite's newest parent run in MLflow. Every "
         "stage is an ordinary suite run: finished runs are skipped, so an interrupted map "
