@@ -49,7 +49,7 @@ MOST_SEEDS = 64  # `needs` looks no further
 # One row per cell, pair and metric (`reports/<suite>-map.csv`), after the task and its axes.
 COLUMNS = (
     "family",
-    "kind",
+    "family_kind",
     "first",
     "second",
     "metric",
@@ -529,7 +529,7 @@ def family_table(
                 **{axis: [cells[key].value(axis) for key in family.cells] for axis, _ in task.axes},
                 "dataset": family.cells,
                 "family": family.id,
-                "kind": family.kind,
+                "family_kind": family.kind,
                 "first": family.first,
                 "second": family.second,
                 "metric": family.metric,

@@ -80,7 +80,7 @@ def family_sentence(rows: pd.DataFrame, spec: MapSpec) -> str:
     task, metric = rows["task"].iloc[0], rows["metric"].iloc[0]
     sentence = (
         f"{task}, {metric} (trained {rule_words(spec)}): {first} against {second}"
-        f"{'' if rows['kind'].iloc[0] == PAIR else ' (the strip)'}: {counts(rows['verdict'])}"
+        f"{'' if rows['family_kind'].iloc[0] == PAIR else ' (the strip)'}: {counts(rows['verdict'])}"
     )
     named = []
     for word in (BETTER, WORSE):
@@ -130,7 +130,9 @@ def oriented(table: pd.DataFrame, task: str, metric: str, first: str, second: st
     """The rows of the pair family comparing `first` with `second` on `metric`, from
     `first`'s side whichever order the map declared the pair in: a reversed pair's verdicts,
     differences, means and solve rates are turned round."""
-    rows = table[(table["task"] == task) & (table["metric"] == metric) & (table["kind"] == PAIR)]
+    rows = table[
+        (table["task"] == task) & (table["metric"] == metric) & (table["family_kind"] == PAIR)
+    ]
     ahead = rows[(rows["first"] == first) & (rows["second"] == second)]
     if len(ahead):
         return ahead
@@ -246,7 +248,7 @@ def map_findings(table: pd.DataFrame, spec: MapSpec) -> list[str]:
         rows = table[
             (table["task"] == task.name)
             & (table["metric"] == task.metrics[0])
-            & (table["kind"] == PAIR)
+            & (table["family_kind"] == PAIR)
         ]
         for _family, pair in rows.groupby("family", sort=False):
             sentences.append(cost_sentence(pair, task))

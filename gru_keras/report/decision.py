@@ -207,10 +207,10 @@ def map_pages(table: pd.DataFrame, spec: MapSpec, suite: str) -> list[Figure]:
     )
     for task in spec.tasks:
         rows = table[table["task"] == task.name]
-        pairs = rows[rows["kind"] == PAIR]
+        pairs = rows[rows["family_kind"] == PAIR]
         for _, group in pairs.groupby("family", sort=False):
             pages.append(family_page(group, task, spec))
-        strip = rows[rows["kind"] == STRIP]
+        strip = rows[rows["family_kind"] == STRIP]
         if not strip.empty:
             pages.append(strip_page(strip, task, spec))
         headline = pairs[pairs["metric"] == task.metrics[0]]

@@ -59,7 +59,7 @@ def row(
         "parameter_budget": 500,
         "dataset": f"{task}-{length}",
         "family": f"{task}/{metric}/custom_gru-{second}",
-        "kind": "pair",
+        "family_kind": "pair",
         "first": "custom_gru",
         "second": second,
         "metric": metric,

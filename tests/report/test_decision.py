@@ -72,12 +72,12 @@ def texts(figure) -> str:
 
 def test_a_pair_and_the_strip_of_the_same_models_are_two_families_on_their_own_pages():
     table = map_table(SPEC, runs({"custom_gru": 6, "keras_gru": 6}))
-    families = table.groupby("family")["kind"].first().to_dict()
+    families = table.groupby("family")["family_kind"].first().to_dict()
     assert families == {
         "adding/r2/custom_gru-keras_gru": PAIR,
         "adding/r2/custom_gru-keras_gru/strip": STRIP,
     }
-    assert (table["kind"] == PAIR).sum() == 4 and (table["kind"] == STRIP).sum() == 2
+    assert (table["family_kind"] == PAIR).sum() == 4 and (table["family_kind"] == STRIP).sum() == 2
     titles = [texts(page).splitlines()[0] for page in map_pages(table, SPEC, "m")]
     assert "adding: custom_gru against keras_gru on r2" in titles
     assert "adding: custom_gru against keras_gru (the equivalence strip)" in titles
@@ -90,7 +90,7 @@ def test_a_pair_and_the_strip_of_the_same_models_are_two_families_on_their_own_p
 def test_an_undecided_cell_says_its_seeds_split_in_the_csv_and_on_its_heatmap():
     # 3 of 6 solved against 6 of 6 in every cell: the exact p is 0.18, undecided.
     table = map_table(SPEC, runs({"custom_gru": 3, "keras_gru": 6}))
-    pair = table[table["kind"] == PAIR]
+    pair = table[table["family_kind"] == PAIR]
     assert (pair["verdict"] == UNDECIDED).all()
     assert set(pair["why"]) == {"seeds split (3 of 6 solved against 6 of 6)"}
     assert np.isfinite(pair["p_adjusted"]).all()
