@@ -21,7 +21,6 @@ a cell with an unconverged run is "not converged" and never staged.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 
@@ -30,7 +29,7 @@ import pandas as pd
 from scipy import special
 
 from gru_keras import schema
-from gru_keras.analysis.significance import DEFAULT, Test, row_mean, welch
+from gru_keras.analysis.significance import DEFAULT, Test, fewest_seeds, row_mean, welch
 from gru_keras.analysis.stats import holm
 from gru_keras.grid import CONVERGED, MapSpec
 
@@ -44,7 +43,6 @@ BETTER, WORSE, EQUIVALENT, UNDECIDED, NOT_CONVERGED = (
 VERDICTS = (BETTER, WORSE, EQUIVALENT, UNDECIDED, NOT_CONVERGED)
 POWER = 0.8  # the detection probability the smallest detectable difference refers to
 PAIR, STRIP = "pair", "strip"  # the kinds of a family
-MOST_SEEDS = 64  # `needs` looks no further
 
 # One row per cell, pair and metric (`reports/<suite>-map.csv`), after the task and its axes.
 COLUMNS = (
@@ -158,7 +156,7 @@ class StagedVerdicts:
         alpha: That stage's error rate.
         seeds: Seeds a side, at the last stage that judged it.
         needs: The fewest seeds a side at which the test could call the cell better or worse
-            at the strictest threshold Holm used on it (0: none up to `MOST_SEEDS`).
+            at the strictest threshold Holm used on it (0: none up to `significance.MOST_SEEDS`).
         difference: mean(first) - mean(second) on those seeds.
         low, high: Welch's 95% interval of the difference (a description, not the test).
         detectable: The smallest difference detected with 80% power at that strictest
@@ -180,16 +178,6 @@ class StagedVerdicts:
     def frame(self) -> pd.DataFrame:
         """The verdicts as a frame, one row a cell, one column a field."""
         return pd.DataFrame({item.name: getattr(self, item.name) for item in fields(self)})
-
-
-@functools.lru_cache(maxsize=4096)
-def fewest_seeds(test: Test, threshold: float) -> int:
-    """The fewest seeds a side (equal on both) at which `test` can give a p below
-    `threshold` (0 when none up to `MOST_SEEDS` can)."""
-    return next(
-        (n for n in range(2, MOST_SEEDS + 1) if test.floor(n, n) < threshold),
-        0,
-    )
 
 
 def decide_stages(

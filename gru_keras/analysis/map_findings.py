@@ -15,9 +15,8 @@ from gru_keras.analysis.decision import (
     PAIR,
     UNDECIDED,
     WORSE,
-    fewest_seeds,
 )
-from gru_keras.analysis.significance import DEFAULT, Test
+from gru_keras.analysis.significance import DEFAULT, Test, fewest_seeds
 from gru_keras.grid import BAI_2018, WEISS_2018, MapSpec, MapTask
 
 ORDER = (BETTER, WORSE, EQUIVALENT, UNDECIDED, NOT_CONVERGED)
@@ -53,7 +52,7 @@ def seeds_words(spec: MapSpec, test: Test = DEFAULT) -> str:
     parts = []
     for stage, (seeds, alpha) in enumerate(zip(spec.seeds, spec.alphas, strict=True), 1):
         difference = fewest_seeds(test, alpha / cells)
-        tie = next((n for n in range(2, 65) if test.tost_floor(n, n) < alpha), 0)
+        tie = fewest_seeds(test, alpha, tost=True)
         parts.append(
             f"at stage {stage} (alpha {alpha:g}, {cells} cells open) better or worse needs "
             f"≥ {difference} seeds a side, equivalent ≥ {tie}; the stage gives {seeds}"

@@ -14,8 +14,8 @@ The price is a floor on p: with n seeds a side there are C(2n, n) splits, so the
 two-sided p is 2 / C(2n, n) (0.1 at 3 against 3, 0.0079 at 5, 0.0022 at 6, 0.00016 at 8).
 No test can do better at a level that holds for every distribution of the seeds: a test
 whose level holds under every distribution common to both sides is a permutation test
-(Lehmann & Romano, Testing Statistical Hypotheses, §5.8). `fewest_seeds` says how many seeds
-a verdict needs.
+(Lehmann & Romano, Testing Statistical Hypotheses, §5.8).
+`gru_keras.analysis.significance.fewest_seeds` says how many seeds a verdict needs.
 
 Equivalence (TOST) uses the same test on shifted samples: "first - second ≥ margin" is
 rejected when first - margin is significantly below second, and symmetrically; this is
@@ -95,17 +95,6 @@ def smallest_p(first: int, second: int, alternative: str = "two-sided") -> float
         return 1 / (RANDOM_SPLITS + 1)
     mirrored = alternative == "two-sided" and first == second
     return (2 if mirrored else 1) / count
-
-
-def fewest_seeds(threshold: float, alternative: str = "two-sided", most: int = 64) -> int:
-    """The fewest seeds a side (equal on both) at which some outcome has p below
-    `threshold` (0 when none up to `most` does).
-
-    Example:
-    >>> fewest_seeds(0.05), fewest_seeds(0.05 / 16)
-    (4, 6)
-    """
-    return next((n for n in range(2, most + 1) if smallest_p(n, n, alternative) < threshold), 0)
 
 
 def _compact(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -107,6 +107,23 @@ def tost_p(difference: np.ndarray, se: np.ndarray, df: np.ndarray, margin: float
     return np.where(se == 0, exact, np.maximum(lower, upper))
 
 
+MOST_SEEDS = 64  # `fewest_seeds` looks no further
+
+
+@functools.lru_cache(maxsize=4096)
+def fewest_seeds(test: Test, threshold: float, tost: bool = False) -> int:
+    """The fewest seeds a side (equal on both) at which `test` can give a p below
+    `threshold`, for a difference or, with `tost`, for equivalence (0 when no count up to
+    `MOST_SEEDS` can).
+
+    Example:
+    >>> fewest_seeds(PERMUTATION, 0.05 / 16), fewest_seeds(PERMUTATION, 0.05 / 8, tost=True)
+    (6, 5)
+    """
+    floor = test.tost_floor if tost else test.floor
+    return next((n for n in range(2, MOST_SEEDS + 1) if floor(n, n) < threshold), 0)
+
+
 def _no_floor(_first: int, _second: int) -> float:
     return 0.0
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from gru_keras import schema
-from gru_keras.analysis.significance import DEFAULT, Test
+from gru_keras.analysis.significance import DEFAULT, Test, fewest_seeds
 from gru_keras.analysis.stats import (
     ALPHA,
     EQUIVALENCE_MARGIN,
@@ -214,7 +214,7 @@ def head_to_head(
     family_size = {kind: max(1, len(members)) for kind, members in decided.groupby("test")}
     strictest = [ALPHA / family_size.get(row.test, 1) for row in table.itertuples()]
     table["needs"] = [
-        _needs(test, row.test, level)
+        fewest_seeds(test, level, tost=row.test == "equivalence")
         for row, level in zip(table.itertuples(), strictest, strict=True)
     ]
     table["detectable"] = [
@@ -242,11 +242,6 @@ def _p_value(test: Test, values: list[np.ndarray], margin: float | None) -> floa
 
 def _floor(test: Test, kind: str, first: int, second: int) -> float:
     return test.tost_floor(first, second) if kind == "equivalence" else test.floor(first, second)
-
-
-def _needs(test: Test, kind: str, level: float) -> int:
-    """The fewest seeds a side (equal) at which `test` can reach `level`."""
-    return next((n for n in range(2, 65) if _floor(test, kind, n, n) < level), 0)
 
 
 def _reachable(test: Test, row, level: float) -> bool:

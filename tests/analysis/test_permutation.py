@@ -6,7 +6,6 @@ import pytest
 from scipy import stats as scipy_stats
 
 from gru_keras.analysis.permutation import (
-    fewest_seeds,
     permutation_p,
     permutation_tost_p,
     smallest_p,
@@ -16,6 +15,7 @@ from gru_keras.analysis.significance import (
     PERMUTATION,
     WELCH,
     boschloo,
+    fewest_seeds,
     prior_variance,
     solve_rate_test,
 )
@@ -70,8 +70,9 @@ def test_the_floor_is_two_over_the_number_of_splits():
     assert smallest_p(3, 3, "greater") == pytest.approx(0.05)
     # Reached: 3 seeds wholly above 3 others.
     assert permutation_p(np.array([[3.0, 4, 5]]), np.array([[0.0, 1, 2]]))[0] == pytest.approx(0.1)
-    assert fewest_seeds(0.05) == 4 and fewest_seeds(0.05 / 16) == 6 and fewest_seeds(0.03 / 12) == 6
-    assert fewest_seeds(0.05 / 24) == 7
+    assert fewest_seeds(PERMUTATION, 0.05) == 4 and fewest_seeds(PERMUTATION, 0.05 / 16) == 6
+    assert fewest_seeds(PERMUTATION, 0.03 / 12) == 6 and fewest_seeds(PERMUTATION, 0.05 / 24) == 7
+    assert fewest_seeds(PERMUTATION, 0.05 / 8, tost=True) == 5 and fewest_seeds(WELCH, 1e-9) == 2
 
 
 def test_tost_says_equivalent_inside_the_margin_and_not_outside():
