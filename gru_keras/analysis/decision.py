@@ -29,7 +29,14 @@ import pandas as pd
 from scipy import special
 
 from gru_keras import schema
-from gru_keras.analysis.significance import DEFAULT, Test, fewest_seeds, row_mean, welch
+from gru_keras.analysis.significance import (
+    DEFAULT,
+    MOST_SEEDS,
+    Test,
+    fewest_seeds,
+    row_mean,
+    welch,
+)
 from gru_keras.analysis.stats import holm
 from gru_keras.grid import CONVERGED, MapSpec
 
@@ -275,22 +282,6 @@ def decide_stages(
     )
 
 
-def staged_verdicts(
-    first: np.ndarray,
-    second: np.ndarray,
-    seeds: Sequence[int],
-    alphas: Sequence[float],
-    margin: float,
-    higher_is_better: bool,
-    unconverged: np.ndarray | None = None,
-    test: Test = DEFAULT,
-) -> pd.DataFrame:
-    """`decide_stages` as a frame, one row per cell."""
-    return decide_stages(
-        first, second, seeds, alphas, margin, higher_is_better, unconverged, test
-    ).frame()
-
-
 def seed_matrix(
     values: Mapping[tuple[str, str, int], float], cells: Sequence[str], model: str, seeds: int
 ) -> np.ndarray:
@@ -341,9 +332,9 @@ def cost_verdicts(
 
     Returns:
         `(verdicts, first_median, second_median)`. Where both reach it in every run, the
-        default test (`significance.DEFAULT`) on log seconds, Holm-adjusted across the cells: "faster", "slower" or "no
-        significant difference". Otherwise it says who reached it ("only <first>",
-        "only <second>", "neither", "not every seed").
+        default test (`significance.DEFAULT`) on log seconds, Holm-adjusted across the
+        cells: "faster", "slower" or "no significant difference". Otherwise it says who
+        reached it ("only <first>", "only <second>", "neither", "not every seed").
     """
 
     def reach(values: np.ndarray) -> np.ndarray:
@@ -461,7 +452,9 @@ def why_undecided(
             a, b = (round(share * seeds) for share in shares)
             reasons.append(f"seeds split ({a} of {seeds} solved against {b} of {seeds})")
         elif needs == 0 or seeds < needs:
-            wanted = f"a difference needs {needs}" if needs else "no count up to 64 decides"
+            wanted = (
+                f"a difference needs {needs}" if needs else f"no count up to {MOST_SEEDS} decides"
+            )
             reasons.append(f"too few seeds: {seeds} a side, {wanted}")
         else:
             reasons.append("")

@@ -52,6 +52,10 @@ class Test:
         two-sided one where the two extreme splits mirror each other (equal seeds)."""
         return self.floor(first, second) / (2 if first == second else 1)
 
+    def smallest(self, first: int, second: int, tost: bool = False) -> float:
+        """The smallest p of a difference, or with `tost` of equivalence, at these seeds."""
+        return self.tost_floor(first, second) if tost else self.floor(first, second)
+
 
 # --- Welch, vectorized ------------------------------------------------------------------------
 
@@ -120,8 +124,7 @@ def fewest_seeds(test: Test, threshold: float, tost: bool = False) -> int:
     >>> fewest_seeds(PERMUTATION, 0.05 / 16), fewest_seeds(PERMUTATION, 0.05 / 8, tost=True)
     (6, 5)
     """
-    floor = test.tost_floor if tost else test.floor
-    return next((n for n in range(2, MOST_SEEDS + 1) if floor(n, n) < threshold), 0)
+    return next((n for n in range(2, MOST_SEEDS + 1) if test.smallest(n, n, tost) < threshold), 0)
 
 
 def _no_floor(_first: int, _second: int) -> float:

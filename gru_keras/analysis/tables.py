@@ -240,13 +240,10 @@ def _p_value(test: Test, values: list[np.ndarray], margin: float | None) -> floa
     return float(test.equivalence(first, second, margin)[0])
 
 
-def _floor(test: Test, kind: str, first: int, second: int) -> float:
-    return test.tost_floor(first, second) if kind == "equivalence" else test.floor(first, second)
-
-
 def _reachable(test: Test, row, level: float) -> bool:
     first, second = len(row.first_values), len(row.second_values)
-    return first >= 2 and second >= 2 and _floor(test, row.test, first, second) < level
+    tost = row.test == "equivalence"
+    return first >= 2 and second >= 2 and test.smallest(first, second, tost) < level
 
 
 def _verdict(row, test: Test = DEFAULT) -> str:

@@ -17,7 +17,6 @@ from gru_keras.analysis.decision import (
     cost_verdicts,
     decide_stages,
     map_table,
-    staged_verdicts,
     time_to_target,
     undecided_cells,
 )
@@ -45,9 +44,13 @@ def test_missing_seeds_count_as_absent_not_as_zero():
     assert se[0] == pytest.approx(stats.welch_se(first[0, :3], second[0, :3]))
 
 
+def verdicts_frame(*args, **kwargs):
+    return decide_stages(*args, **kwargs).frame()
+
+
 def judged(first, second, **kwargs):
     options = {"seeds": (6,), "alphas": (0.05,), "margin": 0.1, "higher_is_better": True}
-    return staged_verdicts(np.array(first), np.array(second), **{**options, **kwargs})
+    return verdicts_frame(np.array(first), np.array(second), **{**options, **kwargs})
 
 
 def test_known_better_worse_equivalent_and_undecided_cells_get_their_words():
@@ -84,11 +87,11 @@ def test_undecided_cells_say_how_many_seeds_a_verdict_needs():
     # At 3 seeds the smallest two-sided permutation p is 0.1: nothing can be called, and
     # the cell says 6 seeds a side would do (2 / C(12, 6) = 0.0022 < 0.05 / 16).
     first, second = RNG.normal(1, 0.1, (16, 3)), RNG.normal(0, 0.1, (16, 3))
-    table = staged_verdicts(first, second, (3,), (0.05,), 0.01, True)
+    table = verdicts_frame(first, second, (3,), (0.05,), 0.01, True)
     assert (table["verdict"] == UNDECIDED).all() and (table["needs"] == 6).all()
     assert np.isinf(table["detectable"]).all()
     assert (
-        staged_verdicts(first, second, (3,), (0.05,), 0.01, True, test=WELCH)["needs"] == 2
+        verdicts_frame(first, second, (3,), (0.05,), 0.01, True, test=WELCH)["needs"] == 2
     ).all()
 
 
@@ -97,10 +100,10 @@ def test_holm_across_cells_can_withhold_what_one_test_alone_would_call():
     # 30 such cells Holm's first threshold is 0.05 / 30 = 0.0017, so none is.
     first = np.arange(6.0)[None, :]
     second = first - 6.5
-    alone = staged_verdicts(first, second, (6,), (0.05,), 0.01, True)
+    alone = verdicts_frame(first, second, (6,), (0.05,), 0.01, True)
     assert alone["verdict"].iloc[0] == BETTER
     assert alone["p_adjusted"].iloc[0] == pytest.approx(2 / 924)
-    many = staged_verdicts(
+    many = verdicts_frame(
         np.repeat(first, 30, axis=0), np.repeat(second, 30, axis=0), (6,), (0.05,), 0.01, True
     )
     assert (many["verdict"] == UNDECIDED).all()
@@ -111,11 +114,11 @@ def test_a_later_stage_judges_only_the_cells_it_gave_seeds_to():
     # new seeds is not judged again on the same data.
     first = np.array([[0.2, 0.9, 0.5, 0.9, 0.91, 0.92], [0.2, 0.9, 0.5, *[np.nan] * 3]])
     second = np.array([[0.6, 0.1, 0.4, 0.1, 0.11, 0.12], [0.6, 0.1, 0.4, *[np.nan] * 3]])
-    table = staged_verdicts(first, second, (3, 6), (0.025, 0.025), 0.01, True)
+    table = verdicts_frame(first, second, (3, 6), (0.025, 0.025), 0.01, True)
     assert table["stage"].tolist()[1] == 1 and table["seeds"].tolist()[1] == 3
     clear = first.copy()
     clear[0, 3:] = [0.95, 0.96, 0.97]
-    staged = staged_verdicts(clear, second, (3, 6), (0.025, 0.025), 0.01, True)
+    staged = verdicts_frame(clear, second, (3, 6), (0.025, 0.025), 0.01, True)
     assert staged["verdict"][0] == BETTER and staged["stage"][0] == 2
     assert staged["seeds"][0] == 6
 
@@ -150,7 +153,7 @@ def test_the_staged_procedure_holds_its_family_wise_error_under_the_null():
     for _ in range(200):
         first, second = rng.normal(0, 1, (16, 8)), rng.normal(0, 1, (16, 8))
         first[0] += 3.0
-        table = staged_verdicts(first, second, (3, 8), (0.03, 0.02), 0.5, True)
+        table = verdicts_frame(first, second, (3, 8), (0.03, 0.02), 0.5, True)
         found += table["verdict"][0] == BETTER
     assert found / 200 > 0.5
 
