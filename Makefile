@@ -12,7 +12,7 @@ TESTING := $(VENV)/.installed-test
 SUITE ?= experiments/suite.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help experiment quick map test fuzz ui ui-check report bench lint format clean lock platforms ray gpu
+.PHONY: help experiment quick map tune test fuzz ui ui-check report bench lint format clean lock platforms ray gpu
 
 # One line, before anything is installed, on a platform TensorFlow 2.21 has no wheels for.
 SUPPORTED := Linux-x86_64 Darwin-arm64
@@ -61,6 +61,11 @@ quick: ## the quick look: `make experiment` on the smoke suite (one tiny dataset
 MAP ?= experiments/map.toml
 map: $(BASE) ## run the decision map (MAP=path to pick another) stage by stage; writes reports/<suite>-map.pdf and .csv
 	$(BIN)/python -m gru_keras map $(MAP)
+
+TUNE ?= experiments/suite.toml
+TUNE_ARGS ?=
+tune: $(BASE) ## tune every dataset and variant of TUNE (default the default suite; TUNE_ARGS="--only dataset=..." for part) with one budget; writes experiments/tuned/<suite>.toml and reports/<suite>-tuning.pdf
+	$(BIN)/python -m gru_keras tune $(TUNE) $(TUNE_ARGS)
 
 test: $(TESTING) ## run lint and the whole test suite (unit + small end-to-end)
 	$(BIN)/ruff check gru_keras tests .ci

@@ -435,8 +435,92 @@ def _add_map(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Names
     return map_command
 
 
+def _add_tune(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Namespace], int]:
+    parser = subparsers.add_parser(
+        "tune",
+        help="tune every dataset and variant of a suite with the same budget (Optuna)",
+        description="Run the suite's [tuning] search for every dataset and variant: the same "
+        "trials and pruning rungs for each, every trial a tracked run in the MLflow experiment "
+        "<suite>-tuning, judged on validation only (the test split is never read). Then write "
+        "the best settings to tuned/<suite file stem>.toml beside the suite (a suite includes "
+        "it with [suite] tuned) and reports/<suite>-tuning.pdf and .csv. An interrupted tune "
+        "continues where it stopped.",
+    )
+    _add_suite_arguments(parser)
+    parser.add_argument("--verbose", action="store_true", help="per-epoch Keras output")
+    _add_executor_arguments(parser)
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="KEY=VALUES",
+        help="tune only some datasets or models, e.g. --only dataset=sunspots-monthly "
+        "(repeatable); the settings file is written only when every pair is tuned",
+    )
+    parser.add_argument(
+        "--storage",
+        default=None,
+        help="the Optuna studies' storage: a journal file path or a database URL (default "
+        "$GRU_KERAS_TUNING_STORAGE, else optuna/<suite>-tuning.journal beside the sqlite store)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the budget, the rungs and each study's trials done and due; runs nothing",
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="run nothing: write the tuning report from the studies and trials as they stand",
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, default=Path("reports"), help="where to write (default reports/)"
+    )
+
+    def tune_command(args: argparse.Namespace) -> int:
+        from gru_keras.errors import ConfigError
+        from gru_keras.experiment.config import load_suite
+        from gru_keras.experiment.plan import parse_only
+
+        try:
+            suite = _with_executor(load_suite(args.suite, tuned=False), args)
+            only = parse_only(args.only, suite)
+            if "seed" in only:
+                raise ConfigError(
+                    "--only seed=...: every trial trains with [tuning] trial_seed; select "
+                    "datasets or models"
+                )
+            from gru_keras.tuning import check_tunable, dry_run, summary, tune
+
+            check_tunable(suite)
+            if args.report_only:
+                from gru_keras.tuning import report_only
+
+                paths = report_only(suite, only, args.storage, args.tracking_uri, args.output_dir)
+                print("wrote " + ", ".join(map(str, paths)))
+                return 0
+            if args.dry_run:
+                print(dry_run(suite, only, args.storage, args.tracking_uri))
+                return 0
+            result = tune(
+                suite,
+                tracking_uri=args.tracking_uri,
+                verbose=2 if args.verbose else 0,
+                only=only,
+                storage=args.storage,
+                output_dir=args.output_dir,
+            )
+        except ConfigError as error:
+            return _usage_error(error)
+        print(summary(result))
+        return result.exit_code
+
+    return tune_command
+
+
 COMMANDS = {
     "run": _add_run,
+    "tune": _add_tune,
     "map": _add_map,
     "report": _add_report,
     "bench": _add_bench,

@@ -63,6 +63,13 @@ TAG_REPORT_PDF = "report_pdf"  # an invocation's report, as an artifact path
 TAG_HOST, TAG_PID, TAG_EXECUTOR = "host", "pid", "executor"
 # Experiment tag: the lease of the `run` command driving it on a tracking server.
 TAG_DRIVER = "gru_keras.driver"
+# A tuning trial (`python -m gru_keras tune`): its Optuna study and trial number, and how it
+# ended ("complete", "pruned" at an epoch, or "failed"); `kind` = tuning on the tune
+# command's parent run. Trials live in the experiment `<suite>-tuning`, never the suite's.
+TAG_STUDY, TAG_TRIAL, TAG_TRIAL_STATE = "tuning_study", "tuning_trial", "tuning_state"
+KIND_TUNING = "tuning"
+TRIAL_COMPLETE, TRIAL_PRUNED, TRIAL_FAILED = "complete", "pruned", "failed"
+TUNING_SUFFIX = "-tuning"
 
 # --- params ---------------------------------------------------------------------------------
 PARAM_UNITS = "units"
@@ -90,7 +97,18 @@ PARAM_JOBS, PARAM_THREADS, PARAM_JIT_COMPILE = "jobs", "threads", "jit_compile"
 # plus `headline`: the value of the task's headline test metric, whose name and direction
 # are the run's tags `headline_metric` and `headline_direction`. A value in scaled units says
 # so in its name (`train/mae_scaled`); unscaled names are in the data's own units.
-METRIC_GROUPS = ("train", "val", "test", "best", "fit", "time", "diagnostics", "system")
+#   tuning/        a tuning trial's objective (its best validation loss), never a test metric
+METRIC_GROUPS = (
+    "train",
+    "val",
+    "test",
+    "best",
+    "fit",
+    "time",
+    "diagnostics",
+    "system",
+    "tuning",
+)
 TRAIN, VAL, TEST = "train/", "val/", "test/"
 TEST_PREFIX = TEST
 VAL_LOSS = "val/loss"
@@ -140,6 +158,11 @@ def epoch_metric(keras_name: str) -> str:
     return f"{TRAIN}{keras_name}"
 
 
+# A trial's objective: the best validation loss it reached (the last one reported, for a
+# pruned trial), which selection minimizes; and the epoch successive halving stopped it at.
+TUNING_OBJECTIVE = "tuning/objective"
+TUNING_PRUNED_EPOCH = "tuning/pruned_epoch"
+
 # --- artifacts ------------------------------------------------------------------------------
 CONFIG_FILE = "config.json"
 FAILURE_FILE = "failure.txt"
@@ -165,6 +188,17 @@ PARAM_BENCH_SUITE = "suite"  # a benchmark at a suite's own shapes: the suite's 
 def run_name(dataset: str, model: str, seed: int) -> str:
     """`{dataset}__{model}__{seed}`: the run's name in MLflow and in every table."""
     return f"{dataset}__{model}__{seed}"
+
+
+def trial_name(dataset: str, model: str, number: int) -> str:
+    """`{dataset}__{model}__trial{number}`: a tuning trial's run name (its number is unique
+    in its study, so marking one lost trial never touches another)."""
+    return f"{dataset}__{model}__trial{number}"
+
+
+def tuning_experiment(suite: str) -> str:
+    """The MLflow experiment of a suite's tuning trials, apart from the suite's runs."""
+    return f"{suite}{TUNING_SUFFIX}"
 
 
 def report_run_name(experiment: str) -> str:

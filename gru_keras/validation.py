@@ -33,6 +33,41 @@ SIZE = between(8, 1_000_000)  # examples in a generated split
 BUDGET = between(16, 100_000_000)  # recurrent-core parameters
 PATH = {"path": True}  # a file path, resolved next to the suite file that names it
 
+# How a field of a run's training or model options enters its config hash
+# (`gru_keras.experiment.identity`); every such field declares one, and a test says so.
+IDENTITY = "identity"
+HASHED = {IDENTITY: "hashed"}  # always: a field the hash has held since it first existed
+EXECUTION = {IDENTITY: "execution"}  # never: how a run executes, not what it computes
+
+
+def added_later(neutral: Any) -> dict[str, Any]:
+    """A field's metadata for an option added after runs were logged without it: at
+    `neutral` (the behaviour before it existed) it is left out of the hash, so those runs
+    keep theirs and are not run again."""
+    return {IDENTITY: ("added_later", neutral)}
+
+
+def hashed_fields(options: Any) -> dict[str, Any]:
+    """The fields of a training or model-options dataclass that enter a run's config hash:
+    every field but the `EXECUTION` ones and the `added_later` ones at their neutral value.
+
+    Raises:
+        TypeError: a field that declares no `IDENTITY`; the hash cannot decide for it.
+    """
+    kept = {}
+    for item in dataclasses.fields(options):
+        rule = item.metadata.get(IDENTITY)
+        value = getattr(options, item.name)
+        if rule is None:
+            raise TypeError(
+                f"{type(options).__name__}.{item.name} declares no identity: give its field "
+                "metadata HASHED, EXECUTION or added_later(neutral) (gru_keras.validation)"
+            )
+        if rule == EXECUTION[IDENTITY] or (isinstance(rule, tuple) and value == rule[1]):
+            continue
+        kept[item.name] = value
+    return kept
+
 
 def path_fields(settings: Any) -> dict[str, str]:
     """The `PATH` fields of a settings dataclass that are set, by field name."""

@@ -92,7 +92,7 @@ LAYERS = (
     ("analysis", ("analysis",)),
     ("experiment", ("experiment",)),
     ("report", ("report",)),
-    ("map", ("decision_map",)),
+    ("map", ("decision_map", "tuning")),
     ("cli", ("__main__", "__init__")),
 )  # fmt: skip
 RANK = {part: rank for rank, (_, parts) in enumerate(LAYERS) for part in parts}

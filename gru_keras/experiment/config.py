@@ -39,7 +39,9 @@ from typing import Any
 
 from gru_keras.errors import ConfigError
 from gru_keras.experiment.executors import EXECUTORS, LOCAL
-from gru_keras.experiment.optimizers import OPTIMIZERS
+from gru_keras.experiment.training_config import TrainingConfig
+from gru_keras.experiment.tuned import read_tuned
+from gru_keras.experiment.tuning import TuningConfig, parse_tuning
 from gru_keras.families import DATASETS, Task, family_of, get_dataset
 from gru_keras.grid import MapSpec, parse_map
 from gru_keras.names import check_name
@@ -56,44 +58,6 @@ from gru_keras.variants import VARIANTS
 
 
 @dataclass(frozen=True)
-class TrainingConfig:
-    """How each run trains.
-
-    Attributes:
-        epochs: Maximum epochs.
-        batch_size: Examples per step.
-        optimizer: One of `OPTIMIZERS`.
-        learning_rate: Optimizer step size.
-        early_stopping_patience: Epochs without validation improvement before stopping
-            (the best weights are restored); 0 turns early stopping off.
-        clip_norm: Global gradient-norm clip; 0 turns clipping off.
-        reduce_lr_patience: Epochs without validation improvement before the learning rate
-            is halved (Keras's ReduceLROnPlateau); 0 keeps it constant.
-        jit_compile: XLA for the training and evaluation steps: "auto" (on where it was
-            measured faster for the task and variant, `Task.xla_variants`), true or false.
-            How a run executes, not what it computes, so it is not part of the config hash.
-        steps_per_epoch: Updates between two validations, drawn from the training set
-            reshuffled and repeated; 0 means one pass over it. A decision map sets it, so
-            that every cell trains the same number of updates whatever its training size.
-        diagnostics: Log each run's gradient reach, the custom GRU's gates and its deviation
-            from Keras's GRU (`diagnostics/`), which the report's "Inside the cells" page and
-            correctness check read. They cost one to two seconds a run whatever its size;
-            false skips them, for runs too short for that to be small (the tests' tiny runs).
-    """
-
-    epochs: int = field(default=10, metadata=between(1, 10_000))
-    batch_size: int = field(default=64, metadata=between(1, 1_000_000))
-    optimizer: str = field(default="adam", metadata=one_of(tuple(OPTIMIZERS)))
-    learning_rate: float = field(default=1e-3, metadata=between(1e-9, 10.0))
-    early_stopping_patience: int = field(default=0, metadata=between(0, 10_000))
-    clip_norm: float = field(default=1.0, metadata=between(0.0, 1e6))
-    reduce_lr_patience: int = field(default=0, metadata=between(0, 10_000))
-    jit_compile: str | bool = field(default="auto", metadata=one_of(("auto", True, False)))
-    steps_per_epoch: int = field(default=0, metadata=between(0, 10_000_000))
-    diagnostics: bool = True
-
-
-@dataclass(frozen=True)
 class DatasetConfig:
     """One dataset of a suite with its resolved training settings, budget and model options.
 
@@ -104,6 +68,8 @@ class DatasetConfig:
         training: How its runs train.
         settings: The loader's settings dataclass: everything that changes the data.
         model: The task's model options dataclass (`[datasets.KEY.model]`).
+        tuned: `(model, training)` for each model whose training settings the suite's tuned
+            settings file sets (`gru_keras.experiment.tuned`); `for_model` applies them.
     """
 
     key: str
@@ -112,6 +78,13 @@ class DatasetConfig:
     training: TrainingConfig
     settings: Any
     model: Any
+    tuned: tuple[tuple[str, TrainingConfig], ...] = ()
+
+    def for_model(self, model: str) -> DatasetConfig:
+        """The dataset as `model` trains on it: with its tuned training settings where the
+        suite's settings file (`[suite] tuned`) has them, else the dataset's own."""
+        training = dict(self.tuned).get(model, self.training)
+        return dataclasses.replace(self, training=training, tuned=())
 
     @property
     def family(self) -> str:
@@ -162,6 +135,8 @@ class SuiteConfig:
     resolved: dict[str, Any]
     executor: ExecutorConfig = ExecutorConfig()
     map: MapSpec | None = None
+    tuning: TuningConfig | None = None
+    tuned_from: Path | None = None  # the tuned settings file its datasets include
 
 
 @dataclass(frozen=True)
@@ -181,6 +156,7 @@ class _SuiteTable:
     gpus_per_run: float = field(default=0.0, metadata=between(0.0, 64))
     jobs: int = field(default=0, metadata=between(0, 256))
     threads: int = field(default=0, metadata=between(0, 256))
+    tuned: str = field(default="", metadata={})
 
 
 def _deep_merge(base: dict, override: dict) -> dict:
@@ -219,7 +195,7 @@ def _read_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
     return _deep_merge(parent, document)
 
 
-TOP_LEVEL_KEYS = ("suite", "training", "datasets", "map")
+TOP_LEVEL_KEYS = ("suite", "training", "datasets", "map", "tuning")
 
 
 def map_datasets(spec: MapSpec, training: dict) -> dict[str, dict]:
@@ -324,8 +300,59 @@ def _dataset_config(
     return DatasetConfig(key, name, budget, run_training, settings, model)
 
 
-def load_suite(path: str | Path) -> SuiteConfig:
+def apply_tuned(
+    datasets: tuple[DatasetConfig, ...],
+    tuned: dict[str, dict[str, dict[str, Any]]],
+    training: dict,
+    tables: dict,
+    models: tuple[str, ...],
+) -> tuple[DatasetConfig, ...]:
+    """The datasets with a tuned settings file's values (`gru_keras.experiment.tuned`): for
+    each dataset and model it names, `[training]`, then `[datasets.X.training]`, then the
+    tuned values, the last winning.
+
+    Raises:
+        ConfigError: a dataset the suite does not have, a model it does not run, or a value
+            a `[training]` key cannot take.
+    """
+    keys = [dataset.key for dataset in datasets]
+    for key, by_model in tuned.items():
+        if key not in keys:
+            raise ConfigError(
+                f"'suite.tuned': [tuned.{key}] is not a dataset of this suite; valid choices: "
+                + ", ".join(keys)
+            )
+        for model in by_model:
+            if model not in models:
+                raise ConfigError(
+                    f"'suite.tuned': [tuned.{key}.{model}] is not a model of this suite; "
+                    f"valid choices: {', '.join(models)}"
+                )
+    applied = []
+    for dataset in datasets:
+        overrides = tables[dataset.key].get("training", {})
+        chosen = tuple(
+            (
+                model,
+                build_dataclass(
+                    TrainingConfig,
+                    {**training, **overrides, **values},
+                    f"suite.tuned: tuned.{dataset.key}.{model}",
+                ),
+            )
+            for model, values in tuned.get(dataset.key, {}).items()
+        )
+        applied.append(dataclasses.replace(dataset, tuned=chosen))
+    return tuple(applied)
+
+
+def load_suite(path: str | Path, tuned: bool = True) -> SuiteConfig:
     """Read, merge (`base`), and validate a suite file.
+
+    Args:
+        path: The suite file.
+        tuned: Apply the tuned settings file the suite names (`[suite] tuned`); `tune`
+            reads a suite without them, so it never reads its own output.
 
     Raises:
         ConfigError: with a one-line message naming the file and the offending key.
@@ -358,6 +385,15 @@ def load_suite(path: str | Path) -> SuiteConfig:
             check_name(name, "suite name" if suite.name else "suite name (the file's stem)")
         except ValueError as error:
             raise ConfigError(f"{error}; set [suite] name") from None
+        tuning = None
+        if "tuning" in document:
+            tuning = parse_tuning(document["tuning"], suite.seeds)
+        tuned_from = None
+        if tuned and suite.tuned:
+            tuned_from = path.parent / suite.tuned
+            dataset_configs = apply_tuned(
+                dataset_configs, read_tuned(tuned_from), training, datasets, suite.models
+            )
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}") from None
     return SuiteConfig(
@@ -376,6 +412,8 @@ def load_suite(path: str | Path) -> SuiteConfig:
             suite.threads,
         ),
         map=spec,
+        tuning=tuning,
+        tuned_from=tuned_from,
     )
 
 

@@ -10,22 +10,18 @@ from typing import Any
 
 from gru_keras.experiment.config import DatasetConfig, SuiteConfig
 from gru_keras.schema import SCHEMA_VERSION
+from gru_keras.validation import hashed_fields
 
 
 def run_config(suite: SuiteConfig, dataset: DatasetConfig, model: str, seed: int) -> dict[str, Any]:
     """Everything that determines one run, as plain data (logged and hashed). The schema
     version is part of it, so runs logged under an older schema are not taken as done.
-    How the run executes (XLA, jobs, threads) is left out: it does not change the result."""
-    training = dataclasses.asdict(dataset.training)
-    del training["jit_compile"]
-    for added_later in ("reduce_lr_patience", "steps_per_epoch"):
-        if not training[added_later]:
-            del training[added_later]  # runs logged before it existed keep their hash
-    if training["diagnostics"]:
-        del training["diagnostics"]  # the same for one added later with an on default
-    options = dataclasses.asdict(dataset.model)
-    if options.get("label_smoothing") == 0:
-        del options["label_smoothing"]  # the same for options added later with an off default
+    How the run executes (XLA, jobs, threads) is left out: it does not change the result; so
+    is every option added later while it is at the value that means "as before" (each field's
+    `IDENTITY` metadata, `gru_keras.validation.hashed_fields`), so that the runs logged before
+    it existed keep their hash."""
+    training = hashed_fields(dataset.training)
+    options = hashed_fields(dataset.model)
     return {
         "schema_version": SCHEMA_VERSION,
         "suite": suite.name,

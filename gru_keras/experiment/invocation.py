@@ -137,7 +137,9 @@ def describe_experiment(client: MlflowClient, experiment_id: str, suite: SuiteCo
         client.set_experiment_tag(experiment_id, key, value)
 
 
-def start(client: MlflowClient, experiment_id: str, suite: SuiteConfig) -> str:
+def start(
+    client: MlflowClient, experiment_id: str, suite: SuiteConfig, command: str = "run"
+) -> str:
     """Create this command's parent run (RUNNING) with the suite files; returns its id."""
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     run = client.create_run(
@@ -150,7 +152,7 @@ def start(client: MlflowClient, experiment_id: str, suite: SuiteConfig) -> str:
             schema.TAG_MACHINE: tracking.machine(),
             schema.TAG_HOST: socket.gethostname(),
             schema.TAG_PID: str(os.getpid()),
-            schema.TAG_NOTE: f"`run {suite.path}` started {started}; running.",
+            schema.TAG_NOTE: f"`{command} {suite.path}` started {started}; running.",
         },
     )
     run_id = run.info.run_id

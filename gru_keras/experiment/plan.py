@@ -22,17 +22,43 @@ from gru_keras.variants import get_variant, solve_units
 
 
 @dataclass(frozen=True)
+class TrialRef:
+    """The tuning trial a run is (`gru_keras.tuning`): where its Optuna study is stored, and
+    how successive halving judges it, so that a worker anywhere can report to it.
+
+    Attributes:
+        storage: The study's storage: a journal file path or a database URL.
+        study: The study's name.
+        trial_id: The trial's id in the storage.
+        number: Its number in the study (in its run name).
+        min_epochs, reduction_factor: The successive-halving rungs; min_epochs 0 means no
+            pruning.
+    """
+
+    storage: str
+    study: str
+    trial_id: int
+    number: int
+    min_epochs: int = 0
+    reduction_factor: int = 3
+
+
+@dataclass(frozen=True)
 class RunSpec:
-    """One (dataset, model, seed) combination and its full config."""
+    """One (dataset, model, seed) combination and its full config; a tuning trial also
+    says which trial it is."""
 
     dataset: DatasetConfig
     model: str
     seed: int
     config: dict[str, Any]
     config_hash: str
+    trial: TrialRef | None = None
 
     @property
     def name(self) -> str:
+        if self.trial is not None:
+            return schema.trial_name(self.dataset.key, self.model, self.trial.number)
         return schema.run_name(self.dataset.key, self.model, self.seed)
 
 
@@ -46,8 +72,9 @@ def expand(suite: SuiteConfig) -> list[RunSpec]:
         combinations = [(model, seed) for model in models for seed in suite.seeds]
         combinations += [(baseline, suite.seeds[0]) for baseline in dataset.task.baselines]
         for model, seed in combinations:
-            config = run_config(suite, dataset, model, seed)
-            specs.append(RunSpec(dataset, model, seed, config, config_hash(config)))
+            trained = dataset.for_model(model)
+            config = run_config(suite, trained, model, seed)
+            specs.append(RunSpec(trained, model, seed, config, config_hash(config)))
     return specs
 
 

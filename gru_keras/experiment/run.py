@@ -73,6 +73,8 @@ def execute_run(
         **({schema.TAG_PARENT: placement.parent} if placement.parent else {}),
         **(extra_tags or {}),
     }
+    if spec.trial is not None:
+        tags.update({schema.TAG_STUDY: spec.trial.study, schema.TAG_TRIAL: str(spec.trial.number)})
     try:
         with interrupts_deferred():  # the run is ended KILLED below, never left RUNNING
             mlflow.start_run(

@@ -11,6 +11,7 @@ import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -19,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from gru_keras import schema
-from gru_keras.convergence import convergence
+from gru_keras.convergence import Convergence, convergence
 from gru_keras.experiment import diagnostic_plots, diagnostics, tracking
 from gru_keras.experiment.config import TrainingConfig
 from gru_keras.experiment.identity import flatten, graph_key
@@ -101,6 +102,8 @@ def train_and_evaluate(
         tracking.log_dataset(
             spec.dataset.key, data.x_train, data.y_train, loader=spec.dataset.dataset
         )
+    if spec.trial is not None:
+        return fit_trial(spec, task, data, units, verbose, xla, clock, callbacks or [])
     if spec.model in task.baselines:
         with clock.part("fit"):
             evaluation = run_baseline(spec, task, data)
@@ -138,7 +141,18 @@ def describe_run(spec: RunSpec, task: Task, headline: float) -> str:
     )
 
 
-def fit_recurrent(
+@dataclass
+class Fitted:
+    """A trained model and what its training recorded."""
+
+    model: keras.Model
+    epochs: tracking.EpochLogger
+    judged: Convergence
+    probe: tuple[Any, Any] | None = None
+    initial_norms: Any = None
+
+
+def fit_model(
     spec: RunSpec,
     task: Task,
     data: SequenceData,
@@ -147,8 +161,8 @@ def fit_recurrent(
     xla: bool,
     clock: Stopwatch,
     extra_callbacks: list[keras.callbacks.Callback],
-) -> Evaluation:
-    """Build, train and evaluate one recurrent variant, logging its params, epochs and model."""
+) -> Fitted:
+    """Build and train one recurrent variant, logging its params, epochs and convergence."""
     training, options = spec.dataset.training, spec.dataset.model
     with clock.part("build"):
         keras.utils.set_random_seed(spec.seed)
@@ -208,9 +222,6 @@ def fit_recurrent(
     best = {}
     if 1 <= judged.best_epoch <= len(epoch_logger.val_losses):
         best[schema.BEST_VAL_LOSS] = epoch_logger.val_losses[judged.best_epoch - 1]
-    # One pass over the test split: compiling a second XLA graph for it costs more than it
-    # saves, so evaluation runs the plain graph (the XLA agreement test bounds the difference).
-    model.jit_compile = False
     with logging_part(clock):
         mlflow.log_metrics(
             {
@@ -228,12 +239,73 @@ def fit_recurrent(
                 schema.TAG_CONVERGENCE: judged.why,
             }
         )
+    return Fitted(model, epoch_logger, judged, probe, initial_norms)
+
+
+def fit_recurrent(
+    spec: RunSpec,
+    task: Task,
+    data: SequenceData,
+    units: int,
+    verbose: int,
+    xla: bool,
+    clock: Stopwatch,
+    extra_callbacks: list[keras.callbacks.Callback],
+) -> Evaluation:
+    """Build, train and evaluate one recurrent variant, logging its params, epochs and model."""
+    fitted = fit_model(spec, task, data, units, verbose, xla, clock, extra_callbacks)
+    model = fitted.model
+    # One pass over the test split: compiling a second XLA graph for it costs more than it
+    # saves, so evaluation runs the plain graph (the XLA agreement test bounds the difference).
+    model.jit_compile = False
+    with logging_part(clock):
         tracking.log_model(model, first(data.x_val, MODEL_EXAMPLES), name=spec.name)
-    if probe is not None:
+    if fitted.probe is not None:
         with clock.part("diagnostics"):
-            log_diagnostics(model, probe, initial_norms, task.loss)
+            log_diagnostics(model, fitted.probe, fitted.initial_norms, task.loss)
     with clock.part("evaluate"):
-        return task.evaluate(model, data, training.batch_size, options)
+        return task.evaluate(model, data, spec.dataset.training.batch_size, spec.dataset.model)
+
+
+def fit_trial(
+    spec: RunSpec,
+    task: Task,
+    data: SequenceData,
+    units: int,
+    verbose: int,
+    xla: bool,
+    clock: Stopwatch,
+    extra_callbacks: list[keras.callbacks.Callback],
+) -> dict[str, float]:
+    """Train one tuning trial, reporting every epoch to its study, and log its objective:
+    the best validation loss it reached. Its test split is sealed (`trial.sealed`): it is
+    never evaluated, and a read of it fails the run."""
+    from gru_keras.experiment import trial  # Optuna, only where a trial runs
+
+    reporter = trial.TrialReporter(spec.trial)
+    fit_model(
+        spec, task, trial.sealed(data), units, verbose, xla, clock, [*extra_callbacks, reporter]
+    )
+    if not math.isfinite(reporter.best):
+        raise tracking.NonFiniteMetricError("no epoch reached a finite validation loss")
+    state = schema.TRIAL_PRUNED if reporter.pruned_at else schema.TRIAL_COMPLETE
+    metrics = {schema.TUNING_OBJECTIVE: reporter.best}
+    if reporter.pruned_at:
+        metrics[schema.TUNING_PRUNED_EPOCH] = float(reporter.pruned_at)
+    with logging_part(clock):
+        mlflow.log_metrics(metrics)
+        mlflow.set_tags(
+            {
+                schema.TAG_TRIAL_STATE: state,
+                schema.TAG_NOTE: (
+                    f"Tuning trial {spec.trial.number} of **{spec.model}** on "
+                    f"**{spec.dataset.key}** (study `{spec.trial.study}`): {state}, best "
+                    f"validation loss {reporter.best:.4g}. Trained on the training split, "
+                    "judged on validation; the test split is never read."
+                ),
+            }
+        )
+    return metrics
 
 
 # tf.data's autotuning runs a model thread beside every iterator, and an iterator's

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import re
 import shutil
@@ -477,3 +478,40 @@ def test_a_suite_file_that_is_not_utf8_is_one_line(tmp_path):
     path.write_bytes('[suite]\nname = "caf\xe9"\n'.encode("latin-1"))
     with pytest.raises(ConfigError, match=r"not UTF-8 text \(byte 0xe9 at offset 19\)"):
         load_suite(path)
+
+
+def test_every_option_declares_how_it_enters_the_config_hash():
+    # A new [training] or model option without an identity would either re-run every stored
+    # run (hashed at its default) or be invisible to resume (never hashed): it must say.
+    import gru_keras.families as families
+    from gru_keras.experiment.config import TrainingConfig
+    from gru_keras.validation import IDENTITY, hashed_fields
+
+    option_types = {TrainingConfig} | {
+        families.get_dataset(name).task.model_options for name in families.DATASETS
+    }
+    for options in option_types:
+        for item in dataclasses.fields(options):
+            assert IDENTITY in item.metadata, f"{options.__name__}.{item.name}"
+        hashed_fields(options())  # and none is refused
+
+    @dataclasses.dataclass(frozen=True)
+    class Undeclared:
+        dropout: float = 0.0
+
+    with pytest.raises(TypeError, match=r"Undeclared.dropout declares no identity"):
+        hashed_fields(Undeclared())
+
+
+def test_an_option_added_later_leaves_the_hash_only_at_its_neutral_value():
+    from gru_keras.experiment.config import TrainingConfig
+    from gru_keras.validation import hashed_fields
+
+    plain = hashed_fields(TrainingConfig())
+    assert set(plain) == {
+        "epochs", "batch_size", "optimizer", "learning_rate", "early_stopping_patience", "clip_norm"
+    }  # fmt: skip
+    changed = hashed_fields(
+        TrainingConfig(reduce_lr_patience=2, steps_per_epoch=5, diagnostics=False, jit_compile=True)
+    )
+    assert set(changed) - set(plain) == {"reduce_lr_patience", "steps_per_epoch", "diagnostics"}

@@ -214,3 +214,32 @@ season_length = 12
 input_length = 24
 horizon = 6
 """
+
+
+def test_a_tune_on_ray_reports_from_the_workers_to_a_study_database_of_its_own(
+    server, tmp_path, tiny_suite, monkeypatch
+):
+    # Optuna and MLflow both keep an `alembic_version` table: the studies live in a
+    # database of their own, which every Ray worker reaches (here a sqlite file).
+    import optuna
+
+    database = f"sqlite:///{tmp_path / 'optuna.db'}"
+    monkeypatch.setenv("GRU_KERAS_TUNING_STORAGE", database)
+    tuning = "[tuning]\ntrials = 2\npruner = 'none'\n[tuning.space.learning_rate]\nlow = 1e-3\nhigh = 1e-2\n"
+    suite = tiny_suite(
+        "raytune",
+        models=("simple_rnn",),
+        suite="cpus_per_run = 1.0",
+        epochs=2,
+        datasets=ADDING.format(length=5, train_size=32) + tuning,
+    )
+    result = gru_keras(tmp_path, "tune", suite, "--executor", "ray", tracking_uri=server)
+    assert result.returncode == 0, result.stderr[-3000:]
+    trials = runs_of(server, "raytune-tuning")[1]
+    assert sorted(run.info.status for run in trials) == ["FINISHED", "FINISHED"]
+    assert {run.data.tags["executor"] for run in trials} == {"ray"}
+    study = optuna.load_study(study_name="raytune-tuning/adding-short/simple_rnn", storage=database)
+    # Each epoch's value came from the Ray worker that trained the trial.
+    assert [sorted(t.intermediate_values) for t in study.trials] == [[1, 2], [1, 2]]
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
+    assert (tmp_path / "tuned" / "raytune.toml").is_file()

@@ -3,12 +3,13 @@ ways) -> a head, and the model options of the family."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import keras
 from keras import ops
 
 from gru_keras.families.base import SequenceData
+from gru_keras.validation import HASHED
 from gru_keras.variants import RecurrentVariant
 
 
@@ -20,7 +21,7 @@ class SpeechOptions:
         bidirectional: Read each utterance both ways; the parameter budget covers both.
     """
 
-    bidirectional: bool = False
+    bidirectional: bool = field(default=False, metadata=HASHED)
 
 
 def masked_recurrent_model(

@@ -15,7 +15,7 @@ import keras
 
 from gru_keras.families.base import SequenceData
 from gru_keras.families.translation.data import PAD, Vocabulary
-from gru_keras.validation import between, one_of
+from gru_keras.validation import HASHED, added_later, between, one_of
 from gru_keras.variants import RecurrentVariant
 
 EMBEDDING_DIM = 32
@@ -40,10 +40,10 @@ class TranslationOptions:
             so its validation loss never plateaus. The test loss stays plain cross-entropy.
     """
 
-    attention: str = field(default="none", metadata=one_of(ATTENTION))
-    decoder_context: bool = False
-    beam_width: int = field(default=1, metadata=between(1, 64))
-    label_smoothing: float = field(default=0.0, metadata=between(0.0, 0.5))
+    attention: str = field(default="none", metadata={**one_of(ATTENTION), **HASHED})
+    decoder_context: bool = field(default=False, metadata=HASHED)
+    beam_width: int = field(default=1, metadata={**between(1, 64), **HASHED})
+    label_smoothing: float = field(default=0.0, metadata={**between(0.0, 0.5), **added_later(0.0)})
 
 
 @keras.saving.register_keras_serializable(package="gru_keras")
