@@ -68,6 +68,9 @@ TAG_DRIVER = "gru_keras.driver"
 # command's parent run. Trials live in the experiment `<suite>-tuning`, never the suite's.
 TAG_STUDY, TAG_TRIAL, TAG_TRIAL_STATE = "tuning_study", "tuning_trial", "tuning_state"
 KIND_TUNING = "tuning"
+# On a suite's run trained at its variant's tuned settings: where they came from, in words
+# (the settings file, its budget and commit); absent on a run at the suite's own settings.
+TAG_TUNED = "tuned_settings"
 TRIAL_COMPLETE, TRIAL_PRUNED, TRIAL_FAILED = "complete", "pruned", "failed"
 TUNING_SUFFIX = "-tuning"
 

@@ -7,7 +7,7 @@ import signal
 import tomllib
 
 import pytest
-from cli import ADDING, background_state, gru_keras, here, runs_of, store, wait_for
+from cli import ADDING, background_state, gru_keras, here, pdf_text, runs_of, store, wait_for
 
 import optuna
 from gru_keras import schema
@@ -118,10 +118,23 @@ def test_a_tiny_tune_gives_every_variant_the_same_trials_and_a_suite_runs_at_its
     assert {
         run.data.tags["model"]: float(run.data.params["training.learning_rate"]) for run in runs
     } == {model: values["learning_rate"] for model, values in chosen.items()}
-    # ... and its report never reads a trial.
+    assert {run.data.tags[schema.TAG_TUNED] for run in runs} == {
+        f"{tuned.as_posix()} (3 random trials per dataset and variant, successive halving "
+        f"(factor 3, rungs at epochs 1, 3); tuned at commit {chosen_commit(text)})"
+    }
+    # ... its report says so on its first page, and never reads a trial.
     report = here(tmp_path, "report", path)
     assert report.returncode == 0 and "| adding-short | custom_gru |" in report.stdout
     assert "trial" not in report.stdout
+    _, pdf = pdf_text(tmp_path / "reports" / "latest.pdf")
+    assert "Tuning: 2 of 2 recurrent runs at their own variant's tuned settings" in " ".join(
+        pdf.split()
+    )
+
+
+def chosen_commit(text: str) -> str:
+    """`HASH on DATE` from the settings file's header."""
+    return text.split(" at commit ", 1)[1].split(".", 1)[0]
 
 
 def test_a_killed_tune_resumes_without_redoing_a_finished_trial(tmp_path, tiny_suite):

@@ -36,6 +36,7 @@ RUN_COLUMNS = (
     "device",
     "versions",
     "failure_reason",
+    "tuned",
     "converged",
     "convergence",
     "best_epoch",
@@ -104,6 +105,7 @@ def _run_row(run) -> dict:
             if name.startswith(schema.TAG_VERSION_PREFIX)
         ),
         "failure_reason": tags.get(schema.TAG_FAILURE, ""),
+        "tuned": tags.get(schema.TAG_TUNED, ""),  # "" at the suite's own settings
         # None where the run did not record it (baselines, runs before schema v3).
         "converged": {"true": True, "false": False}.get(tags.get(schema.TAG_CONVERGED, "")),
         "convergence": tags.get(schema.TAG_CONVERGENCE, ""),  # the rule that decided, in words

@@ -40,7 +40,7 @@ from typing import Any
 from gru_keras.errors import ConfigError
 from gru_keras.experiment.executors import EXECUTORS, LOCAL
 from gru_keras.experiment.training_config import TrainingConfig
-from gru_keras.experiment.tuned import read_tuned
+from gru_keras.experiment.tuned import read_tuned, tuned_note
 from gru_keras.experiment.tuning import TuningConfig, parse_tuning
 from gru_keras.families import DATASETS, Task, family_of, get_dataset
 from gru_keras.grid import MapSpec, parse_map
@@ -70,6 +70,8 @@ class DatasetConfig:
         model: The task's model options dataclass (`[datasets.KEY.model]`).
         tuned: `(model, training)` for each model whose training settings the suite's tuned
             settings file sets (`gru_keras.experiment.tuned`); `for_model` applies them.
+        tuned_note: Where the tuned settings came from, in one line (`tuned.tuned_note`);
+            kept by `for_model` only for a model the file sets.
     """
 
     key: str
@@ -79,12 +81,15 @@ class DatasetConfig:
     settings: Any
     model: Any
     tuned: tuple[tuple[str, TrainingConfig], ...] = ()
+    tuned_note: str = ""
 
     def for_model(self, model: str) -> DatasetConfig:
         """The dataset as `model` trains on it: with its tuned training settings where the
         suite's settings file (`[suite] tuned`) has them, else the dataset's own."""
-        training = dict(self.tuned).get(model, self.training)
-        return dataclasses.replace(self, training=training, tuned=())
+        chosen = dict(self.tuned)
+        if model not in chosen:
+            return dataclasses.replace(self, tuned=(), tuned_note="")
+        return dataclasses.replace(self, training=chosen[model], tuned=())
 
     @property
     def family(self) -> str:
@@ -306,6 +311,7 @@ def apply_tuned(
     training: dict,
     tables: dict,
     models: tuple[str, ...],
+    note: str = "",
 ) -> tuple[DatasetConfig, ...]:
     """The datasets with a tuned settings file's values (`gru_keras.experiment.tuned`): for
     each dataset and model it names, `[training]`, then `[datasets.X.training]`, then the
@@ -342,7 +348,7 @@ def apply_tuned(
             )
             for model, values in tuned.get(dataset.key, {}).items()
         )
-        applied.append(dataclasses.replace(dataset, tuned=chosen))
+        applied.append(dataclasses.replace(dataset, tuned=chosen, tuned_note=note))
     return tuple(applied)
 
 
@@ -392,7 +398,12 @@ def load_suite(path: str | Path, tuned: bool = True) -> SuiteConfig:
         if tuned and suite.tuned:
             tuned_from = path.parent / suite.tuned
             dataset_configs = apply_tuned(
-                dataset_configs, read_tuned(tuned_from), training, datasets, suite.models
+                dataset_configs,
+                read_tuned(tuned_from),
+                training,
+                datasets,
+                suite.models,
+                tuned_note(tuned_from),
             )
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}") from None

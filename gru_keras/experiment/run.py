@@ -73,6 +73,8 @@ def execute_run(
         **({schema.TAG_PARENT: placement.parent} if placement.parent else {}),
         **(extra_tags or {}),
     }
+    if spec.dataset.tuned_note:
+        tags[schema.TAG_TUNED] = spec.dataset.tuned_note
     if spec.trial is not None:
         tags.update({schema.TAG_STUDY: spec.trial.study, schema.TAG_TRIAL: str(spec.trial.number)})
     try:

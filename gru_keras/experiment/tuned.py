@@ -53,6 +53,22 @@ def read_tuned(path: Path) -> dict[str, dict[str, dict[str, Any]]]:
     return tuned
 
 
+def tuned_note(path: Path) -> str:
+    """A tuned settings file's provenance in one line: its path and the header's budget and
+    commit (`render_tuned` writes them), for the runs that train at its values."""
+    header = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        header.append(line.lstrip("# ").strip())
+    text = " ".join(header)
+    commit = text.split(" at commit ", 1)[1].split(".")[0] if " at commit " in text else "?"
+    budget = (
+        text.split("Budget: ", 1)[1].split(";")[0] if "Budget: " in text else "budget not stated"
+    )
+    return f"{path.as_posix()} ({budget}; tuned at commit {commit})"
+
+
 @dataclass(frozen=True)
 class Choice:
     """One dataset and model's chosen setting and where it came from."""

@@ -55,9 +55,22 @@ def provenance(inputs: ReportInputs) -> str:
             f"    git commit: {', '.join(commits) or 'unknown'}",
             f"Versions: {versions.iloc[0] if len(versions) else 'not recorded'}",
             f"Machine: {'; '.join(machines) or 'not recorded'}",
+            tuning_sentence(recorded),
             *_mixed_platforms(runs, inputs.bench),
         ]
     )
+
+
+def tuning_sentence(runs: pd.DataFrame) -> str:
+    """Whether the recurrent runs trained at their variant's own tuned settings, in one
+    sentence with where those came from."""
+    recurrent = runs[runs["model"].isin(list(VARIANTS))]
+    tuned = recurrent["tuned"].fillna("") if "tuned" in recurrent else pd.Series(dtype=str)
+    notes = sorted(set(tuned[tuned != ""]))
+    if not notes:
+        return "Tuning: none; every variant trained at the suite's shared settings."
+    share = f"{int((tuned != '').sum())} of {len(recurrent)} recurrent runs"
+    return f"Tuning: {share} at their own variant's tuned settings, from {'; '.join(notes)}."
 
 
 def _mixed_platforms(runs: pd.DataFrame, bench: pd.DataFrame | None) -> list[str]:
