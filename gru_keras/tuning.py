@@ -9,9 +9,9 @@ study how each trial ended, then writes the best settings per pair to the settin
 (`tuned/<suite>.toml`) and the tuning report.
 
 Trials run in waves through the suite's executor, so `--jobs`, `--executor ray`, `--only`
-and resume behave as for `run`. A random or grid search knows every trial's settings before
-any result, so it is one wave, and every variant draws the same candidates (from
-`[tuning] seed`). TPE asks its first trials at random in one wave, then one trial per study
+and resume behave as for `run`. A Latin-hypercube, random or grid search knows every trial's
+settings before any result, so it is one wave, and every variant gets the same candidates
+(from `[tuning] seed`). TPE asks its first trials at random in one wave, then one trial per study
 a wave, each wave asked knowing every earlier result.
 """
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import os
 import random
 import sys
@@ -97,6 +98,8 @@ def candidates(tuning: TuningConfig) -> list[dict[str, Any]]:
             )
         random.Random(tuning.seed).shuffle(grid)
         return grid[: tuning.trials]
+    if tuning.sampler == "latin-hypercube":
+        return latin_hypercube(tuning)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=tuning.seed))
     drawn = []
     for _ in range(tuning.trials):
@@ -104,6 +107,39 @@ def candidates(tuning: TuningConfig) -> list[dict[str, Any]]:
         drawn.append(dict(trial.params))
         study.tell(trial, 0.0)
     return drawn
+
+
+def from_unit(parameter: Parameter, u: float) -> Any:
+    """The value of `parameter` at `u` in [0, 1): a quantile of its range (on a log scale
+    where it is one, in whole steps where it has them) or of its list of values."""
+    if parameter.values:
+        return parameter.values[min(int(u * len(parameter.values)), len(parameter.values) - 1)]
+    low, high = float(parameter.low), float(parameter.high)
+    if parameter.log:
+        value = math.exp(math.log(low) + u * (math.log(high) - math.log(low)))
+    else:
+        value = low + u * (high - low)
+    if parameter.step:
+        steps = math.floor((high - low) / parameter.step)
+        value = low + min(math.floor((value - low) / parameter.step + 0.5), steps) * parameter.step
+    if parameter.kind is int:
+        return round(min(max(value, low), high))
+    return float(min(max(value, low), high))
+
+
+def latin_hypercube(tuning: TuningConfig) -> list[dict[str, Any]]:
+    """A Latin hypercube of `trials` points over the space (scipy's `qmc.LatinHypercube`,
+    seeded): every parameter's range cut into `trials` equal strata, one trial in each.
+    Unlike independent random draws, it cannot leave most of a range unexplored: at 6
+    trials, seed 0's random draws of the default learning rate all fell within 0.72 of its
+    2.48 decades (docs/tuning.md)."""
+    from scipy.stats import qmc
+
+    points = qmc.LatinHypercube(d=len(tuning.space), rng=tuning.seed).random(tuning.trials)
+    return [
+        {p.name: from_unit(p, float(u)) for p, u in zip(tuning.space, point, strict=True)}
+        for point in points
+    ]
 
 
 # --- where the studies live -----------------------------------------------------------------

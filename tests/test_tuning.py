@@ -81,7 +81,7 @@ def test_a_tiny_tune_gives_every_variant_the_same_trials_and_a_suite_runs_at_its
         by_model.setdefault(tags["model"], []).append(
             float(run.data.params["training.learning_rate"])
         )
-    # The same budget: as many trials each, and a random search draws the same candidates.
+    # The same budget: as many trials each, and the same candidates for every variant.
     assert sorted(by_model["custom_gru"]) == sorted(by_model["simple_rnn"])
     assert len(by_model["custom_gru"]) == 3
 
@@ -99,7 +99,7 @@ def test_a_tiny_tune_gives_every_variant_the_same_trials_and_a_suite_runs_at_its
     tuned = tmp_path / "tuned" / "tiny.toml"
     text = tuned.read_text()
     assert (
-        "3 random trials per dataset and variant, successive halving (factor 3, rungs at epochs 1, 3)"
+        "3 latin-hypercube trials per dataset and variant, successive halving (factor 3, rungs at epochs 1, 3)"
         in text
     )
     chosen = tomllib.loads(text)["tuned"]["adding-short"]
@@ -119,7 +119,7 @@ def test_a_tiny_tune_gives_every_variant_the_same_trials_and_a_suite_runs_at_its
         run.data.tags["model"]: float(run.data.params["training.learning_rate"]) for run in runs
     } == {model: values["learning_rate"] for model, values in chosen.items()}
     assert {run.data.tags[schema.TAG_TUNED] for run in runs} == {
-        f"{tuned.as_posix()} (3 random trials per dataset and variant, successive halving "
+        f"{tuned.as_posix()} (3 latin-hypercube trials per dataset and variant, successive halving "
         f"(factor 3, rungs at epochs 1, 3); tuned at commit {chosen_commit(text)})"
     }
     # ... its report says so on its first page, and never reads a trial.
@@ -208,7 +208,7 @@ def test_a_dry_run_states_the_budget_and_writes_nothing(tmp_path, tiny_suite):
     result = here(tmp_path, "tune", tuning_suite(tiny_suite, epochs=10), "--dry-run")
     assert result.returncode == 0, result.stderr
     assert (
-        "3 random trials per dataset and variant over learning_rate in [0.001, 0.03] (log)"
+        "3 latin-hypercube trials per dataset and variant over learning_rate in [0.001, 0.03] (log)"
         in result.stdout
     )
     assert "rungs at epochs 1, 3, 9" in result.stdout

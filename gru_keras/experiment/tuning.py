@@ -2,7 +2,7 @@
 
     [tuning]
     trials = 8                     # per dataset and variant; every variant gets the same
-    sampler = "random"             # "random", "tpe" or "grid" (grid: every parameter lists values)
+    sampler = "latin-hypercube"    # or "random", "tpe", "grid" (grid: every parameter lists values)
     pruner = "successive-halving"  # or "none"
     reduction_factor = 3           # the pruner's rungs, in epochs: min_epochs x factor^k
     min_epochs = 3
@@ -29,7 +29,7 @@ from gru_keras.errors import ConfigError
 from gru_keras.experiment.training_config import TrainingConfig
 from gru_keras.validation import SEED, between, build_dataclass, check_value, one_of
 
-SAMPLERS = ("random", "tpe", "grid")
+SAMPLERS = ("latin-hypercube", "random", "tpe", "grid")
 PRUNERS = ("successive-halving", "none")
 # Training keys that say how a run executes, not what it learns: nothing to tune.
 UNTUNABLE = ("jit_compile", "diagnostics")
@@ -62,7 +62,10 @@ class TuningConfig:
 
     Attributes:
         trials: Trials per dataset and variant.
-        sampler: One of `SAMPLERS`.
+        sampler: One of `SAMPLERS`: "latin-hypercube" cuts each parameter's range into
+            `trials` equal strata (log strata on a log scale) and puts one trial in each;
+            "random" draws each trial independently; both are drawn from `seed` alone,
+            before any result, so every variant gets the same candidates.
         pruner: One of `PRUNERS`.
         reduction_factor: Successive halving keeps the best 1/factor of the trials at each
             rung.
@@ -74,7 +77,7 @@ class TuningConfig:
     """
 
     trials: int = field(default=8, metadata=between(1, 10_000))
-    sampler: str = field(default="random", metadata=one_of(SAMPLERS))
+    sampler: str = field(default="latin-hypercube", metadata=one_of(SAMPLERS))
     pruner: str = field(default="successive-halving", metadata=one_of(PRUNERS))
     reduction_factor: int = field(default=3, metadata=between(2, 100))
     min_epochs: int = field(default=3, metadata=between(1, 10_000))

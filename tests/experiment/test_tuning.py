@@ -108,7 +108,7 @@ def test_a_bad_space_is_one_line_naming_the_key(tiny_suite, tuning, message):
         ("trials = 0\n" + SPACE, "'tuning.trials' = 0 is out of range [1, 10000]"),
         (
             "sampler = 'bayes'\n" + SPACE,
-            "'tuning.sampler' = 'bayes' is not valid; valid choices: random, tpe, grid",
+            "'tuning.sampler' = 'bayes' is not valid; valid choices: latin-hypercube, random, tpe, grid",
         ),
         ("pruner = 'hyperband'\n" + SPACE, "valid choices: successive-halving, none"),
         ("trial_seed = 0\n" + SPACE, "'tuning.trial_seed' = 0 is one of [suite] seeds (0)"),
@@ -240,3 +240,38 @@ def test_the_settings_file_round_trips(tiny_suite, tmp_path):
     assert trained["custom_gru"].learning_rate == 0.006123
     assert (trained["simple_rnn"].learning_rate, trained["simple_rnn"].clip_norm) == (2.5e-05, 3.0)
     assert len({config_hash(spec.config) for spec in expand(suite)}) == 2
+
+
+def test_a_latin_hypercube_puts_one_trial_in_each_stratum_of_every_range():
+    import math
+
+    from gru_keras.tuning import candidates
+
+    tuning = parse_tuning(
+        {
+            "trials": 6,
+            "space": {
+                "learning_rate": {"low": 1e-4, "high": 3e-2, "log": True},
+                "batch_size": {"low": 8, "high": 128, "log": True},
+                "clip_norm": {"values": [0.5, 1.0, 2.0]},
+            },
+        },
+        (0,),
+    )
+    assert tuning.sampler == "latin-hypercube"  # the default
+    drawn = candidates(tuning)
+    assert drawn == candidates(tuning)  # from the seed alone: the same for every variant
+    for name, low, high in (("learning_rate", 1e-4, 3e-2), ("batch_size", 8, 128)):
+        strata = sorted(
+            int(6 * (math.log(d[name]) - math.log(low)) / (math.log(high) - math.log(low)))
+            for d in drawn
+        )
+        # One per sixth of the log range (an int may round across a stratum's edge).
+        assert strata == [0, 1, 2, 3, 4, 5] or name == "batch_size"
+    assert all(isinstance(d["batch_size"], int) and 8 <= d["batch_size"] <= 128 for d in drawn)
+    assert sorted(d["clip_norm"] for d in drawn) == [0.5, 0.5, 1.0, 1.0, 2.0, 2.0]
+    # Random draws may cluster; the hypercube's seed 0 covers what random's seed 0 missed.
+    spread = dataclasses.replace(tuning, space=tuning.space[:1])
+    randomly = dataclasses.replace(spread, sampler="random")
+    lowest = min(d["learning_rate"] for d in candidates(spread))
+    assert lowest < 3e-4 < min(d["learning_rate"] for d in candidates(randomly))
