@@ -15,7 +15,7 @@ from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from gru_keras.drawing.colors import model_color
 from gru_keras.drawing.tables import draw_table
-from gru_keras.report.layout import add_caption, legend_below, new_page
+from gru_keras.report.layout import legend_below, new_page, table_pages
 
 
 def trials_axes(ax: Axes, trials: pd.DataFrame, parameter: str, log: bool, title: str = "") -> Axes:
@@ -83,20 +83,25 @@ def importance_axes(ax: Axes, importances: pd.DataFrame, title: str = "") -> Axe
     return ax
 
 
-def summary_page(
+def summary_pages(
     title: str, lines: list[str], budget: pd.DataFrame, chosen: pd.DataFrame
-) -> Figure:
-    figure = new_page(title, subtitle="\n".join(lines))
-    top = 0.87 - 0.0185 * (len(lines) + 1)
-    draw_table(figure.add_axes((0.04, top - 0.3, 0.92, 0.3)), budget, font_size=8)
-    draw_table(figure.add_axes((0.04, 0.08, 0.92, top - 0.38)), chosen, font_size=8)
-    add_caption(
-        figure,
-        "Budget: the trials each variant had and how they ended, and the epochs and seconds "
-        "they spent. Chosen: each variant's trial with the lowest validation loss; the test "
-        "split was never read.",
+) -> list[Figure]:
+    """The budget each variant spent, then what each chose: tables over as many pages as
+    they need, a dataset's rows kept together."""
+    spent = table_pages(
+        title,
+        "Each variant's trials and how they ended (pruned: stopped by successive halving at "
+        "a rung; failed: diverged), and the epochs and seconds they spent.",
+        budget,
+        subtitle="\n".join(lines),
     )
-    return figure
+    choices = table_pages(
+        f"{title}: the choices",
+        "Each variant's trial with the lowest validation loss (its objective); the test split "
+        "was never read. These values are the settings file's.",
+        chosen,
+    )
+    return spent + choices
 
 
 def dataset_page(
@@ -171,7 +176,7 @@ def tuning_pages(
         chosen[name] = chosen[name].map(
             lambda value: f"{value:.4g}" if isinstance(value, float) else value
         )
-    pages = [summary_page(title, lines, budget, chosen)]
+    pages = summary_pages(title, lines, budget, chosen)
     pages += [
         dataset_page(dataset, rows, parameters, models)
         for dataset, rows in trials.groupby("dataset", sort=False)

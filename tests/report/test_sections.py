@@ -94,13 +94,29 @@ def test_provenance_says_what_the_runs_recorded(inputs):
     assert lines[1].startswith("Runs: 16 (16 FINISHED)")
     assert "seeds: 0, 1" in lines[1]
     assert "git commit: 0123456789, fedcba9876" in lines[1]  # both, cut to 10 characters
-    assert lines[2:] == ["Versions: keras 3", "Machine: test machine"]
+    assert lines[2:] == [
+        "Versions: keras 3",
+        "Machine: test machine",
+        "Tuning: none; every variant trained at the suite's shared settings.",
+    ]
+
+
+def test_provenance_says_which_runs_trained_at_tuned_settings():
+    runs = runs_frame()
+    note = "experiments/tuned/suite.toml (6 latin-hypercube trials ...; tuned at commit abc)"
+    runs["tuned"] = ""
+    runs.loc[runs["model"] == "custom_gru", "tuned"] = note
+    tuned = (runs["model"] == "custom_gru").sum()
+    assert sections.provenance(inputs_of(runs)).splitlines()[-1] == (
+        f"Tuning: {tuned} of {len(runs)} recurrent runs at their own variant's tuned settings, "
+        f"from {note}."
+    )
 
 
 def test_a_store_that_mixes_devices_or_machines_is_flagged():
     runs = runs_frame()
     runs["device"] = "CPU"
-    assert sections.provenance(inputs_of(runs)).splitlines()[-1] == "Machine: test machine"
+    assert sections.provenance(inputs_of(runs)).splitlines()[-2] == "Machine: test machine"
     runs.loc[runs["seed"] == 1, "device"] = "GPU: NVIDIA T4"
     warning = sections.provenance(inputs_of(runs)).splitlines()[-1]
     assert warning.startswith("WARNING: this store mixes 1 machine(s) and 2 device(s)")
