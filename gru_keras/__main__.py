@@ -461,7 +461,7 @@ def _add_tune(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Name
         "--storage",
         default=None,
         help="the Optuna studies' storage: a journal file path or a database URL (default "
-        "$GRU_KERAS_TUNING_STORAGE, else optuna/<suite>-tuning.journal beside the sqlite store)",
+        "$GRU_KERAS_TUNING_STORAGE, else studies/<suite>-tuning.journal beside the sqlite store)",
     )
     parser.add_argument(
         "--dry-run",

@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import optuna
 import pandas as pd
 from mlflow.tracking import MlflowClient
 from tqdm import tqdm
 
-import optuna
 from gru_keras import schema, searches
 from gru_keras.errors import ConfigError
 from gru_keras.experiment import invocation, tracking
@@ -147,7 +147,8 @@ def latin_hypercube(tuning: TuningConfig) -> list[dict[str, Any]]:
 
 def default_storage(suite: SuiteConfig, tracking_uri: str) -> str:
     """The studies' storage: `$GRU_KERAS_TUNING_STORAGE` if set, else a journal file
-    beside a local sqlite store (`optuna/<suite>-tuning.journal`), for one machine.
+    beside a local sqlite store (`studies/<suite>-tuning.journal`), for one machine. (Not a
+    folder called `optuna`: beside the code, it would pass for the package to a linter.)
 
     Raises:
         ConfigError: a Ray cluster (an address) with no storage its nodes can reach.
@@ -164,7 +165,7 @@ def default_storage(suite: SuiteConfig, tracking_uri: str) -> str:
     folder = Path(".")
     if tracking_uri.startswith("sqlite:///"):
         folder = Path(tracking_uri.removeprefix("sqlite:///")).resolve().parent
-    return str(folder / "optuna" / f"{schema.tuning_experiment(suite.name)}.journal")
+    return str(folder / "studies" / f"{schema.tuning_experiment(suite.name)}.journal")
 
 
 def study_name(suite: SuiteConfig, dataset: str, model: str) -> str:

@@ -6,10 +6,10 @@ import math
 import signal
 import tomllib
 
+import optuna
 import pytest
 from cli import ADDING, background_state, gru_keras, here, pdf_text, runs_of, store, wait_for
 
-import optuna
 from gru_keras import schema
 
 pytestmark = pytest.mark.slow
@@ -39,7 +39,7 @@ def trials_in(directory, suite="tiny"):
 def studies(directory, suite="tiny"):
     storage = optuna.storages.JournalStorage(
         optuna.storages.journal.JournalFileBackend(
-            str(directory / "optuna" / f"{suite}-tuning.journal")
+            str(directory / "studies" / f"{suite}-tuning.journal")
         )
     )
     return {
@@ -213,4 +213,4 @@ def test_a_dry_run_states_the_budget_and_writes_nothing(tmp_path, tiny_suite):
     )
     assert "rungs at epochs 1, 3, 9" in result.stdout
     assert "adding-short                 custom_gru   0 done, 3 to run" in result.stdout
-    assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "optuna").exists()
+    assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "studies").exists()
