@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import keras
-
 import optuna
+
 from gru_keras.experiment.plan import TrialRef
 from gru_keras.families import SequenceData
 

@@ -1,9 +1,9 @@
 """A trial's side: its test split is sealed, and its reporter speaks to the study."""
 
 import numpy as np
+import optuna
 import pytest
 
-import optuna
 from gru_keras.experiment.plan import TrialRef
 from gru_keras.experiment.trial import (
     SealedSplitError,
