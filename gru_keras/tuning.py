@@ -234,7 +234,8 @@ def reconcile(study: optuna.Study, runs: dict[str, Any]) -> None:
             tell(study, trial.number, run_result(run))
             continue
         if status == schema.FAILED:
-            tell(study, trial.number, ("failed", None, run.data.tags.get(schema.TAG_FAILURE, "")))
+            reason = run.data.tags.get(schema.TAG_FAILURE, "")
+            tell(study, trial.number, (schema.TRIAL_FAILED, None, reason))
             continue
         handle = optuna.trial.Trial(study, trial._trial_id)
         handle.set_user_attr(LOST, status or "never started")
@@ -277,10 +278,10 @@ def outcome_result(outcome: RunOutcome) -> tuple[str, float | None, str]:
 def wave_size(tuning: TuningConfig, study: optuna.Study) -> int:
     """Trials to ask now: every one still due for a random or grid search; for TPE, its
     random start at once, then one at a time (each knowing every earlier result)."""
-    due = tuning.trials - len(counted(study))
+    spent = len(counted(study))
+    due = tuning.trials - spent
     if tuning.sampler != "tpe" or due <= 0:
         return max(0, due)
-    spent = len(counted(study))
     return min(due, TPE_STARTUP - spent) if spent < TPE_STARTUP else 1
 
 
@@ -343,16 +344,20 @@ class TuneResult:
         return 1 if any(outcome.status == schema.FAILED for outcome in self.outcomes) else 0
 
 
+def is_selected(dataset: str, model: str, only: dict[str, tuple[str, ...]] | None) -> bool:
+    """Whether `--only` (`plan.parse_only`; none: everything) selects this pair."""
+    only = only or {}
+    return dataset in only.get("dataset", (dataset,)) and model in only.get("model", (model,))
+
+
 def selected_pairs(
     suite: SuiteConfig, only: dict[str, tuple[str, ...]] | None
 ) -> list[tuple[DatasetConfig, str]]:
-    only = only or {}
     return [
         (dataset, model)
         for dataset in suite.datasets
         for model in suite.models
-        if dataset.key in only.get("dataset", (dataset.key,))
-        and model in only.get("model", (model,))
+        if is_selected(dataset.key, model, only)
     ]
 
 
@@ -790,23 +795,16 @@ def report_only(
     found = client.get_experiment_by_name(name)
     if found is None:
         raise ConfigError(f"no tuning of {suite.name!r} in {uri} and {where} yet; run `tune` first")
-    studies = [
-        entry
-        for entry in existing_studies(suite, where)
-        if entry.dataset.key in (only or {}).get("dataset", (entry.dataset.key,))
-        and entry.model in (only or {}).get("model", (entry.model,))
-    ]
+    studies = [entry for entry in existing_studies(suite, where) if is_selected(*entry.pair, only)]
     if not studies:
         raise ConfigError(f"no study of {suite.name!r} in {where}; run `tune` first")
-    paths = write_tuning_report(client, found.experiment_id, suite, tuning, studies, output_dir)
     parents = searches.all_runs(
         client, [found.experiment_id], f"tags.`{schema.TAG_KIND}` = '{schema.KIND_TUNING}'"
     )
-    if parents:
-        newest = max(parents, key=lambda run: run.info.start_time or 0)
-        for path in paths:
-            client.log_artifact(newest.info.run_id, str(path), schema.REPORT_DIR)
-    return paths
+    if not parents:
+        return write_tuning_report(client, found.experiment_id, suite, tuning, studies, output_dir)
+    newest = max(parents, key=lambda run: run.info.start_time or 0).info.run_id
+    return write_report(client, found.experiment_id, newest, suite, tuning, studies, output_dir)
 
 
 def dry_run(
@@ -832,15 +830,11 @@ def dry_run(
         ),
         f"  studies in {where}; trials logged to experiment {schema.tuning_experiment(suite.name)!r}",
     ]
-    exists = "://" in where or Path(where).is_file()
-    names = set(optuna.get_all_study_names(open_storage(where))) if exists else set()
+    done_by_pair = {
+        entry.pair: len(counted(entry.study)) for entry in existing_studies(suite, where)
+    }
     for dataset, model in selected_pairs(suite, only):
-        name = study_name(suite, dataset.key, model)
-        done = (
-            len(counted(optuna.load_study(study_name=name, storage=open_storage(where))))
-            if name in names
-            else 0
-        )
+        done = done_by_pair.get((dataset.key, model), 0)
         lines.append(
             f"  {dataset.key:<28} {model:<12} {done} done, {max(0, tuning.trials - done)} to run"
         )
