@@ -214,8 +214,6 @@ def _add_run(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Names
     def run_command(args: argparse.Namespace) -> int:
         from gru_keras.errors import ConfigError
         from gru_keras.experiment.config import load_suite, with_jit_compile
-        from gru_keras.experiment.plan import parse_only
-        from gru_keras.experiment.suite import dry_run, format_dry_run, run_suite, summary
 
         try:
             suite = _with_executor(load_suite(args.suite), args)
@@ -223,6 +221,10 @@ def _add_run(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Names
                 suite = with_jit_compile(
                     suite, {"true": True, "false": False}.get(args.jit_compile, "auto")
                 )
+            # Only now MLflow: a suite file's mistake is reported before it loads.
+            from gru_keras.experiment.plan import parse_only
+            from gru_keras.experiment.suite import dry_run, format_dry_run, run_suite, summary
+
             only = parse_only(args.only, suite)
             if args.dry_run:
                 print(format_dry_run(dry_run(suite, args.force, args.tracking_uri, only)))
@@ -480,10 +482,11 @@ def _add_tune(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Name
     def tune_command(args: argparse.Namespace) -> int:
         from gru_keras.errors import ConfigError
         from gru_keras.experiment.config import load_suite
-        from gru_keras.experiment.plan import parse_only
 
         try:
             suite = _with_executor(load_suite(args.suite, tuned=False), args)
+            from gru_keras.experiment.plan import parse_only
+
             only = parse_only(args.only, suite)
             if "seed" in only:
                 raise ConfigError(

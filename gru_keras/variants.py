@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import keras
+from typing import TYPE_CHECKING, Any
 
 from gru_keras import schema
-from gru_keras.layer import GRU
 from gru_keras.registry import Registry
+
+if TYPE_CHECKING:
+    import keras
 
 # Relative tolerance a matched parameter count must land within.
 PARAMETER_TOLERANCE = 0.03
@@ -49,6 +49,31 @@ class RecurrentVariant:
         return self.gate_blocks * units * (input_dim + units + 1)
 
 
+# The factories import Keras when a layer is built, so that reading a suite does not.
+def _simple_rnn(units: int, **kwargs: Any) -> keras.layers.Layer:
+    import keras
+
+    return keras.layers.SimpleRNN(units, **kwargs)
+
+
+def _lstm(units: int, **kwargs: Any) -> keras.layers.Layer:
+    import keras
+
+    return keras.layers.LSTM(units, **kwargs)
+
+
+def _keras_gru(units: int, **kwargs: Any) -> keras.layers.Layer:
+    import keras
+
+    return keras.layers.GRU(units, reset_after=False, **kwargs)
+
+
+def _custom_gru(units: int, **kwargs: Any) -> keras.layers.Layer:
+    from gru_keras.layer import GRU
+
+    return GRU(units, **kwargs)
+
+
 VARIANTS: Registry[RecurrentVariant] = Registry("model")
 for _variant in (
     RecurrentVariant(
@@ -56,28 +81,28 @@ for _variant in (
         "keras.layers.SimpleRNN (ungated tanh baseline)",
         gate_blocks=1,
         state_count=1,
-        factory=keras.layers.SimpleRNN,
+        factory=_simple_rnn,
     ),
     RecurrentVariant(
         schema.LSTM,
         "keras.layers.LSTM",
         gate_blocks=4,
         state_count=2,
-        factory=keras.layers.LSTM,
+        factory=_lstm,
     ),
     RecurrentVariant(
         schema.KERAS_GRU,
         "keras.layers.GRU(reset_after=False)",
         gate_blocks=3,
         state_count=1,
-        factory=lambda units, **kw: keras.layers.GRU(units, reset_after=False, **kw),
+        factory=_keras_gru,
     ),
     RecurrentVariant(
         schema.CUSTOM_GRU,
         "gru_keras.GRU (this project's layer)",
         gate_blocks=3,
         state_count=1,
-        factory=GRU,
+        factory=_custom_gru,
     ),
 ):
     VARIANTS.register(_variant.name, _variant)

@@ -292,7 +292,9 @@ def test_a_model_saved_by_the_baseline_code_loads_and_predicts_the_same(tmp_path
     old = baseline_tree(tmp_path)
     saved = run_at_baseline(old, "-c", SAVE_AT_BASELINE)
     assert saved.returncode == 0, saved.stderr[-2000:]
-    import gru_keras.families  # noqa: F401 - registers the tasks' Keras objects, as for any load
+    from gru_keras.families import register_keras_objects
+
+    register_keras_objects()  # what importing Keras after `import gru_keras` does
 
     loaded = keras.saving.load_model(old / "model.keras")  # safe mode, no custom_objects
     assert isinstance(loaded.layers[1], GRU)

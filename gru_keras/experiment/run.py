@@ -12,8 +12,8 @@ import contextlib
 import time
 import traceback
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import keras
 import mlflow
 
 from gru_keras import schema
@@ -23,7 +23,9 @@ from gru_keras.experiment.interrupts import INTERRUPTED, interrupts_deferred
 from gru_keras.experiment.plan import SEQUENTIAL, Placement, RunSpec
 from gru_keras.experiment.store import STORE_ERRORS, StoreError, describe, is_store_failure
 from gru_keras.experiment.timing import Stopwatch
-from gru_keras.experiment.train import train_and_evaluate
+
+if TYPE_CHECKING:
+    import keras
 
 
 @dataclass
@@ -66,6 +68,9 @@ def execute_run(
         extra_tags: Where it ran (the Ray executor tags itself).
         callbacks: More Keras callbacks for `fit`.
     """
+    # TensorFlow loads here, before the run starts, not when a suite is planned.
+    from gru_keras.experiment.train import train_and_evaluate
+
     started = time.perf_counter()
     clock = Stopwatch()
     tags = {

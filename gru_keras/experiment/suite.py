@@ -209,7 +209,8 @@ def run_suite(
         experiment_id = ensure_experiment(client, suite.name)
         invocation.describe_experiment(client, experiment_id, suite)
         marked, live = tracking.mark_interrupted(client, experiment_id)
-        done = {} if force else tracking.finished_runs(client, experiment_id)
+        runs = tracking.finished(client, experiment_id)
+        done = {} if force else tracking.finished_runs(client, experiment_id, runs)
         specs = select(expand(suite), only)
         skipped = [spec for spec in specs if action_of(spec, done, live) == "skip"]
         pending = [spec for spec in specs if action_of(spec, done, live) == "run"]
@@ -220,7 +221,8 @@ def run_suite(
                 spec.name: shape_seconds(spec, units.get((spec.dataset.key, spec.model)), cache)
                 for spec in pending
             }
-            pending = longest_first(pending, tracking.run_seconds(client, experiment_id), by_shape)
+            seconds = tracking.run_seconds(client, experiment_id, runs)
+            pending = longest_first(pending, seconds, by_shape)
         plan = SuitePlan(suite, experiment_id, uri, pending, units, cache, verbose, placement)
         outcomes = {spec.name: RunOutcome(spec, schema.SKIPPED) for spec in skipped}
         interrupted = False
@@ -303,9 +305,10 @@ def dry_run(
         client = None
     found = client.get_experiment_by_name(suite.name) if client else None
     if found is not None:
-        done = {} if force else tracking.finished_runs(client, found.experiment_id)
+        runs = tracking.finished(client, found.experiment_id)
+        done = {} if force else tracking.finished_runs(client, found.experiment_id, runs)
         live = tracking.live_runs(client, found.experiment_id)
-        seconds = tracking.run_seconds(client, found.experiment_id)
+        seconds = tracking.run_seconds(client, found.experiment_id, runs)
     expected = estimates(specs, seconds)
     rows = [(spec, action_of(spec, done, live), expected.get(spec.name)) for spec in specs]
     pending = sum(action == "run" for _, action, _ in rows)

@@ -6,7 +6,6 @@ import functools
 import importlib.util
 import json
 import logging
-import math
 import os
 import platform
 import socket
@@ -16,18 +15,19 @@ import time
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import keras
 import mlflow
 import mlflow.system_metrics
 import numpy as np
 from mlflow.tracking import MlflowClient
 
 from gru_keras import schema, searches
-from gru_keras.experiment.interrupts import interrupts_deferred
 from gru_keras.experiment.store import open_store, process_alive
 from gru_keras.names import quoted
+
+if TYPE_CHECKING:
+    import keras
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 # What SQL stores say when two writers insert the same row at once (sqlite, MySQL, PostgreSQL).
@@ -76,19 +76,30 @@ def _search(client: MlflowClient, experiment_id: str, status: str) -> list:
     return searches.all_runs(client, [experiment_id], f"attributes.status = '{status}'")
 
 
-def finished_runs(client: MlflowClient, experiment_id: str) -> dict[tuple[str, str], str]:
-    """`(run name, config hash) -> run id` for every FINISHED run of the experiment."""
+def finished(client: MlflowClient, experiment_id: str) -> list:
+    """Every FINISHED run of the experiment, for `finished_runs` and `run_seconds` to share
+    (on a large store the search is most of a dry run's time)."""
+    return _search(client, experiment_id, schema.FINISHED)
+
+
+def finished_runs(
+    client: MlflowClient, experiment_id: str, runs: list | None = None
+) -> dict[tuple[str, str], str]:
+    """`(run name, config hash) -> run id` for every FINISHED run of the experiment (or of
+    `runs`, its `finished` runs already fetched)."""
     return {
         (run.info.run_name, run.data.tags.get(schema.TAG_CONFIG_HASH, "")): run.info.run_id
-        for run in _search(client, experiment_id, schema.FINISHED)
+        for run in (finished(client, experiment_id) if runs is None else runs)
     }
 
 
-def run_seconds(client: MlflowClient, experiment_id: str) -> dict[str, float]:
-    """Run name -> wall seconds of its latest FINISHED run in the experiment (any config): an
-    estimate of how long it takes."""
+def run_seconds(
+    client: MlflowClient, experiment_id: str, runs: list | None = None
+) -> dict[str, float]:
+    """Run name -> wall seconds of its latest FINISHED run in the experiment (any config; or
+    of `runs`, its `finished` runs already fetched): an estimate of how long it takes."""
     seconds = {}
-    for run in sorted(_search(client, experiment_id, schema.FINISHED), key=_started):
+    for run in sorted(finished(client, experiment_id) if runs is None else runs, key=_started):
         if run.info.end_time:
             seconds[run.info.run_name] = (run.info.end_time - run.info.start_time) / 1000
     return seconds
@@ -311,6 +322,7 @@ def log_model(model: keras.Model, example: Any, name: str = schema.MODEL_NAME) -
     The package itself is the model's one requirement: inferring requirements would import
     the model in a subprocess per run, and a custom layer needs `gru_keras` anyway.
     """
+    import keras
     import mlflow.keras  # the flavor `_KerasFlavor` saves with
     from mlflow.models import Model, infer_signature
 
@@ -355,44 +367,3 @@ def log_arrays(arrays: dict[str, np.ndarray], artifact_file: str) -> None:
 
 def log_json(payload: dict[str, Any], artifact_file: str) -> None:
     mlflow.log_text(json.dumps(payload, indent=2, sort_keys=True, default=str), artifact_file)
-
-
-class EpochLogger(keras.callbacks.Callback):
-    """Log every epoch's train and validation metrics (step = epoch, from 1) and its timing, and
-    stop the run with `NonFiniteLossError` as soon as the loss is not finite."""
-
-    def __init__(self, steps_per_epoch: int) -> None:
-        super().__init__()
-        self.steps_per_epoch = steps_per_epoch
-        self.epoch_seconds: list[float] = []
-        self.val_losses: list[float] = []
-        self.logging_seconds = 0.0  # spent writing to MLflow, inside `fit`'s time
-        self._started = 0.0
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._started = time.perf_counter()
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        seconds = time.perf_counter() - self._started
-        self.epoch_seconds.append(seconds)
-        logs = {name: float(value) for name, value in (logs or {}).items()}
-        self.val_losses.append(logs.get("val_loss", math.nan))
-        metrics = {
-            schema.epoch_metric(name): value
-            for name, value in logs.items()
-            if name != "learning_rate"
-        }
-        metrics[schema.EPOCH_SECONDS] = seconds
-        metrics[schema.STEP_SECONDS] = seconds / max(1, self.steps_per_epoch)
-        started = time.perf_counter()
-        # Steps count epochs from 1, as the report does. Most of a run's writes happen here,
-        # so this is where an interrupt would most often land inside one.
-        with interrupts_deferred():
-            mlflow.log_metrics(
-                {name: value for name, value in metrics.items() if math.isfinite(value)},
-                step=epoch + 1,
-            )
-        self.logging_seconds += time.perf_counter() - started
-        loss = logs.get("loss", 0.0)
-        if not math.isfinite(loss):
-            raise NonFiniteLossError(f"training loss became {loss} in epoch {epoch + 1}")

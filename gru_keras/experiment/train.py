@@ -22,10 +22,11 @@ import tensorflow as tf
 from gru_keras import schema
 from gru_keras.convergence import Convergence, convergence
 from gru_keras.experiment import diagnostic_plots, diagnostics, tracking
+from gru_keras.experiment.callbacks import EpochLogger
 from gru_keras.experiment.config import TrainingConfig
 from gru_keras.experiment.identity import flatten, graph_key
 from gru_keras.experiment.interrupts import interrupts_deferred
-from gru_keras.experiment.optimizers import OPTIMIZERS
+from gru_keras.experiment.optimizers import build_optimizer
 from gru_keras.experiment.plan import SEQUENTIAL, Placement, RunSpec
 from gru_keras.experiment.reuse import COMPILED
 from gru_keras.experiment.timing import Stopwatch
@@ -42,7 +43,7 @@ LR_FACTOR = 0.5  # what `reduce_lr_patience` multiplies the learning rate by
 
 def make_optimizer(training: TrainingConfig) -> keras.optimizers.Optimizer:
     clip = {"global_clipnorm": training.clip_norm} if training.clip_norm > 0 else {}
-    return OPTIMIZERS.lookup(training.optimizer)(learning_rate=training.learning_rate, **clip)
+    return build_optimizer(training.optimizer, learning_rate=training.learning_rate, **clip)
 
 
 @contextmanager
@@ -146,7 +147,7 @@ class Fitted:
     """A trained model and what its training recorded."""
 
     model: keras.Model
-    epochs: tracking.EpochLogger
+    epochs: EpochLogger
     judged: Convergence
     probe: tuple[Any, Any] | None = None
     initial_norms: Any = None
@@ -190,7 +191,7 @@ def fit_model(
     steps_per_epoch = fit_inputs.get("steps_per_epoch") or math.ceil(
         data.train_size / training.batch_size
     )
-    epoch_logger = tracking.EpochLogger(steps_per_epoch)
+    epoch_logger = EpochLogger(steps_per_epoch)
     callbacks: list[keras.callbacks.Callback] = [epoch_logger, *extra_callbacks]
     if training.early_stopping_patience > 0:
         callbacks.append(

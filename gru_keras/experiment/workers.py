@@ -32,7 +32,6 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-import keras
 from tqdm import tqdm
 
 from gru_keras import schema
@@ -115,6 +114,7 @@ def worker_main(connection: Connection, setup: WorkerSetup) -> None:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     from gru_keras.experiment import tracking
     from gru_keras.experiment.cache import DatasetCache
+    from gru_keras.experiment.callbacks import EpochLines
     from gru_keras.experiment.executors import LOCAL
     from gru_keras.experiment.plan import Placement
     from gru_keras.experiment.run import RunOutcome, execute_run
@@ -187,28 +187,6 @@ def _die_with_parent(driver_pid: int) -> None:
         threading.Thread(target=watch, name="parent-watch", daemon=True).start()
     if os.getppid() != driver_pid:  # the driver went before the signal was armed
         os.kill(os.getpid(), signal.SIGTERM)
-
-
-class EpochLines(keras.callbacks.Callback):
-    """Sends one line per epoch, prefixed with the run name, to `emit`."""
-
-    def __init__(self, name: str, emit: Callable[[str], None]) -> None:
-        super().__init__()
-        self.name, self.emit = name, emit
-        self._started = 0.0
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._started = time.perf_counter()
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        values = " ".join(
-            f"{key} {float(value):.4g}"
-            for key, value in (logs or {}).items()
-            if key != "learning_rate"
-        )
-        seconds = time.perf_counter() - self._started
-        total = self.params.get("epochs", "?")
-        self.emit(f"[{self.name}] epoch {epoch + 1}/{total} {seconds:.1f}s {values}")
 
 
 # --- the driver side ---------------------------------------------------------------------

@@ -6,6 +6,8 @@ else in the package names a family, a dataset or a task.
 
 from __future__ import annotations
 
+import importlib
+
 from gru_keras.families.base import DataError, DatasetSpec, Evaluation, Family, SequenceData, Task
 from gru_keras.families.forecasting import FAMILY as FORECASTING
 from gru_keras.families.music import FAMILY as MUSIC
@@ -28,6 +30,14 @@ for _family in FAMILIES.values():
         FAMILY_OF[_spec.name] = _family.name
     for _task in _family.tasks:
         TASKS.register(_task.name, _task)
+
+
+def register_keras_objects() -> None:
+    """Import every family's Keras objects, so that a saved model naming them reloads.
+    Imports Keras: `gru_keras` calls it once Keras has been imported."""
+    for family in FAMILIES.values():
+        if family.keras_objects is not None:
+            importlib.import_module(family.keras_objects)
 
 
 def get_dataset(name: str) -> DatasetSpec:
@@ -58,4 +68,5 @@ __all__ = [
     "family_of",
     "get_dataset",
     "get_task",
+    "register_keras_objects",
 ]

@@ -18,15 +18,17 @@ import json
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 
 from gru_keras.schema import as_test_metric
 from gru_keras.variants import RecurrentVariant, stacked_core_params
+
+if TYPE_CHECKING:
+    import keras
+    import tensorflow as tf
 
 
 class DataError(ValueError):
@@ -367,6 +369,9 @@ class Family:
             the report.
         samples: Its rows of the report's appendix of decoded test examples, or None.
         panel: Its own view of each dataset on its family page, or None.
+        keras_objects: The module whose import registers the Keras objects (layers,
+            losses) its saved models name, or None. It imports Keras, so it is imported
+            only once Keras is (`gru_keras.families.register_keras_objects`).
     """
 
     name: str
@@ -374,6 +379,7 @@ class Family:
     tables: dict[str, str] = field(default_factory=dict)
     samples: Samples | None = None
     panel: Panel | None = None
+    keras_objects: str | None = None
 
     @property
     def tasks(self) -> tuple[Task, ...]:
@@ -385,6 +391,8 @@ def batch_stream(batches: list, seed: int, signature: Any) -> tf.data.Dataset:
     stream for `model.fit` with `steps_per_epoch`, in a new order every epoch drawn from
     `seed`. `signature` is the `output_signature` of one batch. (Validation batches, in
     order, are `batch_sequence`.)"""
+
+    import tensorflow as tf
 
     def generate():
         rng = np.random.default_rng(seed)
@@ -404,6 +412,8 @@ def batch_sequence(batches: list, signature: Any) -> tf.data.Dataset:
     `Dataset.from_generator` while its prefetch thread waits inside the generator for the
     GIL stalled the epoch for about 10 s (11 of 26 epochs of one translation run); a dataset
     of tensors has no Python to wait for."""
+    import tensorflow as tf
+
     datasets = [
         tf.data.Dataset.from_tensors(
             tf.nest.map_structure(
@@ -423,6 +433,8 @@ def recurrent_model(
     return_sequences: bool = False,
 ) -> keras.Model:
     """inputs -> the variant's recurrent layer (named `recurrent`) -> `head`."""
+    import keras
+
     inputs = keras.Input(data.x_train.shape[1:], name="sequence")
     states = variant.build(units, return_sequences=return_sequences, name="recurrent")(inputs)
     return keras.Model(inputs, head(states), name=f"{data.name}_{variant.name}")

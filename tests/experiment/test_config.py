@@ -19,7 +19,7 @@ from gru_keras.experiment.identity import config_hash, flatten, run_config
 from gru_keras.experiment.plan import expand
 from gru_keras.families.base import NoOptions
 from gru_keras.families.probes.data import AddingSettings
-from gru_keras.families.translation.model import TranslationOptions
+from gru_keras.families.translation.options import TranslationOptions
 from gru_keras.names import check_name
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"

@@ -3,13 +3,15 @@ on the same test windows."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
 
 from gru_keras.drawing.colors import model_color
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 FORECASTS = "forecasts"  # the report's name for the stacked forecast.csv artifacts
 

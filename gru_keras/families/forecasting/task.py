@@ -4,18 +4,22 @@ against naive, seasonal-naive and ETS baselines on exactly the same test windows
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from gru_keras import schema
 from gru_keras.families.base import Evaluation, SequenceData, Task
 from gru_keras.families.forecasting.data import seasonal_index
 from gru_keras.families.forecasting.model import forecast_model
 from gru_keras.variants import RecurrentVariant
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    import keras
 
 # The forecast stretch every run logs; the report overlays the models' stretches.
 FORECAST_FILE, FORECAST_FIGURE = "forecast.csv", "forecast.png"
@@ -154,6 +158,8 @@ class DirectForecast(Task):
 
     def compile_kwargs(self, options: Any = None) -> dict[str, Any]:
         # Training sees scaled targets; the test metrics are in the series' own units.
+        import keras
+
         return {"loss": "mse", "metrics": [keras.metrics.MeanAbsoluteError(name="mae_scaled")]}
 
     def evaluate(
@@ -198,6 +204,8 @@ def forecast_stretch(forecasts: np.ndarray, data: SequenceData) -> pd.DataFrame:
 
 
 def plot_stretch(stretch: pd.DataFrame, title: str) -> Figure:
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(8, 3), layout="constrained")
     axis = figure.subplots()
     positions = np.arange(len(stretch))

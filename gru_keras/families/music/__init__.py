@@ -20,4 +20,5 @@ FAMILY = Family(
     ),
     tables={CORPUS_FILE: CORPUS},
     panel=chung_panel,
+    keras_objects=f"{__name__}.model",
 )

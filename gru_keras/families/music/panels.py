@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 import textwrap
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
 
 from gru_keras import schema
 from gru_keras.families.music.data import JSB_SPLIT
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 CORPUS = "corpus"  # the report's name for the stacked corpus.csv artifacts
 TOLERANCE = 0.15  # the bar: within 15% of Chung's NLL

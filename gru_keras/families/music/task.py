@@ -5,18 +5,19 @@ and Bay et al.'s (2009) frame-level accuracy."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 
 from gru_keras import schema
 from gru_keras.families.base import Evaluation, SequenceData, Task, batch_sequence, batch_stream
 from gru_keras.families.music.data import KEYS
-from gru_keras.families.music.model import KeySummedCrossEntropy, music_model
 from gru_keras.variants import RecurrentVariant
+
+if TYPE_CHECKING:
+    import keras
+    import tensorflow as tf
 
 EPSILON = 1e-7  # probabilities are clipped as Keras's binary cross-entropy clips them
 ROUND_WIDTH = 16  # under XLA, batch widths are rounded up to a multiple: one compile each
@@ -67,12 +68,15 @@ def step_batches(
     return batches
 
 
-# One batch: piano-roll inputs, targets, and the step weights.
-BATCH_SIGNATURE = (
-    tf.TensorSpec((None, None, KEYS), tf.float32),
-    tf.TensorSpec((None, None, KEYS), tf.float32),
-    tf.TensorSpec((None, None), tf.float32),
-)
+def batch_signature() -> tuple[tf.TensorSpec, ...]:
+    """One batch: piano-roll inputs, targets, and the step weights."""
+    import tensorflow as tf
+
+    return (
+        tf.TensorSpec((None, None, KEYS), tf.float32),
+        tf.TensorSpec((None, None, KEYS), tf.float32),
+        tf.TensorSpec((None, None), tf.float32),
+    )
 
 
 class NextStepPianoRoll(Task):
@@ -103,9 +107,13 @@ class NextStepPianoRoll(Task):
     def build_model(
         self, variant: RecurrentVariant, units: int, data: SequenceData, options: Any
     ) -> keras.Model:
+        from gru_keras.families.music.model import music_model
+
         return music_model(variant, units, data.name)
 
     def compile_kwargs(self, options: Any = None) -> dict[str, Any]:
+        from gru_keras.families.music.model import KeySummedCrossEntropy
+
         return {"loss": KeySummedCrossEntropy()}
 
     def fit_inputs(
@@ -116,8 +124,10 @@ class NextStepPianoRoll(Task):
         train = step_batches(data.x_train, data.y_train, facts.train_steps, batch_size, round_to)
         validation = step_batches(data.x_val, data.y_val, facts.val_steps, batch_size, round_to)
         return {
-            "x": batch_stream([batch for _, batch in train], seed, BATCH_SIGNATURE),
-            "validation_data": batch_sequence([batch for _, batch in validation], BATCH_SIGNATURE),
+            "x": batch_stream([batch for _, batch in train], seed, batch_signature()),
+            "validation_data": batch_sequence(
+                [batch for _, batch in validation], batch_signature()
+            ),
             "steps_per_epoch": len(train),
             "validation_steps": len(validation),
             "shuffle": False,  # the stream reshuffles its batches, seeded, every epoch

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 
 from gru_keras import schema
@@ -12,6 +11,9 @@ from gru_keras.families.base import Evaluation, SequenceData, Task
 from gru_keras.families.probes.data import ALPHABET
 from gru_keras.families.probes.model import counting_model, labeling_model, regression_model
 from gru_keras.variants import RecurrentVariant
+
+if TYPE_CHECKING:
+    import keras
 
 
 class LastStepRegression(Task):
@@ -37,6 +39,8 @@ class LastStepRegression(Task):
 
     def compile_kwargs(self, options: Any = None) -> dict[str, Any]:
         # R² per epoch (`val/r2`): the decision map's time to reach its target reads it.
+        import keras
+
         return {"loss": "mse", "metrics": ["mae", keras.metrics.R2Score(name="r2")]}
 
     def evaluate_predictions(self, predictions: np.ndarray, data: SequenceData) -> Evaluation:
@@ -72,6 +76,8 @@ class RecallLabeling(Task):
         return labeling_model(variant, units, data)
 
     def compile_kwargs(self, options: Any = None) -> dict[str, Any]:
+        import keras
+
         return {
             "loss": "sparse_categorical_crossentropy",
             "metrics": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
@@ -117,6 +123,8 @@ class BalanceClassification(Task):
         return counting_model(variant, units, data)
 
     def compile_kwargs(self, options: Any = None) -> dict[str, Any]:
+        import keras
+
         return {
             "loss": "binary_crossentropy",
             "metrics": [keras.metrics.BinaryAccuracy(name="accuracy")],

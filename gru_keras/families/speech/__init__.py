@@ -41,4 +41,5 @@ FAMILY = Family(
     tables={CONFUSION_FILE: CONFUSIONS, DECODED_FILE: DECODED},
     panel=speech_panel,
     samples=speech_samples,
+    keras_objects=f"{__name__}.model",
 )

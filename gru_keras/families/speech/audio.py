@@ -7,7 +7,6 @@ Frames are 25 ms windows every 10 ms (Hann window, no padding at the end), so a 
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
 
 FEATURES = ("logmel", "mfcc")
 
@@ -26,6 +25,8 @@ def frame_count(samples: int, sample_rate: int) -> int:
 def log_mel(samples: np.ndarray, sample_rate: int, mel_bins: int = 40) -> np.ndarray:
     """Log-mel filterbank energies `(..., frames, mel_bins)` from 125 Hz to 7.6 kHz, of one
     waveform `(samples,)` or a batch `(waveforms, samples)`."""
+    import tensorflow as tf
+
     window, hop = frame_sizes(sample_rate)
     fft_length = int(2 ** np.ceil(np.log2(window)))
     spectrum = tf.signal.stft(
@@ -44,6 +45,8 @@ def log_mel(samples: np.ndarray, sample_rate: int, mel_bins: int = 40) -> np.nda
 
 def mfcc(samples: np.ndarray, sample_rate: int, coefficients: int = 13) -> np.ndarray:
     """The first `coefficients` MFCCs `(..., frames, coefficients)` of 40 log-mel bands."""
+    import tensorflow as tf
+
     bands = log_mel(samples, sample_rate, mel_bins=40)
     return tf.signal.mfccs_from_log_mel_spectrograms(bands)[..., :coefficients].numpy()
 

@@ -1,27 +1,23 @@
 """The speech models: zero-padded features -> Masking -> the recurrent layer (optionally both
-ways) -> a head, and the model options of the family."""
+ways) -> a head, and the CTC loss (the family's model options: `options.py`)."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import keras
 from keras import ops
 
 from gru_keras.families.base import SequenceData
-from gru_keras.validation import HASHED
 from gru_keras.variants import RecurrentVariant
 
 
-@dataclass(frozen=True)
-class SpeechOptions:
-    """`[datasets.X.model]` of a CTC speech dataset.
-
-    Attributes:
-        bidirectional: Read each utterance both ways; the parameter budget covers both.
-    """
-
-    bidirectional: bool = field(default=False, metadata=HASHED)
+@keras.saving.register_keras_serializable(package="gru_keras")
+def ctc_loss_with_lengths(y_true, y_pred):
+    """CTC loss where `y_true` packs the frame count of each utterance in column 0 and the
+    labels (0-padded, 0 being the blank) after it; `y_pred` are per-frame logits."""
+    y_true = ops.cast(y_true, "int32")
+    frames, labels = y_true[:, 0], y_true[:, 1:]
+    label_lengths = ops.sum(ops.cast(labels > 0, "int32"), axis=1)
+    return ops.ctc_loss(labels, y_pred, label_lengths, frames, mask_index=0)
 
 
 def masked_recurrent_model(

@@ -3,15 +3,17 @@ the models mistake), and its decoded utterances for the appendix."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
 
 from gru_keras.drawing.colors import model_color
 from gru_keras.drawing.samples import samples_of
 from gru_keras.variants import model_order
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 # The report's names for the stacked confusion_matrix.csv and decoded_samples.csv artifacts.
 CONFUSIONS, DECODED = "confusions", "decoded"

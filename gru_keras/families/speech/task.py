@@ -6,22 +6,24 @@ skips the padding (its state is carried over unchanged), whatever the padded len
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 import pandas as pd
-from keras import ops
-from matplotlib.figure import Figure
-from sklearn.metrics import confusion_matrix, f1_score
 
 from gru_keras import schema
 from gru_keras.drawing.confusion import draw_confusion
 from gru_keras.families.base import Evaluation, SequenceData, Task
 from gru_keras.families.edit_distance import edit_distance, error_rate
 from gru_keras.families.speech.data import DIGITS
-from gru_keras.families.speech.model import SpeechOptions, masked_recurrent_model
+from gru_keras.families.speech.options import SpeechOptions
 from gru_keras.variants import RecurrentVariant, stacked_core_params
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    import keras
 
 SAMPLES_LOGGED = 12
 # Artifacts every run logs; the report's speech pages read them back.
@@ -42,17 +44,25 @@ class SpeakerClassification(Task):
     def build_model(
         self, variant: RecurrentVariant, units: int, data: SequenceData, options: Any
     ) -> keras.Model:
+        import keras
+
+        from gru_keras.families.speech.model import masked_recurrent_model
+
         classes = len(data.facts.classes)
         head = keras.layers.Dense(classes, activation="softmax", name="speaker_head")
         return masked_recurrent_model(variant, units, data, head)
 
     def compile_kwargs(self, options: Any = None) -> dict[str, Any]:
+        import keras
+
         return {
             "loss": "sparse_categorical_crossentropy",
             "metrics": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         }
 
     def evaluate_predictions(self, probabilities: np.ndarray, data: SequenceData) -> Evaluation:
+        from sklearn.metrics import confusion_matrix, f1_score  # a second's import, here only
+
         classes = list(data.facts.classes)
         predicted = probabilities.argmax(axis=-1)
         expected = np.asarray(data.y_test).astype(int)
@@ -72,6 +82,8 @@ class SpeakerClassification(Task):
 def confusion_figure(counts: np.ndarray, classes: list[str]) -> Figure:
     """A confusion-matrix heat map with the counts written in the cells. Built without
     pyplot, as the diagnostics' figures are: nothing to close, no GUI backend in a worker."""
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(6.0, 5.2), layout="tight")
     axes = figure.add_subplot()
     image = draw_confusion(axes, counts, classes, noun="speaker")
@@ -79,18 +91,10 @@ def confusion_figure(counts: np.ndarray, classes: list[str]) -> Figure:
     return figure
 
 
-@keras.saving.register_keras_serializable(package="gru_keras")
-def ctc_loss_with_lengths(y_true, y_pred):
-    """CTC loss where `y_true` packs the frame count of each utterance in column 0 and the
-    labels (0-padded, 0 being the blank) after it; `y_pred` are per-frame logits."""
-    y_true = ops.cast(y_true, "int32")
-    frames, labels = y_true[:, 0], y_true[:, 1:]
-    label_lengths = ops.sum(ops.cast(labels > 0, "int32"), axis=1)
-    return ops.ctc_loss(labels, y_pred, label_lengths, frames, mask_index=0)
-
-
 def greedy_ctc(logits: np.ndarray, frames: np.ndarray) -> list[list[int]]:
     """Best path decoding with `keras.ops.ctc_decode`: digit sequences (labels minus 1)."""
+    from keras import ops
+
     decoded, _ = ops.ctc_decode(
         ops.convert_to_tensor(logits),
         ops.convert_to_tensor(frames, dtype="int32"),
@@ -122,6 +126,10 @@ class CTCRecognition(Task):
     def build_model(
         self, variant: RecurrentVariant, units: int, data: SequenceData, options: SpeechOptions
     ) -> keras.Model:
+        import keras
+
+        from gru_keras.families.speech.model import masked_recurrent_model
+
         head = keras.layers.Dense(int(data.facts.classes), name="label_logits")
         return masked_recurrent_model(
             variant, units, data, head, return_sequences=True,
@@ -136,6 +144,8 @@ class CTCRecognition(Task):
         return lambda units: directions * single(units)
 
     def compile_kwargs(self, options: Any = None) -> dict[str, Any]:
+        from gru_keras.families.speech.model import ctc_loss_with_lengths
+
         return {"loss": ctc_loss_with_lengths, "metrics": []}
 
     def evaluate_predictions(self, logits: np.ndarray, data: SequenceData) -> Evaluation:

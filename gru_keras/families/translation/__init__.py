@@ -41,4 +41,5 @@ FAMILY = Family(
     tables={SAMPLES_FILE: SAMPLES},
     panel=translation_panel,
     samples=translation_samples,
+    keras_objects=f"{__name__}.model",
 )

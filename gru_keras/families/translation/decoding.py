@@ -4,12 +4,14 @@ decoder step, and batched greedy and beam search as pure functions over a step."
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 
 from gru_keras.families.translation.data import END, PAD, START
+
+if TYPE_CHECKING:
+    import keras
 
 DECODE_BATCH = 512
 
@@ -26,6 +28,8 @@ def inference_models(model: keras.Model) -> tuple[keras.Model, keras.Model]:
     while decoding: the context joined to every decoder step, and for attention the
     encoder's outputs and the source ids (which say where the padding is).
     """
+    import keras
+
     source = model.get_layer("source").output
     encoder_outputs = _ensure_list(model.get_layer("encoder").output)
     encoder_states = encoder_outputs[1:]

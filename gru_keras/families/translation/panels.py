@@ -3,16 +3,18 @@ separate the variants, and exact match per kind of sentence."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
 
 from gru_keras.drawing.samples import samples_of
 from gru_keras.drawing.tables import draw_table
 from gru_keras.schema import as_test_metric
 from gru_keras.variants import VARIANTS, model_order
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 SAMPLES = "samples"  # the report's name for the stacked samples.csv artifacts
 

@@ -6,13 +6,11 @@ BLEU), exact match and character error rate.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 import pandas as pd
 import sacrebleu
-import tensorflow as tf
 
 from gru_keras.families.base import (
     Evaluation,
@@ -24,14 +22,16 @@ from gru_keras.families.base import (
 from gru_keras.families.edit_distance import error_rate
 from gru_keras.families.translation.data import PAD
 from gru_keras.families.translation.decoding import DECODE_BATCH, decode
-from gru_keras.families.translation.model import (
+from gru_keras.families.translation.options import (
     LAYER_NAMES,
-    SmoothedCrossEntropy,
     TranslationOptions,
     core_parameters,
-    seq2seq_model,
 )
 from gru_keras.variants import RecurrentVariant
+
+if TYPE_CHECKING:
+    import keras
+    import tensorflow as tf
 
 SAMPLE_COUNT = 12  # the same first test sentences in every run, for the report
 SAMPLES_FILE = "samples.csv"
@@ -82,8 +82,12 @@ def length_batches(
     return batches
 
 
-_IDS = tf.TensorSpec((None, None), tf.int32)
-BATCH_SIGNATURE = ({"source": _IDS, "target_in": _IDS}, _IDS)
+def batch_signature() -> tuple[dict[str, tf.TensorSpec], tf.TensorSpec]:
+    """One batch: source and shifted target ids in, target ids out."""
+    import tensorflow as tf
+
+    ids = tf.TensorSpec((None, None), tf.int32)
+    return {"source": ids, "target_in": ids}, ids
 
 
 def token_cross_entropy(model: keras.Model, inputs: dict, targets: np.ndarray) -> float:
@@ -137,11 +141,17 @@ class Seq2Seq(Task):
     def build_model(
         self, variant: RecurrentVariant, units: int, data: SequenceData, options: Any
     ) -> keras.Model:
+        from gru_keras.families.translation.model import seq2seq_model
+
         return seq2seq_model(variant, units, data, options)
 
     def compile_kwargs(self, options: TranslationOptions | None = None) -> dict[str, Any]:
         # Padding after the end token is not a prediction.
+        import keras
+
         if options is not None and options.label_smoothing > 0:
+            from gru_keras.families.translation.model import SmoothedCrossEntropy
+
             return {"loss": SmoothedCrossEntropy(options.label_smoothing, ignore_class=PAD)}
         return {"loss": keras.losses.SparseCategoricalCrossentropy(ignore_class=PAD)}
 
@@ -154,8 +164,8 @@ class Seq2Seq(Task):
         train = length_batches(data.x_train, data.y_train, batch_size, buckets)
         validation = length_batches(data.x_val, data.y_val, batch_size, buckets)
         return {
-            "x": batch_stream(train, seed, BATCH_SIGNATURE),
-            "validation_data": batch_sequence(validation, BATCH_SIGNATURE),
+            "x": batch_stream(train, seed, batch_signature()),
+            "validation_data": batch_sequence(validation, batch_signature()),
             "steps_per_epoch": len(train),
             "validation_steps": len(validation),
             "shuffle": False,  # the batch stream reshuffles itself, seeded, every epoch

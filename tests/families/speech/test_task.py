@@ -8,7 +8,8 @@ import tensorflow as tf
 from gru_keras.families import SequenceData, get_task
 from gru_keras.families.edit_distance import error_rate
 from gru_keras.families.speech.data import SpeakerFacts
-from gru_keras.families.speech.task import ctc_loss_with_lengths, greedy_ctc
+from gru_keras.families.speech.model import ctc_loss_with_lengths
+from gru_keras.families.speech.task import greedy_ctc
 from gru_keras.variants import get_variant
 
 

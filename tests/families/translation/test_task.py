@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import sacrebleu
@@ -6,7 +9,8 @@ from gru_keras.families import get_task
 from gru_keras.families.edit_distance import edit_distance, error_rate
 from gru_keras.families.translation.data import END, PAD, START, translation_data
 from gru_keras.families.translation.decoding import beam_search, decode, greedy_search
-from gru_keras.families.translation.model import EMBEDDING_DIM, LuongAttention, TranslationOptions
+from gru_keras.families.translation.model import LuongAttention
+from gru_keras.families.translation.options import EMBEDDING_DIM, TranslationOptions
 from gru_keras.families.translation.task import (
     BUCKETS,
     SAMPLES_FILE,
@@ -284,4 +288,38 @@ def test_attention_model_saves_and_loads_with_safe_mode(tmp_path):
     inputs = {"source": data.x_test["source"], "target_in": data.x_test["target_in"]}
     np.testing.assert_allclose(
         np.asarray(loaded.predict_on_batch(inputs)), np.asarray(model.predict_on_batch(inputs))
+    )
+
+
+RELOAD = """
+import sys
+import gru_keras
+import numpy as np
+assert "tensorflow" not in sys.modules and "keras" not in sys.modules
+import keras  # registers the package's Keras objects: Keras never imports them itself
+model = keras.saving.load_model("model.keras", safe_mode=True)
+inputs = dict(np.load("inputs.npz"))
+np.save("reloaded.npy", np.asarray(model.predict_on_batch(inputs)))
+print(type(model.loss).__name__)
+"""
+
+
+def test_a_saved_model_reloads_in_a_new_process_after_only_import_gru_keras(tmp_path):
+    """`import gru_keras` loads no TensorFlow, yet a model naming the family's own layer and
+    loss (Luong attention, the smoothed cross-entropy) reloads: what docs/mlflow-ui.md
+    promises of `import gru_keras, mlflow; mlflow.keras.load_model(uri)`."""
+    data = copy_data()
+    model = build("custom_gru", 8, data, attention="luong")
+    options = TranslationOptions(attention="luong", label_smoothing=0.1)
+    model.compile(optimizer="adam", **get_task("seq2seq").compile_kwargs(options))
+    model.save(tmp_path / "model.keras")
+    inputs = {"source": data.x_test["source"], "target_in": data.x_test["target_in"]}
+    np.savez(tmp_path / "inputs.npz", **inputs)
+    done = subprocess.run(
+        [sys.executable, "-c", RELOAD], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-1] == "SmoothedCrossEntropy"
+    np.testing.assert_allclose(
+        np.load(tmp_path / "reloaded.npy"), np.asarray(model.predict_on_batch(inputs))
     )
