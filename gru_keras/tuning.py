@@ -437,6 +437,15 @@ def tune(
     with hold_store(uri, name), executor_session(suite, uri, verbose):
         client = tracking.connect(uri)
         experiment_id = ensure_experiment(client, name)
+        # The UI opens it in its model-training view, as it does the suite's own experiment.
+        client.set_experiment_tag(experiment_id, schema.TAG_EXPERIMENT_KIND, schema.MODEL_TRAINING)
+        client.set_experiment_tag(
+            experiment_id,
+            schema.TAG_NOTE,
+            f"Tuning trials of suite `{suite.name}` (`{suite.path}`): one Optuna study per "
+            "dataset and variant, each trial judged on validation only. The suite's own runs "
+            f"are in the experiment `{suite.name}`.",
+        )
         tracking.mark_interrupted(client, experiment_id)
         studies = open_studies(suite, tuning, where, pairs)
         for entry in studies:

@@ -58,6 +58,8 @@ def test_a_tiny_tune_gives_every_variant_the_same_trials_and_a_suite_runs_at_its
     # Every trial a tracked run of its own experiment, nested under the tune command's run.
     client, trials = trials_in(tmp_path)
     _, parents = runs_of(store(tmp_path), "tiny-tuning", kind=schema.KIND_TUNING)
+    tags = client.get_experiment_by_name("tiny-tuning").tags
+    assert tags[schema.TAG_EXPERIMENT_KIND] == schema.MODEL_TRAINING  # the UI's training view
     assert len(trials) == 6 and len(parents) == 1
     assert {run.info.status for run in trials} == {"FINISHED"}
     assert {run.data.tags[schema.TAG_PARENT] for run in trials} == {parents[0].info.run_id}
@@ -76,6 +78,9 @@ def test_a_tiny_tune_gives_every_variant_the_same_trials_and_a_suite_runs_at_its
             # Pruned at a rung (epochs 1 and 3 below the cap of 6), never between.
             assert metrics[schema.TUNING_PRUNED_EPOCH] in (1, 3)
             assert metrics[schema.EPOCHS_RUN] == metrics[schema.TUNING_PRUNED_EPOCH]
+            # Stopped by the pruner, not by a plateau: not converged, and it says why.
+            assert tags[schema.TAG_CONVERGED] == "false" and metrics[schema.CONVERGED] == 0
+            assert tags[schema.TAG_CONVERGENCE].startswith("pruned at epoch")
         else:
             assert tags[schema.TAG_TRIAL_STATE] == schema.TRIAL_COMPLETE
         by_model.setdefault(tags["model"], []).append(

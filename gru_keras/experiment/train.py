@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -162,8 +162,11 @@ def fit_model(
     xla: bool,
     clock: Stopwatch,
     extra_callbacks: list[keras.callbacks.Callback],
+    stopped_by: Callable[[], str | None] | None = None,
 ) -> Fitted:
-    """Build and train one recurrent variant, logging its params, epochs and convergence."""
+    """Build and train one recurrent variant, logging its params, epochs and convergence.
+    `stopped_by` says why a callback stopped the training early, if one did (a pruned
+    trial): such a run is not converged, whatever its history looks like."""
     training, options = spec.dataset.training, spec.dataset.model
     with clock.part("build"):
         keras.utils.set_random_seed(spec.seed)
@@ -220,6 +223,9 @@ def fit_model(
     epochs_run = max(1, len(epoch_logger.epoch_seconds))
     mean_epoch_seconds = sum(epoch_logger.epoch_seconds) / epochs_run
     judged = convergence(epoch_logger.val_losses, training.epochs, training.early_stopping_patience)
+    stopped = stopped_by() if stopped_by is not None else None
+    if stopped:
+        judged = Convergence(judged.best_epoch, False, stopped)
     best = {}
     if 1 <= judged.best_epoch <= len(epoch_logger.val_losses):
         best[schema.BEST_VAL_LOSS] = epoch_logger.val_losses[judged.best_epoch - 1]
@@ -285,7 +291,19 @@ def fit_trial(
 
     reporter = trial.TrialReporter(spec.trial)
     fit_model(
-        spec, task, trial.sealed(data), units, verbose, xla, clock, [*extra_callbacks, reporter]
+        spec,
+        task,
+        trial.sealed(data),
+        units,
+        verbose,
+        xla,
+        clock,
+        [*extra_callbacks, reporter],
+        stopped_by=lambda: (
+            f"pruned at epoch {reporter.pruned_at} (successive halving)"
+            if reporter.pruned_at
+            else None
+        ),
     )
     if not math.isfinite(reporter.best):
         raise tracking.NonFiniteMetricError("no epoch reached a finite validation loss")
