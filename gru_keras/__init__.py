@@ -1,8 +1,8 @@
 """gru-keras: a GRU written from its equations as a Keras 3 layer, and an experiment suite
 comparing it with Keras's SimpleRNN, LSTM and GRU.
 
-Importing the package does not import TensorFlow: the command line answers `--help`, a
-suite's errors and a dry run in about a second instead of six. `gru_keras.GRU` and
+Importing the package does not import TensorFlow: the command line answers `--help` and a
+suite's errors in under a second, where importing TensorFlow first took six. `gru_keras.GRU` and
 `gru_keras.GRUCell` load Keras on first use, and the package's Keras objects (the layer,
 the families' models and losses) are registered the moment Keras is imported, so that
 `import gru_keras, mlflow; mlflow.keras.load_model(uri)` reloads any logged model.
