@@ -37,14 +37,16 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'gru_keras' has no attribute {name!r}")
 
 
+def _initializing(name: str) -> bool:
+    module = sys.modules.get(name)
+    return bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
+
+
 def _half_imported() -> list[str]:
     """This package's modules that are half imported: importing another module of it now
     could meet one of them half defined."""
     return [
-        name
-        for name, module in list(sys.modules.items())
-        if name.startswith("gru_keras.")
-        and getattr(getattr(module, "__spec__", None), "_initializing", False)
+        name for name in list(sys.modules) if name.startswith("gru_keras.") and _initializing(name)
     ]
 
 
@@ -93,13 +95,8 @@ class _AfterKeras:
         return spec
 
 
-def _initializing(name: str) -> bool:
-    module = sys.modules.get(name)
-    return bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
-
-
+# No module of the package can be half imported yet: the package itself is imported first.
 if "keras" in sys.modules:
-    if not _half_imported():
-        _register_serializables()
+    _register_serializables()
 elif _AfterKeras not in sys.meta_path:
     sys.meta_path.insert(0, _AfterKeras)

@@ -437,8 +437,6 @@ def tune(
     with hold_store(uri, name), executor_session(suite, uri, verbose):
         client = tracking.connect(uri)
         experiment_id = ensure_experiment(client, name)
-        # The UI opens it in its model-training view, as it does the suite's own experiment.
-        client.set_experiment_tag(experiment_id, schema.TAG_EXPERIMENT_KIND, schema.MODEL_TRAINING)
         client.set_experiment_tag(
             experiment_id,
             schema.TAG_NOTE,

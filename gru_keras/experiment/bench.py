@@ -315,8 +315,6 @@ def log_bench(
 
     client = tracking.connect(tracking_uri)
     experiment_id = ensure_experiment(client, schema.BENCH_EXPERIMENT)
-    # As for a suite's experiment: the UI opens it as model training, not as a GenAI project.
-    client.set_experiment_tag(experiment_id, schema.TAG_EXPERIMENT_KIND, schema.MODEL_TRAINING)
     run = client.create_run(
         experiment_id,
         run_name=f"bench-{suite}" if suite else "bench-quick" if quick else "bench",

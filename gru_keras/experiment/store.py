@@ -323,7 +323,9 @@ class _Lease:
 
 
 def ensure_experiment(client: MlflowClient, name: str) -> str:
-    """The id of experiment `name`, created (or restored) if needed.
+    """The id of experiment `name`, created (or restored) if needed, and kind-tagged as model
+    training, so that the UI opens it in its training view, not as a GenAI project (a suite's,
+    its tuning trials', the benchmarks').
 
     With a local sqlite store, artifacts go to `./mlartifacts` beside it, as `make ui` serves.
     """
@@ -331,11 +333,19 @@ def ensure_experiment(client: MlflowClient, name: str) -> str:
     if experiment is not None:
         if experiment.lifecycle_stage == "deleted":
             client.restore_experiment(experiment.experiment_id)
+        if experiment.tags.get(schema.TAG_EXPERIMENT_KIND) != schema.MODEL_TRAINING:
+            client.set_experiment_tag(
+                experiment.experiment_id, schema.TAG_EXPERIMENT_KIND, schema.MODEL_TRAINING
+            )
         return experiment.experiment_id
     artifact_location = None
     if client.tracking_uri.startswith("sqlite:"):
         artifact_location = Path(DEFAULT_ARTIFACT_ROOT).resolve().as_uri()
-    return client.create_experiment(name, artifact_location=artifact_location)
+    return client.create_experiment(
+        name,
+        artifact_location=artifact_location,
+        tags={schema.TAG_EXPERIMENT_KIND: schema.MODEL_TRAINING},
+    )
 
 
 def _process_start(pid: int) -> float | None:
