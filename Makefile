@@ -70,6 +70,7 @@ tune: $(BASE) ## tune every dataset and variant of TUNE (default the default sui
 test: $(TESTING) ## run lint and the whole test suite (unit + small end-to-end)
 	$(BIN)/ruff check gru_keras tests .ci
 	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m alone -n 0 -p no:cacheprovider
 
 fuzz: $(TESTING) ## fuzz every reader with a large hypothesis budget (random seed; make test runs a small fixed one)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -m fuzz -p no:cacheprovider --durations=0

@@ -38,6 +38,11 @@ class Executor(Protocol):
         """Keep what `execute` starts (a Ray instance and its workers) for every suite run
         inside the block, as a map's stages are, instead of starting it once a suite."""
 
+    def prestart(self, suite: SuiteConfig, verbose: int) -> AbstractContextManager[None]:
+        """Start, for the block, what `execute` will need and what costs little to throw away
+        if nothing runs (local workers importing TensorFlow), so that it warms up while the
+        driver plans; nothing where starting costs more (Ray, started by `session`)."""
+
 
 def record(outcome: RunOutcome, outcomes: list[RunOutcome], progress: tqdm) -> None:
     """What every executor does with a run's outcome: name a failure above the progress

@@ -14,7 +14,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 
 from tqdm import tqdm
@@ -202,9 +202,12 @@ def run_suite(
     uri = tracking_uri or tracking.tracking_uri()
     executor = checked_executor(suite, uri)
     check_uri(uri)
-    cache = DatasetCache()
-    units = preflight(suite, cache)  # a bad dataset is a config error, with nothing written
-    with hold_store(uri, suite.name):
+    with ExitStack() as stack:
+        # Local workers import TensorFlow while this process plans.
+        stack.enter_context(executor.prestart(suite, verbose))
+        cache = DatasetCache()
+        units = preflight(suite, cache)  # a bad dataset is a config error, nothing written
+        stack.enter_context(hold_store(uri, suite.name))
         client = tracking.connect(uri)
         experiment_id = ensure_experiment(client, suite.name)
         invocation.describe_experiment(client, experiment_id, suite)

@@ -6,6 +6,12 @@ each one run at a time. A worker runs exactly what the sequential executor runs
 (`execute_run`), so params, metrics, FAILED marking and resume are the same. Its epoch lines
 come back to the driver prefixed with the run name, so the one progress bar stays whole.
 
+Warm start. A pool can be started before the driver knows its runs (`WorkerPool.start`):
+its workers import TensorFlow and the training code while the driver plans, which is most
+of what a worker costs on a small suite, and then wait. Each suite's setup reaches them as
+a message before its first job, so one pool serves every suite of a session (a map's
+stages, a tune's waves) and keeps its compiled models between them.
+
 Lifetimes. A worker starts with Ctrl-C ignored (the terminal sends SIGINT to the whole
 process group; the driver decides) and takes SIGTERM as an interrupt: its run ends KILLED
 and it exits. On Ctrl-C or SIGTERM the driver sends SIGTERM to every worker, waits, kills
@@ -74,7 +80,7 @@ def configure_threads(threads: int) -> None:
 
 @dataclass(frozen=True)
 class WorkerSetup:
-    """What every worker needs, sent once when it starts."""
+    """What every worker needs for one suite, sent before that suite's first job."""
 
     experiment_id: str
     tracking_uri: str
@@ -82,7 +88,6 @@ class WorkerSetup:
     threads: int
     jobs: int
     epoch_lines: bool
-    driver_pid: int
     parent: str = ""  # the invocation's run id (`Placement.parent`)
 
 
@@ -106,25 +111,35 @@ LOOKAHEAD = 4
 # --- the worker side ---------------------------------------------------------------------
 
 
-def worker_main(connection: Connection, setup: WorkerSetup) -> None:
-    """A worker's whole life: set up, then run jobs until told to stop (None)."""
+def worker_main(connection: Connection, threads: int, driver_pid: int) -> None:
+    """A worker's whole life: import what runs need, say so, then run each suite's jobs
+    (after its `WorkerSetup`) until told to stop (None)."""
     _interrupt_on_sigterm()
-    _die_with_parent(setup.driver_pid)
-    configure_threads(setup.threads)
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    from gru_keras.experiment import tracking
-    from gru_keras.experiment.cache import DatasetCache
-    from gru_keras.experiment.callbacks import EpochLines
-    from gru_keras.experiment.executors import LOCAL
-    from gru_keras.experiment.plan import Placement
-    from gru_keras.experiment.run import RunOutcome, execute_run
-    from gru_keras.experiment.store import StoreError
-
-    placement = Placement(LOCAL, setup.jobs, setup.threads, setup.parent)
+    _die_with_parent(driver_pid)
     try:
-        tracking.connect(setup.tracking_uri, create=False)
-        cache = DatasetCache(Path(setup.cache_dir))
-        while (job := connection.recv()) is not None:
+        configure_threads(threads)
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
+        from gru_keras.experiment import tracking
+        from gru_keras.experiment.cache import DatasetCache
+        from gru_keras.experiment.callbacks import EpochLines
+        from gru_keras.experiment.executors import LOCAL
+        from gru_keras.experiment.plan import Placement
+        from gru_keras.experiment.run import RunOutcome, execute_run
+        from gru_keras.experiment.store import StoreError
+
+        connection.send(("ready",))
+        setup: WorkerSetup | None = None
+        stopped = False
+        while (message := connection.recv()) is not None:
+            if isinstance(message, WorkerSetup):
+                if setup is None or setup.tracking_uri != message.tracking_uri:
+                    tracking.connect(message.tracking_uri, create=False)
+                setup = message
+                placement = Placement(LOCAL, setup.jobs, setup.threads, setup.parent)
+                cache = DatasetCache(Path(setup.cache_dir))
+                continue
+            job = message
+            assert setup is not None, "a job before its suite's setup"
             callbacks = []
             if setup.epoch_lines:
                 callbacks.append(EpochLines(job.spec.name, lambda line: _send(connection, line)))
@@ -146,11 +161,19 @@ def worker_main(connection: Connection, setup: WorkerSetup) -> None:
                 connection.send(("store", str(error), error.exit_code))
                 return
             connection.send(("done", outcome))
+        stopped = True
     except (KeyboardInterrupt, EOFError, BrokenPipeError):
         return
     finally:
         # Nothing left to end KILLED: a SIGTERM while the process exits just ends it.
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if stopped:
+        # Every run has ended and its outcome is sent: nothing is left to write, so skip
+        # the interpreter's teardown of TensorFlow (1.4 s here, longer after runs), which
+        # the driver would otherwise wait for at the end of every suite.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def _send(connection: Connection, line: str) -> None:
@@ -195,10 +218,13 @@ def _die_with_parent(driver_pid: int) -> None:
 class _Worker:
     """The driver's handle of one worker process and the run it is doing."""
 
-    def __init__(self, context: Any, setup: WorkerSetup) -> None:
+    def __init__(self, context: Any, threads: int) -> None:
         connection, child = context.Pipe()
         self.process = context.Process(
-            target=worker_main, args=(child, setup), name="gru_keras-worker", daemon=True
+            target=worker_main,
+            args=(child, threads, os.getpid()),
+            name="gru_keras-worker",
+            daemon=True,
         )
         # Started with Ctrl-C ignored, which the child keeps through exec: a terminal Ctrl-C
         # reaches every process of the group, and only the driver should act on it.
@@ -209,18 +235,48 @@ class _Worker:
             signal.signal(signal.SIGINT, previous)
         child.close()
         self.connection = connection
+        self.ready = False  # has imported what runs need ("ready" received)
+        self.setup: WorkerSetup | None = None  # the suite setup it was last sent
+        self.retired = False  # told to exit (None sent)
         self.job: Job | None = None
         self.last: Job | None = None  # the job it ran before, whose model it keeps
 
-    def give(self, job: Job | None) -> None:
-        if self.job is not None:
-            self.last = self.job
+    def prepare(self, setup: WorkerSetup) -> None:
+        if setup != self.setup:
+            self.connection.send(setup)
+            self.setup = setup
+
+    def give(self, job: Job) -> None:
         self.job = job
         self.connection.send(job)
 
+    def idle(self) -> None:
+        """Done with its job; it waits, warm, for the next suite or for `stop`."""
+        self.last, self.job = self.job, None
+
+    def retire(self) -> None:
+        """Told to exit, which it does by itself (a second or two, beside the other runs)."""
+        with contextlib.suppress(OSError, ValueError):
+            self.connection.send(None)
+        self.retired = True
+
+    def tell_stop(self) -> None:
+        """An idle worker is told to exit; one still importing, which holds nothing, is
+        killed. A worker with a run goes on (`stop` ends it)."""
+        if self.job is not None or not self.process.is_alive():
+            return
+        with contextlib.suppress(EOFError, OSError, ValueError):
+            while self.connection.poll():
+                self.ready |= self.connection.recv()[0] == "ready"
+        if not self.ready:
+            self.process.kill()
+        elif not self.retired:
+            self.retire()
+
     def stop(self, timeout: float) -> None:
-        """SIGTERM, then SIGKILL after `timeout`; an idle worker, already told to stop, gets
-        a moment to exit by itself first."""
+        """`tell_stop`, a moment to exit by itself if idle; then SIGTERM, and SIGKILL after
+        `timeout`."""
+        self.tell_stop()
         if self.job is None:
             self.process.join(EXIT_SECONDS)
         if self.process.is_alive():
@@ -232,38 +288,59 @@ class _Worker:
 
 
 class WorkerPool:
-    """Runs jobs on `setup.jobs` worker processes and reports each outcome as it arrives.
+    """`jobs` worker processes, each with `threads` TensorFlow threads, that run the jobs
+    of one suite after another and report each outcome as it arrives.
 
     Args:
-        setup: What every worker needs.
-        on_died: Called with a job whose worker died mid-run and the reason; returns the
-            outcome to record (the driver marks the run FAILED in the store).
-        on_line: Called with every epoch line a worker sends.
+        jobs: Worker processes (started by `start`, or by the first `run`).
+        threads: TensorFlow threads of each.
     """
 
-    def __init__(
-        self,
-        setup: WorkerSetup,
-        on_died: Callable[[Job, str], Any],
-        on_line: Callable[[str], None] = lambda line: tqdm.write(line, file=sys.stderr),
-    ) -> None:
-        self.setup = setup
-        self.on_died = on_died
-        self.on_line = on_line
+    def __init__(self, jobs: int, threads: int) -> None:
+        self.jobs = jobs
+        self.threads = threads
         self.context = multiprocessing.get_context("spawn")
         self.workers: list[_Worker] = []
+        self.setup: WorkerSetup | None = None
 
-    def run(self, jobs: list[Job], on_outcome: Callable[[Any], None]) -> None:
-        """Every job, at most `setup.jobs` at once, in order; `on_outcome` after each.
+    def start(self, count: int | None = None) -> WorkerPool:
+        """Spawn the workers now (`count`, at most `jobs`); each imports TensorFlow and the
+        training code at once, while the caller goes on."""
+        wanted = self.jobs if count is None else min(self.jobs, count)
+        self.workers += [_Worker(self.context, self.threads) for _ in range(wanted)]
+        return self
+
+    def fits(self, jobs: int, threads: int) -> bool:
+        return (self.jobs, self.threads) == (jobs, threads)
+
+    def run(
+        self,
+        setup: WorkerSetup,
+        jobs: list[Job],
+        on_outcome: Callable[[Any], None],
+        on_died: Callable[[Job, str], Any],
+        on_line: Callable[[str], None] = lambda line: tqdm.write(line, file=sys.stderr),
+        keep: bool = False,
+    ) -> None:
+        """Every job of one suite, at most `self.jobs` at once, in order; `on_outcome`
+        after each. A job whose worker died mid-run gets `on_died(job, reason)`'s outcome
+        (the driver marks the run FAILED in the store), and a fresh worker goes on. With
+        `keep`, the workers stay, idle, for the next `run`; else each exits as soon as the
+        queue has nothing left for it, while the others finish.
 
         Raises:
             StoreError: a worker cannot write the store (the others are stopped first).
         """
+        self.setup, self.on_died, self.on_line = setup, on_died, on_line
         queue = list(jobs)
-        self.workers = [
-            _Worker(self.context, self.setup) for _ in range(min(self.setup.jobs, len(jobs)))
-        ]
-        for worker in self.workers:
+        if not self.workers:
+            self.start(len(jobs))
+        for index, worker in enumerate(self.workers):
+            if not queue:
+                break
+            if worker.retired or not worker.process.is_alive():  # nothing of it to record
+                worker = self.workers[index] = _Worker(self.context, self.threads)
+            worker.prepare(setup)
             worker.give(self._next(queue, worker))
         while busy := [worker for worker in self.workers if worker.job is not None]:
             ready = set(wait([w.connection for w in busy] + [w.process.sentinel for w in busy]))
@@ -278,7 +355,12 @@ class WorkerPool:
                         if not queue:
                             continue
                         worker = self._replace(worker)
-                    worker.give(self._next(queue, worker) if queue else None)
+                        worker.prepare(setup)
+                    worker.idle()
+                    if queue:
+                        worker.give(self._next(queue, worker))
+                    elif not keep:
+                        worker.retire()
 
     def _next(self, queue: list[Job], worker: _Worker) -> Job:
         """The job `worker` runs next, taken off `queue`: among the next `LOOKAHEAD` jobs
@@ -300,7 +382,9 @@ class WorkerPool:
         try:
             while worker.connection.poll():
                 kind, *payload = worker.connection.recv()
-                if kind == "line":
+                if kind == "ready":
+                    worker.ready = True
+                elif kind == "line":
                     self.on_line(payload[0])
                 elif kind == "store":
                     self.stop()
@@ -315,7 +399,7 @@ class WorkerPool:
         return self.on_died(worker.job, f"{WORKER_DIED} (exit code {worker.process.exitcode})")
 
     def _replace(self, dead: _Worker) -> _Worker:
-        fresh = _Worker(self.context, self.setup)
+        fresh = _Worker(self.context, self.threads)
         self.workers[self.workers.index(dead)] = fresh
         return fresh
 
@@ -350,8 +434,12 @@ class WorkerPool:
         return outcomes, lost
 
     def stop(self) -> None:
-        """End every worker (SIGTERM, then SIGKILL) and close the pipes."""
-        for worker in self.workers:
+        """End every worker (SIGTERM, then SIGKILL) and close the pipes; a later `run`
+        starts fresh ones."""
+        workers, self.workers = self.workers, []
+        for worker in workers:  # every idle one exits at once, not one after another
+            worker.tell_stop()
+        for worker in workers:
             worker.stop(timeout=GRACE_SECONDS)
             with contextlib.suppress(OSError):
                 worker.connection.close()

@@ -3,6 +3,7 @@ sequential mode, failures and kills contained, nothing lost, no orphans."""
 
 import os
 import signal
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -19,8 +20,10 @@ from cli import (
 )
 
 from gru_keras.experiment.config import load_suite
+from gru_keras.experiment.executors.local import EXECUTOR as LOCAL_EXECUTOR
 from gru_keras.experiment.plan import expand
-from gru_keras.experiment.workers import Job, WorkerPool, WorkerSetup, plan_jobs, usable_cores
+from gru_keras.experiment.suite import run_suite
+from gru_keras.experiment.workers import Job, WorkerPool, plan_jobs, usable_cores
 
 pytestmark = pytest.mark.slow
 
@@ -100,6 +103,56 @@ def test_two_jobs_give_the_same_runs_params_and_metric_values_as_one(tmp_path, t
         history_a = client_a.get_metric_history(run_a.info.run_id, "val/loss")
         history_b = client_b.get_metric_history(run_b.info.run_id, "val/loss")
         assert [p.value for p in history_a] == [p.value for p in history_b]
+
+
+def test_a_sessions_workers_start_before_the_plan_and_serve_each_of_its_suites(
+    tmp_path, tiny_suite, monkeypatch
+):
+    """The workers a session starts (as a map's stages and a tune's waves run in one) are
+    spawned before any plan exists, run every suite of the session, and end with it."""
+    monkeypatch.chdir(tmp_path)
+    first = load_suite(tiny_suite("first", seeds=(0, 1), jobs=2, suite="threads = 1"))
+    second = load_suite(tiny_suite("second", seeds=(0, 1), jobs=2, suite="threads = 1"))
+    uri = store(tmp_path)
+    with LOCAL_EXECUTOR.session(first, verbose=0):
+        workers = [worker.process for worker in LOCAL_EXECUTOR._warm.workers]
+        assert len(workers) == 2 and all(process.is_alive() for process in workers)
+        results = [run_suite(suite, tracking_uri=uri, verbose=0) for suite in (first, second)]
+        assert all(process.is_alive() for process in workers)  # kept between suites
+    assert [result.exit_code for result in results] == [0, 0]
+    pids = {str(process.pid) for process in workers}
+    for name in ("first", "second"):
+        _, runs = _by_name(tmp_path, name)
+        assert len(runs) == 4
+        assert {run.data.tags["pid"] for run in runs.values()} == pids
+    assert not any(process.is_alive() for process in workers)
+    assert LOCAL_EXECUTOR._warm is None
+
+
+@pytest.mark.alone
+@pytest.mark.skipif(usable_cores() < 2, reason="one job per core is one job here")
+def test_one_job_per_core_is_not_slower_than_one_job_on_a_small_suite(tmp_path, tiny_suite):
+    """The default (one job per core) pays off on a suite of a few short runs too: its
+    workers import TensorFlow while the driver plans. Each command is a fresh process that
+    pays its own imports, as a user's does; alone, since it needs both cores."""
+    suite = tiny_suite(
+        models=("simple_rnn", "lstm", "keras_gru", "custom_gru"),
+        seeds=(0, 1),
+        length=40,
+        train_size=256,
+        epochs=2,
+        jobs=0,
+    )
+    seconds = {}
+    for jobs in ("1", "0"):
+        directory = tmp_path / f"jobs{jobs}"
+        directory.mkdir()
+        started = time.perf_counter()
+        result = gru_keras(directory, "run", suite, "--jobs", jobs, "--quiet")
+        seconds[jobs] = time.perf_counter() - started
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert "8 runs in" in result.stdout
+    assert seconds["0"] <= seconds["1"], seconds
 
 
 def test_a_diverging_run_in_one_job_fails_and_the_other_job_finishes(tmp_path, tiny_suite):
@@ -287,7 +340,7 @@ def _jobs(*shapes: str) -> list[Job]:
 def test_a_free_worker_takes_the_next_seed_of_its_shape_and_the_other_another_shape():
     """Seeds of one shape go to the worker that keeps its compiled model; a second worker
     starts another shape rather than tracing the same one in parallel."""
-    pool = WorkerPool(WorkerSetup("0", "", "", 1, 2, False, os.getpid()), lambda *_: None)
+    pool = WorkerPool(jobs=2, threads=1)
     pool.workers = [SimpleNamespace(job=None, last=None) for _ in range(2)]
     queue = _jobs("a__gru__0", "a__gru__1", "a__gru__2", "b__gru__0", "b__gru__1", "c__gru__0")
     first, second = pool.workers

@@ -185,6 +185,10 @@ class RayExecutor:
             # the exit hook, workers can outlive the raylet as orphans holding memory.
             ray.shutdown()
 
+    def prestart(self, suite: SuiteConfig, verbose: int) -> contextlib.nullcontext[None]:
+        """Nothing: starting Ray costs more than a plan, and a finished suite needs none."""
+        return contextlib.nullcontext()
+
     def execute(self, plan: SuitePlan, progress: tqdm) -> list[RunOutcome]:
         with self.session(plan.suite, plan.verbose):
             return self._submit_and_collect(plan, progress)
