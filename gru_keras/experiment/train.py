@@ -31,6 +31,7 @@ from gru_keras.experiment.plan import SEQUENTIAL, Placement, RunSpec
 from gru_keras.experiment.reuse import COMPILED
 from gru_keras.experiment.timing import Stopwatch
 from gru_keras.families import Evaluation, SequenceData, Task
+from gru_keras.families.base import untuned
 from gru_keras.variants import get_variant
 
 # The same first validation examples for every model and seed, so diagnostics compare.
@@ -327,15 +328,6 @@ def fit_trial(
     return metrics
 
 
-# tf.data's autotuning runs a model thread beside every iterator, and an iterator's
-# destructor waits for it: at the end of `fit` that wait took 3-19 s in 10 of 28 runs of a
-# map pilot (py-spy: the main thread in RootDataset::Iterator::~Iterator, waiting on an
-# UnboundedThreadPool thread). The stream's one prefetch buffer is fixed, so nothing is
-# left to tune.
-QUIET_STREAM = tf.data.Options()
-QUIET_STREAM.autotune.enabled = False
-
-
 def repeated(fit_inputs: dict[str, Any], steps: int, seed: int) -> dict[str, Any]:
     """`model.fit` arguments that train `steps` updates an epoch: a task's own endless
     stream as it is, else its arrays reshuffled (from `seed`) every pass and repeated, in
@@ -343,13 +335,12 @@ def repeated(fit_inputs: dict[str, Any], steps: int, seed: int) -> dict[str, Any
     if "steps_per_epoch" in fit_inputs:
         return {**fit_inputs, "steps_per_epoch": steps}
     batch_size = fit_inputs["batch_size"]
-    stream = (
+    stream = untuned(
         tf.data.Dataset.from_tensor_slices((fit_inputs["x"], fit_inputs["y"]))
         .shuffle(len(fit_inputs["y"]), seed=seed, reshuffle_each_iteration=True)
         .repeat()
         .batch(min(batch_size, len(fit_inputs["y"])), drop_remainder=True)
         .prefetch(2)
-        .with_options(QUIET_STREAM)
     )
     rest = {k: v for k, v in fit_inputs.items() if k not in ("x", "y", "batch_size")}
     return {

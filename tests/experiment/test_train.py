@@ -23,6 +23,8 @@ def test_steps_per_epoch_trains_that_many_full_batches_an_epoch_whatever_the_dat
     model.compile(optimizer="sgd", loss="mse")
     model.fit(**stream, epochs=2, verbose=0)
     assert int(model.optimizer.iterations.numpy()) == 14
+    # Without autotuning, whose thread an iterator's destructor waited for at fit's end.
+    assert stream["x"].options().autotune.enabled is False
 
 
 def test_a_task_s_own_stream_keeps_its_batches_and_gets_the_steps():
