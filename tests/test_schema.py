@@ -87,7 +87,7 @@ def test_the_cycle_finder_sees_a_cycle_through_a_type_only_import(tmp_path):
 # come in as an argument); `report` renders analysis; the CLI sits on top.
 LAYERS = (
     ("leaf", ("cell", "layer", "registry", "schema", "names", "errors", "validation", "searches",
-              "convergence", "variants", "drawing", "grid")),
+              "convergence", "variants", "drawing", "grid", "min_gru")),
     ("families", ("families",)),
     ("analysis", ("analysis",)),
     ("experiment", ("experiment",)),
