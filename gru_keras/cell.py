@@ -45,7 +45,7 @@ class GateStep(NamedTuple):
     reset_gate: Any
 
 
-def _positive_int(name: str, value: Any) -> int:
+def positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"Argument `{name}` must be a positive integer, got {value!r}.")
     return value
@@ -134,7 +134,7 @@ class GRUCell(keras.layers.Layer, DropoutRNNCell):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.units = _positive_int("units", units)
+        self.units = positive_int("units", units)
         self.activation = _activation("activation", activation)
         self.recurrent_activation = _activation("recurrent_activation", recurrent_activation)
         self.use_bias = bool(use_bias)

@@ -20,14 +20,7 @@ from typing import Any
 import keras
 from keras import ops
 
-
-def _positive_units(units: Any) -> int:
-    if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
-        raise ValueError(
-            f"Received an invalid value for argument `units`, expected a positive integer, "
-            f"got {units!r}."
-        )
-    return units
+from gru_keras.cell import positive_int
 
 
 def _combine(earlier: tuple, later: tuple) -> tuple:
@@ -73,7 +66,7 @@ class MinGRUCell(keras.layers.Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.units = _positive_units(units)
+        self.units = positive_int("units", units)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
